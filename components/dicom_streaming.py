@@ -1,0 +1,100 @@
+"""The whole design of one stack: agent, grants, BigQuery datasets, Healthcare dataset, stores.
+
+This is where the ordering rule lives: every DICOM store depends on the grants that its
+destinations need, so `pulumi up` never sets a stream config before the agent may write.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+
+from components.bigquery_dataset import BigQueryDataset, BigQueryDatasetArgs
+from components.config import StackConfig
+from components.dicom_store import DicomStore
+from components.healthcare_dataset import HealthcareDataset
+from components.iam import BIGQUERY_DATA_EDITOR, BIGQUERY_JOB_USER
+from components.labels import resource_labels
+from components.monitoring import StreamMonitoring
+from components.project_iam import ProjectIamGrants
+from components.service_agent import HealthcareServiceAgent
+
+
+class DicomStreaming(pulumi.ComponentResource):
+    def __init__(self, name: str, config: StackConfig, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("dicomstream:index:DicomStreaming", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        hc = config.healthcare
+
+        self.agent = HealthcareServiceAgent(f"healthcare-agent-{hc.project}", hc.project, opts=child)
+        agent = self.agent.member
+        destination_keys = {d.key for d in config.destination_datasets()}
+
+        self.datasets: dict[tuple[str, str], BigQueryDataset] = {}
+        for ds in config.bigquery_datasets:
+            self.datasets[ds.key] = BigQueryDataset(
+                ds.full_id,
+                BigQueryDatasetArgs(
+                    dataset_id=ds.id,
+                    project=ds.project,
+                    location=ds.location,
+                    labels=resource_labels(config.environment, ds.labels),
+                    kms_key_name=ds.kms_key_name,
+                    existing=ds.existing,
+                    iam={BIGQUERY_DATA_EDITOR: [agent]} if ds.key in destination_keys else {},
+                    protect=config.protect,
+                ),
+                opts=child,
+            )
+
+        # jobUser is project-level: the Healthcare API runs load jobs in the destination project.
+        self.project_grants = {
+            project: ProjectIamGrants(f"{project}-agent", project, {BIGQUERY_JOB_USER: [agent]}, opts=child)
+            for project in config.destination_projects()
+        }
+
+        self.healthcare_dataset = HealthcareDataset(
+            hc.dataset,
+            project=hc.project,
+            location=hc.location,
+            dataset_id=hc.dataset,
+            agent_member=agent,
+            kms_key_name=hc.kms_key_name,
+            protect=config.protect,
+            opts=child,
+        )
+
+        self.stores: dict[str, DicomStore] = {}
+        for store in config.dicom_stores:
+            grants: list[pulumi.Resource] = [self.agent.agent_role]
+            for key in dict.fromkeys(ref.dataset_key for ref in store.streams):
+                grants += self.datasets[key].grants
+            for project in dict.fromkeys(ref.project for ref in store.streams):
+                grants += self.project_grants[project].members
+            self.stores[store.name] = DicomStore(
+                store.name,
+                dataset=self.healthcare_dataset.id,
+                store_id=store.name,
+                streams=store.streams,
+                labels=resource_labels(config.environment, store.labels),
+                grants=grants,
+                protect=config.protect,
+                opts=child,
+            )
+
+        self.monitoring = StreamMonitoring(
+            f"{hc.project}-dicom-stream",
+            project=hc.project,
+            notification_channels=config.alerts.notification_channels,
+            opts=child,
+        )
+
+        self.outputs = {
+            "serviceAgentEmail": self.agent.email,
+            "healthcareDataset": self.healthcare_dataset.id,
+            "dicomStores": {name: s.id for name, s in self.stores.items()},
+            "streams": {name: s.table_uris for name, s in self.stores.items()},
+            "bigqueryDatasets": {f"{p}.{d}": ds.dataset_id for (p, d), ds in self.datasets.items()},
+        }
+        self.register_outputs(self.outputs)

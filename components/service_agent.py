@@ -1,0 +1,40 @@
+"""The Cloud Healthcare Service Agent of the project that owns the DICOM stores.
+
+Google creates the agent on first use of the API, which may be after `pulumi up` needs to grant it
+roles; creating it explicitly makes its email known (and grantable) in the same deployment. An agent
+created this way does not receive its usual project role, so that grant is made here too.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.iam import HEALTHCARE_SERVICE_AGENT
+from components.naming import HEALTHCARE_SERVICE
+
+
+class HealthcareServiceAgent(pulumi.ComponentResource):
+    email: pulumi.Output[str]
+    member: pulumi.Output[str]
+
+    def __init__(self, name: str, project: str, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("dicomstream:index:HealthcareServiceAgent", name, None, opts)
+        self.identity = gcp.projects.ServiceIdentity(
+            name,
+            project=project,
+            service=HEALTHCARE_SERVICE,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.email = self.identity.email
+        self.member = self.identity.member
+        self.agent_role = gcp.projects.IAMMember(
+            f"{name}-healthcare-serviceAgent",
+            project=project,
+            role=HEALTHCARE_SERVICE_AGENT,
+            member=self.member,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"email": self.email, "member": self.member})

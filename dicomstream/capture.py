@@ -1,0 +1,213 @@
+"""Run the real Pulumi program offline under recording mocks and capture what it registers.
+
+This is the engine-side view of `pulumi preview` without the CLI, the gcp plugin or credentials:
+every RegisterResource request (type, name, URN, parent, dependencies, inputs, protect) is
+recorded, and the mocks answer with plausible provider outputs so that values computed from
+outputs (the service agent's email, resource ids) are known, as they would be after `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+from dicomstream.sandbox.identity import fake_project_number
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = PROJECT_ROOT / "__main__.py"
+
+
+@dataclass
+class CapturedResource:
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    protect: bool
+    provider: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type, "name": self.name, "urn": self.urn, "parent": self.parent,
+            "custom": self.custom, "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies, "inputs": self.inputs,
+            "protect": self.protect,
+        }
+
+
+@dataclass
+class Capture:
+    project: str
+    stack: str
+    resources: list[CapturedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def of_type(self, type_: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_urn(self) -> dict[str, CapturedResource]:
+        return {r.urn: r for r in self.resources}
+
+
+def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_project: str) -> dict[str, Any]:
+    """What the provider would return after create: ids, self links, computed emails."""
+    project = inputs.get("project") or stack_project
+    if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+        number = fake_project_number(project)
+        domain = inputs.get("service", "").split(".")[0]
+        email = f"service-{number}@gcp-sa-{domain}.iam.gserviceaccount.com"
+        return {"id": f"projects/{project}/services/{inputs.get('service')}", "email": email,
+                "member": f"serviceAccount:{email}"}
+    if type_ == "gcp:healthcare/dataset:Dataset":
+        dataset_id = f"projects/{project}/locations/{inputs.get('location')}/datasets/{inputs.get('name')}"
+        return {"id": dataset_id, "selfLink": dataset_id}
+    if type_ == "gcp:healthcare/dicomStore:DicomStore":
+        store_id = f"{inputs.get('dataset')}/dicomStores/{inputs.get('name')}"
+        return {"id": store_id, "selfLink": store_id}
+    if type_ == "gcp:bigquery/dataset:Dataset":
+        ds = inputs.get("datasetId")
+        return {"id": f"projects/{project}/datasets/{ds}", "etag": "mock-etag",
+                "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/projects/{project}/datasets/{ds}"}
+    if type_ == "gcp:logging/metric:Metric":
+        return {"id": inputs.get("name", name)}
+    if type_ == "gcp:monitoring/alertPolicy:AlertPolicy":
+        return {"id": f"projects/{project}/alertPolicies/{abs(hash(name)) % 10**12}", "name": name}
+    return {"id": f"{name}-id"}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, project: str):
+        self.project = project
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = _plausible_outputs(args.typ, args.name, args.inputs, self.project)
+        resource_id = outputs.pop("id")
+        return [resource_id, {**args.inputs, **outputs}]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+            project = args.args.get("project") or self.project
+            email = f"bq-{fake_project_number(project)}@bigquery-encryption.iam.gserviceaccount.com"
+            return {"email": email, "member": f"serviceAccount:{email}", "project": project, "id": project}
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Keeps the engine's view of each registration: the bits MockResourceArgs leaves out."""
+
+    def __init__(self, mocks: RecordingMocks, capture: Capture):
+        super().__init__(mocks)
+        self.capture = capture
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = _plain(rpc.deserialize_properties(request.object))
+        outputs = _plain(rpc.deserialize_properties(response.object)) if request.custom else {}
+        self.capture.resources.append(CapturedResource(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            inputs=inputs,
+            outputs=outputs,
+            protect=bool(request.protect),
+            provider=request.provider or None,
+        ))
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able values: unknowns as Pulumi's sentinel string, secrets unwrapped."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value.get("value"))
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self, capture: Capture):
+        super().__init__(logging.WARNING)
+        self.capture = capture
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.capture.warnings.append(record.getMessage())
+
+
+def config_values(document: Mapping[str, Any]) -> dict[str, str]:
+    """A stack file's `config:` as the engine hands it to the program: structured values as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()}
+
+
+def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicomstream",
+                program: Path = PROGRAM, preview: bool = True) -> Capture:
+    """Run `program` with `config` (a stack file's `config:` mapping) and capture its resources."""
+    capture = Capture(project=project, stack=stack)
+    logger = logging.getLogger(f"dicomstream.capture.{stack}")
+    logger.propagate = False
+    logger.handlers[:] = [_WarningCollector(capture)]
+    gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
+    mocks = RecordingMocks(gcp_project)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger,
+                             monitor=RecordingMonitor(mocks, capture))
+    pulumi.runtime.set_all_config(config_values(config))
+    root = str(program.parent)
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
+    try:
+        runpy.run_path(str(program), run_name="__main__")
+        _wait()
+        capture.outputs = _stack_outputs()
+    except pulumi.RunError as exc:
+        capture.error = str(exc)
+    finally:
+        if added:
+            sys.path.remove(root)
+    return capture
+
+
+def _wait() -> None:
+    """Let every outstanding registration finish, as the language host does before exiting."""
+    import asyncio
+
+    from pulumi.runtime.stack import wait_for_rpcs
+
+    asyncio.get_event_loop().run_until_complete(wait_for_rpcs())
+
+
+def _stack_outputs() -> dict[str, Any]:
+    """`pulumi.export`ed values, resolved (the mock root stack never registers them itself)."""
+    import asyncio
+
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    outputs = pulumi.Output.from_input(dict(getattr(root, "outputs", {}) or {}))
+    value = asyncio.get_event_loop().run_until_complete(outputs.future())
+    return _plain(value) if value is not None else {}
