@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,15 @@ from components.naming import (
 
 NAMESPACE = "dicomstream"
 STACKS_DIR = "stacks"
+# `DICOMSTREAM_SKIP_VALIDATION=1` (what `dicomstream plan --no-validate` sets): the rules that the
+# policy pack also enforces (stream count, duplicate destinations) become warnings, so the program
+# still registers the resources and the pack decides, as it would for a hand-written program.
+SKIP_VALIDATION_ENV = "DICOMSTREAM_SKIP_VALIDATION"
+
+
+def validation_skipped(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the program should build leniently (see SKIP_VALIDATION_ENV)."""
+    return environ.get(SKIP_VALIDATION_ENV, "").strip().lower() in ("1", "true", "yes")
 
 # Keys a Pulumi stack file may hold besides `config` (secrets providers, ESC environments).
 _STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
@@ -320,9 +330,14 @@ def _did_you_mean(key: str, known: list[str]) -> str:
 class _Collector:
     """Gathers issues for one file so that every problem is reported in one run."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, lenient: bool = False):
         self.file = file
+        self.lenient = lenient
         self.issues: list[Issue] = []
+
+    def policy_rule(self, path: str, message: str) -> None:
+        """A rule the policy pack enforces too: only a warning when validation is skipped."""
+        (self.warn if self.lenient else self.error)(path, message)
 
     def error(self, path: str, message: str) -> None:
         self.issues.append(Issue(self.file, path, message))
@@ -409,9 +424,13 @@ def _normalise_keys(config: Mapping[str, Any], out: _Collector, project_name: st
     return ours
 
 
-def build(config: Mapping[str, Any], file: str, project_name: str = NAMESPACE) -> StackConfig:
-    """Validate a stack's `config:` mapping and resolve it; raises ConfigError with every problem."""
-    out = _Collector(file)
+def build(config: Mapping[str, Any], file: str, project_name: str = NAMESPACE, *,
+          lenient: bool = False) -> StackConfig:
+    """Validate a stack's `config:` mapping and resolve it; raises ConfigError with every problem.
+
+    `lenient`: see SKIP_VALIDATION_ENV.
+    """
+    out = _Collector(file, lenient)
     values = _normalise_keys(config, out, project_name)
     for key, required in _KEYS.items():
         if required and key not in values:
@@ -562,7 +581,7 @@ def _build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], health
         if isinstance(store.name, str):
             names.setdefault(store.name, i)
         if len(store.streams) > MAX_STREAMS_PER_STORE:
-            out.error(f"{path}.streams[{MAX_STREAMS_PER_STORE}]",
+            out.policy_rule(f"{path}.streams[{MAX_STREAMS_PER_STORE}]",
                       f"a DICOM store streams to at most {MAX_STREAMS_PER_STORE} BigQuery tables "
                       f"(found {len(store.streams)})")
         refs: list[TableRef] = []
@@ -575,14 +594,15 @@ def _build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], health
             if ref is None:
                 continue
             if ref in first_index:
-                out.error(spath, f"{ref.uri} is already a destination of this store "
-                                 f"(streams[{first_index[ref]}]); remove the duplicate")
-                continue
+                out.policy_rule(spath, f"{ref.uri} is already a destination of this store "
+                                       f"(streams[{first_index[ref]}]); remove the duplicate")
+                if not out.lenient:
+                    continue
             if ref.dataset_key not in declared:
                 out.error(spath, f"dataset {ref.project}.{ref.dataset} is not declared under "
                                  "bigquery.datasets; declare it (with 'existing: true' if it already exists)")
                 continue
-            first_index[ref] = j
+            first_index.setdefault(ref, j)
             refs.append(ref)
         if valid:
             stores.append(DicomStoreConfig(store.name, dict(store.labels), tuple(refs)))
@@ -669,7 +689,8 @@ def load_stack_file(path: Path | str) -> StackConfig:
     return build(read_stack_document(path), str(path))
 
 
-def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str = NAMESPACE) -> StackConfig:
+def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str = NAMESPACE, *,
+                       lenient: bool = False) -> StackConfig:
     """Build from the engine's flat config (`PULUMI_CONFIG`): structured values arrive as JSON text."""
     decoded: dict[str, Any] = {}
     for key, value in values.items():
@@ -680,4 +701,4 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
             except json.JSONDecodeError:
                 pass
         decoded[key] = value
-    return build(decoded, file, project_name)
+    return build(decoded, file, project_name, lenient=lenient)
