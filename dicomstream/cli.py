@@ -17,6 +17,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    """Stream DICOM metadata from Cloud Healthcare API DICOM stores into BigQuery."""
+    if version:
+        from dicomstream import __version__
+
+        typer.echo(f"dicomstream {__version__}")
+        raise typer.Exit(0)
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"dicomstream.commands.{_name}").register(app)
 
