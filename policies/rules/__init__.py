@@ -1,0 +1,1 @@
+"""One module per concern; each exposes `POLICIES`, a list of pulumi-policy Policy objects."""

@@ -1,0 +1,66 @@
+"""The stream destinations of a DICOM store, as the Healthcare API sees them (`streamConfigs`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef, bigquery_id_problem
+
+from policies.values import dig, known_list, known_str
+
+
+def stream_configs(props: dict) -> list | None:
+    """The store's `streamConfigs` list; None when absent or unknown (nothing to check)."""
+    return known_list(dig(props, "streamConfigs"))
+
+
+def table_uris(props: dict) -> Iterator[tuple[int, str]]:
+    """(index, tableUri) for each stream whose tableUri is a known string."""
+    for index, config in enumerate(stream_configs(props) or []):
+        uri = known_str(dig(config, "bigqueryDestination", "tableUri"))
+        if uri is not None:
+            yield index, uri
+
+
+def parse_table_uri(uri: str) -> TableRef | None:
+    """The destination table of a well-formed tableUri, else None."""
+    if not uri.startswith(TABLE_URI_SCHEME):
+        return None
+    try:
+        return TableRef.parse(uri)
+    except InvalidName:
+        return None
+
+
+def _table_part(uri: str) -> str | None:
+    body = uri[len(TABLE_URI_SCHEME):] if uri.startswith(TABLE_URI_SCHEME) else uri
+    return body.rsplit(".", 1)[1] if "." in body else None
+
+
+def table_id_problem(uri: str) -> str | None:
+    """What is wrong with the TABLE part of a tableUri (the `bigquery-table-name` rule)."""
+    if parse_table_uri(uri) is not None:
+        return None
+    table = _table_part(uri.strip())
+    return None if table is None else bigquery_id_problem(table, "table")
+
+
+def uri_format_problem(uri: str) -> str | None:
+    """What is wrong with a tableUri apart from the table id's characters, or None.
+
+    The table id's own rule is `bigquery-table-name`'s job, so one mistake gives one diagnostic.
+    """
+    if uri != uri.strip():
+        return f"tableUri {uri!r} has leading or trailing whitespace"
+    if not uri.startswith(TABLE_URI_SCHEME):
+        return f"tableUri {uri!r} must look like 'bq://PROJECT.DATASET.TABLE'"
+    checked = uri
+    table = _table_part(uri)
+    if table is not None and bigquery_id_problem(table, "table"):
+        # Check the rest with a placeholder table id; the table id is reported by its own rule.
+        checked = uri[: len(uri) - len(table)] + "t"
+    try:
+        TableRef.parse(checked)
+    except InvalidName as exc:
+        message = str(exc).replace(repr(checked), repr(uri))
+        return f"{message}; a tableUri looks like 'bq://PROJECT.DATASET.TABLE'"
+    return None
