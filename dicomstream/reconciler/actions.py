@@ -1,0 +1,284 @@
+"""Typed reconciler actions: each prints as one line, serialises to JSON and is safe to repeat.
+
+`mutating = False` marks reports (what the operator must do, or what waits for the next run);
+the executor only applies mutating actions.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from components.naming import TableRef
+
+# `--only` categories; CreateDataset serves both streams and grants.
+CATEGORIES = ("streams", "backfill", "deletes", "grants")
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, TableRef):
+        return value.uri
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (tuple, list, frozenset, set)):
+        items = [_json_value(v) for v in value]
+        return sorted(items) if isinstance(value, (frozenset, set)) else items
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Action:
+    category: ClassVar[str] = ""
+    mutating: ClassVar[bool] = True
+
+    @property
+    def kind(self) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+
+    def describe(self) -> str:  # pragma: no cover - every action overrides it
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.kind, "category": self.category, "mutating": self.mutating,
+                               "description": self.describe()}
+        for f in fields(self):
+            out[f.name] = _json_value(getattr(self, f.name))
+        return out
+
+
+def _scope(project: str, dataset: str | None) -> str:
+    return f"dataset {project}.{dataset}" if dataset else f"project {project}"
+
+
+def grant_command(role: str, member: str, project: str, dataset: str | None, location: str | None = None) -> str:
+    """The exact command an operator runs to add a missing grant."""
+    if dataset is None:
+        return (f"gcloud projects add-iam-policy-binding {shlex.quote(project)} "
+                f"--member={shlex.quote(member)} --role={role} --condition=None")
+    statement = f'GRANT `{role}` ON SCHEMA `{project}.{dataset}` TO "{member}"'
+    loc = f" --location={shlex.quote(location)}" if location else ""
+    return f"bq query --project_id={shlex.quote(project)}{loc} --nouse_legacy_sql {shlex.quote(statement)}"
+
+
+# ------------------------------------------------------------------------------------ datasets
+
+
+@dataclass(frozen=True)
+class CreateDataset(Action):
+    category: ClassVar[str] = "datasets"
+    project: str
+    dataset: str
+    location: str | None
+    kms_key_name: str | None = None
+
+    def describe(self) -> str:
+        return f"create dataset {self.project}.{self.dataset} (location {self.location or 'default'})"
+
+
+@dataclass(frozen=True)
+class ReportMissingDataset(Action):
+    category: ClassVar[str] = "datasets"
+    mutating: ClassVar[bool] = False
+    project: str
+    dataset: str
+    location: str | None
+
+    @property
+    def command(self) -> str:
+        loc = f" --location={self.location}" if self.location else ""
+        return f"bq mk --dataset{loc} {shlex.quote(f'{self.project}:{self.dataset}')}"
+
+    def describe(self) -> str:
+        return (f"dataset {self.project}.{self.dataset} does not exist: run `pulumi up`, rerun with "
+                f"--create-missing, or: {self.command}")
+
+
+# -------------------------------------------------------------------------------------- grants
+
+
+@dataclass(frozen=True)
+class GrantRole(Action):
+    category: ClassVar[str] = "grants"
+    role: str
+    member: str
+    project: str
+    dataset: str | None = None
+
+    def describe(self) -> str:
+        return f"grant {self.role} on {_scope(self.project, self.dataset)} to {self.member}"
+
+
+@dataclass(frozen=True)
+class ReportMissingGrant(Action):
+    category: ClassVar[str] = "grants"
+    mutating: ClassVar[bool] = False
+    role: str
+    member: str
+    project: str
+    dataset: str | None = None
+    location: str | None = None
+
+    @property
+    def command(self) -> str:
+        return grant_command(self.role, self.member, self.project, self.dataset, self.location)
+
+    def describe(self) -> str:
+        return (f"{self.member} lacks {self.role} on {_scope(self.project, self.dataset)}; "
+                f"fix (or rerun with --create-missing): {self.command}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "command": self.command}
+
+
+# ------------------------------------------------------------------------------------- streams
+
+
+@dataclass(frozen=True)
+class ReportMissingStore(Action):
+    category: ClassVar[str] = "streams"
+    mutating: ClassVar[bool] = False
+    store: str
+    resource: str
+
+    def describe(self) -> str:
+        return f"dicomStores[{self.store}]: {self.resource} does not exist; create it with `pulumi up`"
+
+
+@dataclass(frozen=True)
+class PatchStreamConfigs(Action):
+    """One `PATCH ...?updateMask=streamConfigs` that sets exactly the stack's destinations."""
+
+    category: ClassVar[str] = "streams"
+    store: str
+    resource: str
+    current: tuple[str, ...]
+    desired: tuple[str, ...]
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        return tuple(u for u in self.desired if u not in self.current)
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return tuple(u for u in self.current if u not in self.desired)
+
+    def describe(self) -> str:
+        parts = [f"add {u}" for u in self.added] + [f"remove {u}" for u in self.removed]
+        return f"patch dicomStores[{self.store}] streamConfigs: {'; '.join(parts) or 'reorder'}"
+
+
+@dataclass(frozen=True)
+class Blocked(Action):
+    """A change that cannot be made yet, and why (e.g. streams into a dataset without the grant)."""
+
+    category: ClassVar[str] = "streams"
+    mutating: ClassVar[bool] = False
+    subject: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.subject}: not changed: {self.reason}"
+
+
+# ------------------------------------------------------------------------------------ backfill
+
+
+@dataclass(frozen=True)
+class Backfill(Action):
+    """Export the store's instances to the table (WRITE_APPEND), then one DML removes duplicates."""
+
+    category: ClassVar[str] = "backfill"
+    store: str
+    resource: str
+    table: TableRef
+    reason: str = ""
+
+    def describe(self) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        return f"backfill {self.table.uri} from dicomStores[{self.store}]{why}"
+
+
+@dataclass(frozen=True)
+class RecordBackfill(Action):
+    """Remember that a table already holds every instance of a store (no export needed)."""
+
+    category: ClassVar[str] = "backfill"
+    store: str
+    resource: str
+    table: TableRef
+
+    def describe(self) -> str:
+        return (f"record {self.table.uri} as backfilled from dicomStores[{self.store}] "
+                "(it already holds every instance)")
+
+
+@dataclass(frozen=True)
+class Deduplicate(Action):
+    category: ClassVar[str] = "backfill"
+    table: TableRef
+    instances: int
+
+    def describe(self) -> str:
+        return f"remove duplicate rows from {self.table.uri} ({self.instances} instances have more than one row)"
+
+
+# ------------------------------------------------------------------------------------- deletes
+
+
+@dataclass(frozen=True)
+class DeleteRows(Action):
+    """One parameterised DML: `DELETE ... WHERE SOPInstanceUID IN UNNEST(@uids) AND LastUpdated < @cutoff`."""
+
+    category: ClassVar[str] = "deletes"
+    table: TableRef
+    uids: tuple[str, ...]
+    cutoff: datetime
+
+    def describe(self) -> str:
+        return (f"delete rows of {len(self.uids)} deleted instances from {self.table.uri} "
+                f"(rows older than {_iso(self.cutoff)})")
+
+
+@dataclass(frozen=True)
+class DeferDeletes(Action):
+    category: ClassVar[str] = "deletes"
+    mutating: ClassVar[bool] = False
+    table: TableRef
+    uids: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (f"{self.table.uri}: {len(self.uids)} deleted instances still have rows in the streaming "
+                "buffer window; retried on the next run")
+
+
+@dataclass(frozen=True)
+class MaintainCurrentView(Action):
+    """Create/update `TABLE_current` (one current row per instance, deleted ones hidden) and add tombstones."""
+
+    category: ClassVar[str] = "deletes"
+    table: TableRef
+    view: TableRef
+    hide: tuple[tuple[str, datetime], ...]  # (uid, hide rows up to this LastUpdated)
+    write_view: bool  # create or update the view definition
+
+    def describe(self) -> str:
+        verb = "create/update view" if self.write_view else "keep view"
+        return f"{verb} {self.view.uri} hiding {len(self.hide)} more deleted instances of {self.table.uri}"
+
+
+def current_view_ref(table: TableRef) -> TableRef:
+    return TableRef(table.project, table.dataset, f"{table.table}_current")

@@ -1,0 +1,102 @@
+"""A typed snapshot of what the APIs returned (built by `observe`, read by `plan`; no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+from components.naming import TableRef
+
+from dicomstream.reconciler.desired import DATA_EDITOR, JOB_USER
+
+# Roles that include what the Healthcare Service Agent needs. Dataset access entries may still use
+# the legacy names (WRITER is what `roles/bigquery.dataEditor` maps to on a dataset).
+SATISFIES: Mapping[str, frozenset[str]] = {
+    DATA_EDITOR: frozenset({
+        DATA_EDITOR, "roles/bigquery.dataOwner", "roles/bigquery.admin", "WRITER", "OWNER",
+        "roles/editor", "roles/owner",
+    }),
+    JOB_USER: frozenset({
+        JOB_USER, "roles/bigquery.user", "roles/bigquery.admin", "roles/editor", "roles/owner",
+    }),
+}
+
+
+def member_of_email(email: str) -> str:
+    """IAM member form of an e-mail found in a dataset access entry (`userByEmail`)."""
+    kind = "serviceAccount" if email.endswith(".gserviceaccount.com") else "user"
+    return f"{kind}:{email}"
+
+
+@dataclass(frozen=True)
+class ObservedStore:
+    resource: str
+    stream_uris: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ObservedDataset:
+    project: str
+    dataset: str
+    location: str | None
+    grants: frozenset[tuple[str, str]] = frozenset()  # (role, member), members as `serviceAccount:x`
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.project, self.dataset)
+
+
+@dataclass(frozen=True)
+class ObservedTable:
+    ref: TableRef
+    type: str = "TABLE"  # TABLE | VIEW
+    view_query: str | None = None
+
+
+@dataclass(frozen=True)
+class UidRows:
+    """The rows one SOP instance has in a table: how many, and their oldest / newest `LastUpdated`."""
+
+    count: int
+    oldest: datetime | None
+    newest: datetime | None
+
+
+@dataclass(frozen=True)
+class TableContent:
+    ref: TableRef
+    rows: Mapping[str, UidRows]
+
+    @property
+    def duplicated(self) -> frozenset[str]:
+        return frozenset(uid for uid, r in self.rows.items() if r.count > 1)
+
+
+@dataclass
+class Observed:
+    """Everything read in one run. Keys absent from a mapping were not read; `None` means not found."""
+
+    healthcare_dataset_exists: bool = True
+    stores: dict[str, ObservedStore | None] = field(default_factory=dict)  # by resource name
+    datasets: dict[tuple[str, str], ObservedDataset | None] = field(default_factory=dict)
+    project_roles: dict[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)  # project → role → members
+    agent_member: str | None = None  # serviceAccount:service-N@gcp-sa-healthcare.iam.gserviceaccount.com
+    tables: dict[tuple[str, str], Mapping[str, ObservedTable]] = field(default_factory=dict)  # by dataset key
+    contents: dict[TableRef, TableContent] = field(default_factory=dict)
+    instances: dict[str, frozenset[str]] = field(default_factory=dict)  # store resource → SOP instance UIDs
+
+    def table(self, ref: TableRef) -> ObservedTable | None:
+        return self.tables.get(ref.dataset_key, {}).get(ref.table)
+
+    def has_role(self, member: str, role: str, project: str, dataset: str | None = None) -> bool:
+        """Effective: a dataset-level role, or a project-level one that includes it (unconditional)."""
+        accepted = SATISFIES.get(role, frozenset({role}))
+        roles = self.project_roles.get(project, {})
+        if any(member in roles.get(r, frozenset()) for r in accepted):
+            return True
+        if dataset is not None:
+            ds = self.datasets.get((project, dataset))
+            if ds is not None and any((r, member) in ds.grants for r in accepted):
+                return True
+        return False

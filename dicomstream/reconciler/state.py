@@ -1,0 +1,92 @@
+"""What the reconciler remembers between runs (the shape; `store_state` reads and writes it).
+
+Kept in a small append-only table `_dicomstream_state` in each destination dataset, next to the
+data it describes: it survives ephemeral CI runners, is shared by every operator of the stack, and
+the `TABLE_current` views read their tombstones from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+import hashlib
+from typing import Mapping
+
+from components.naming import TableRef
+
+STATE_TABLE = "_dicomstream_state"
+
+# Row kinds.
+BACKFILLED = "backfilled"  # store, table_uri: the store's existing instances were exported to the table
+DELETED = "deleted"  # table_uri, uid: rows of an instance gone from its stores were deleted by DML
+HIDDEN = "hidden"  # table_uri, uid, at: the TABLE_current view hides rows of uid up to `at`
+VIEW = "view"  # table_uri (the view), uid (fingerprint of its query): the view the reconciler wrote
+
+STATE_SCHEMA = (  # (name, type)
+    ("kind", "STRING"),
+    ("store", "STRING"),
+    ("table_uri", "STRING"),
+    ("uid", "STRING"),
+    ("at", "TIMESTAMP"),
+    ("recorded_at", "TIMESTAMP"),
+)
+
+
+@dataclass(frozen=True)
+class State:
+    backfilled: frozenset[tuple[str, str]] = frozenset()  # (store resource, table uri)
+    hidden: Mapping[str, Mapping[str, datetime]] = field(default_factory=dict)  # table uri → uid → at
+    deleted: Mapping[str, frozenset[str]] = field(default_factory=dict)  # table uri → uids (history)
+    views: Mapping[str, str] = field(default_factory=dict)  # view uri → query fingerprint
+
+    def is_backfilled(self, store_resource: str, table_uri: str) -> bool:
+        return (store_resource, table_uri) in self.backfilled
+
+    def hidden_until(self, table_uri: str, uid: str) -> datetime | None:
+        return self.hidden.get(table_uri, {}).get(uid)
+
+    @classmethod
+    def from_rows(cls, rows: list[Mapping]) -> "State":
+        """Fold the append-only log into the current state."""
+        backfilled: set[tuple[str, str]] = set()
+        hidden: dict[str, dict[str, datetime]] = {}
+        deleted: dict[str, set[str]] = {}
+        views: dict[str, tuple[datetime, str]] = {}
+        for row in rows:
+            kind, uri = row.get("kind"), row.get("table_uri")
+            if kind == BACKFILLED and row.get("store") and uri:
+                backfilled.add((row["store"], uri))
+            elif kind == HIDDEN and uri and row.get("uid"):
+                at = row.get("at")
+                table = hidden.setdefault(uri, {})
+                if at is not None and (row["uid"] not in table or table[row["uid"]] < at):
+                    table[row["uid"]] = at
+            elif kind == DELETED and uri and row.get("uid"):
+                deleted.setdefault(uri, set()).add(row["uid"])
+            elif kind == VIEW and uri and row.get("uid"):
+                at = row.get("recorded_at") or row.get("at")
+                if uri not in views or (at is not None and views[uri][0] is not None and views[uri][0] <= at):
+                    views[uri] = (at, row["uid"])
+        return cls(frozenset(backfilled), hidden, {k: frozenset(v) for k, v in deleted.items()},
+                   {uri: fp for uri, (_, fp) in views.items()})
+
+    def merge(self, other: "State") -> "State":
+        hidden = {uri: dict(uids) for uri, uids in self.hidden.items()}
+        for uri, uids in other.hidden.items():
+            table = hidden.setdefault(uri, {})
+            for uid, at in uids.items():
+                if uid not in table or table[uid] < at:
+                    table[uid] = at
+        deleted = dict(self.deleted)
+        for uri, uids in other.deleted.items():
+            deleted[uri] = deleted.get(uri, frozenset()) | uids
+        return State(self.backfilled | other.backfilled, hidden, deleted, {**self.views, **other.views})
+
+
+def state_table_ref(table: TableRef) -> TableRef:
+    """The state table that sits next to `table`."""
+    return TableRef(table.project, table.dataset, STATE_TABLE)
+
+
+def query_fingerprint(query: str) -> str:
+    return hashlib.sha256(query.strip().encode()).hexdigest()[:16]
