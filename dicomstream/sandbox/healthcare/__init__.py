@@ -1,0 +1,1 @@
+"""The Cloud Healthcare API stand-in: resources, DICOMweb, export and streaming to BigQuery."""

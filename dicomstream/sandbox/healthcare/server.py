@@ -1,0 +1,172 @@
+"""The HTTP server of the Healthcare API stand-in (stdlib, threaded, HTTP/1.1 keep-alive)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from dicomstream.sandbox.clock import Clock
+from dicomstream.sandbox.healthcare import routes
+from dicomstream.sandbox.healthcare.errors import ApiError
+from dicomstream.sandbox.healthcare.faults import Faults
+from dicomstream.sandbox.healthcare.service import HealthcareService
+
+LOOPBACK = "127.0.0.1"
+MAX_BODY = 512 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "dicomstream-sandbox"
+    server: "SandboxHTTPServer"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ApiError(413, f"request body over {MAX_BODY} bytes", "INVALID_ARGUMENT")
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, response: routes.Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except (ValueError, ApiError) as exc:
+            self.close_connection = True
+            err = exc if isinstance(exc, ApiError) else ApiError(400, f"malformed request body: {exc}")
+            self._send(routes.json_response(err.body(), err.code))
+            return
+        split = urlsplit(self.path)
+        path = unquote(split.path).rstrip("/") or "/"
+        request = routes.Request(
+            method=self.command,
+            path=path,
+            query={k: v for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        self._send(self.server.handle(request))
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _dispatch  # noqa: N815
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, service: HealthcareService, port: int = 0, verbose: bool = False) -> None:
+        super().__init__((LOOPBACK, port), _Handler)
+        self.service = service
+        self.faults = Faults()
+        self.verbose = verbose
+        self.service.base_url = self.url
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.server_address[1]}"
+
+    def handle(self, request: routes.Request) -> routes.Response:
+        if request.path.startswith("/_sandbox"):
+            try:
+                return routes.admin(self, request)
+            except ApiError as exc:
+                return routes.json_response(exc.body(), exc.code)
+            except (ValueError, TypeError, KeyError) as exc:
+                return routes.json_response(ApiError(400, f"bad admin request: {exc}").body(), 400)
+        fault = self.faults.take(request.method, request.path)
+        if fault is not None:
+            if fault.delay_s:
+                time.sleep(fault.delay_s)
+            error = Faults.error_for(fault)
+            if error is not None:
+                return routes.json_response(error.body(), error.code)
+        handler, groups, path_known = routes.find(request.method, request.path)
+        if handler is None:
+            if path_known:
+                err = ApiError(405, f"method {request.method} is not allowed on {request.path}", "UNIMPLEMENTED")
+            else:
+                err = ApiError(404, f"The requested URL {request.path} was not found on this server.", "NOT_FOUND")
+            return routes.json_response(err.body(), err.code)
+        request.groups = groups
+        try:
+            return handler(self.service, request)
+        except ApiError as exc:
+            return routes.json_response(exc.body(), exc.code)
+        except Exception as exc:  # noqa: BLE001 - a server bug must still answer in Google's shape
+            traceback.print_exc(file=sys.stderr)
+            err = ApiError(500, f"internal error in the sandbox: {type(exc).__name__}: {exc}", "INTERNAL")
+            return routes.json_response(err.body(), 500)
+
+
+class HealthcareServer:
+    """The stand-in on 127.0.0.1, served from a background thread."""
+
+    def __init__(
+        self,
+        bigquery_endpoint: str,
+        port: int = 0,
+        state_path: Path | None = None,
+        log_path: Path | None = None,
+        clock: Clock | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.service = HealthcareService(bigquery_endpoint, clock=clock, state_path=state_path, log_path=log_path)
+        self.httpd = SandboxHTTPServer(self.service, port=port, verbose=verbose)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.httpd.url
+
+    @property
+    def faults(self) -> Faults:
+        return self.httpd.faults
+
+    def start(self) -> "HealthcareServer":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-healthcare", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.httpd.server_close()
+        self.service.close()
+
+    def __enter__(self) -> "HealthcareServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
