@@ -50,7 +50,7 @@ def uri_format_problem(uri: str) -> str | None:
     The table id's own rule is `bigquery-table-name`'s job, so one mistake gives one diagnostic.
     """
     if uri != uri.strip():
-        return f"tableUri {uri!r} has leading or trailing whitespace"
+        return f"tableUri {uri!r} has leading or trailing whitespace; write 'bq://PROJECT.DATASET.TABLE' alone"
     if not uri.startswith(TABLE_URI_SCHEME):
         return f"tableUri {uri!r} must look like 'bq://PROJECT.DATASET.TABLE'"
     checked = uri
