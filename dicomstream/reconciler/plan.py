@@ -281,7 +281,7 @@ def current_view_query(table: TableRef, state_table: TableRef) -> str:
         f"SELECT t.* FROM `{table.sql_id}` AS t "
         f"WHERE NOT EXISTS (SELECT 1 FROM `{state_table.sql_id}` AS s "
         f"WHERE s.kind = 'hidden' AND s.table_uri = '{table.uri}' "
-        f"AND s.uid = t.SOPInstanceUID AND t.LastUpdated <= s.at) "
+        f"AND s.uid = t.SOPInstanceUID AND t.LastUpdated <= s.up_to) "
         f"QUALIFY ROW_NUMBER() OVER (PARTITION BY t.SOPInstanceUID ORDER BY t.LastUpdated DESC) = 1"
     )
 

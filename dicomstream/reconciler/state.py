@@ -19,7 +19,7 @@ STATE_TABLE = "_dicomstream_state"
 # Row kinds.
 BACKFILLED = "backfilled"  # store, table_uri: the store's existing instances were exported to the table
 DELETED = "deleted"  # table_uri, uid: rows of an instance gone from its stores were deleted by DML
-HIDDEN = "hidden"  # table_uri, uid, at: the TABLE_current view hides rows of uid up to `at`
+HIDDEN = "hidden"  # table_uri, uid, up_to: the TABLE_current view hides rows of uid up to `up_to`
 VIEW = "view"  # table_uri (the view), uid (fingerprint of its query): the view the reconciler wrote
 
 STATE_SCHEMA = (  # (name, type)
@@ -27,7 +27,7 @@ STATE_SCHEMA = (  # (name, type)
     ("store", "STRING"),
     ("table_uri", "STRING"),
     ("uid", "STRING"),
-    ("at", "TIMESTAMP"),
+    ("up_to", "TIMESTAMP"),
     ("recorded_at", "TIMESTAMP"),
 )
 
@@ -57,14 +57,14 @@ class State:
             if kind == BACKFILLED and row.get("store") and uri:
                 backfilled.add((row["store"], uri))
             elif kind == HIDDEN and uri and row.get("uid"):
-                at = row.get("at")
+                at = row.get("up_to")
                 table = hidden.setdefault(uri, {})
                 if at is not None and (row["uid"] not in table or table[row["uid"]] < at):
                     table[row["uid"]] = at
             elif kind == DELETED and uri and row.get("uid"):
                 deleted.setdefault(uri, set()).add(row["uid"])
             elif kind == VIEW and uri and row.get("uid"):
-                at = row.get("recorded_at") or row.get("at")
+                at = row.get("recorded_at")
                 if uri not in views or (at is not None and views[uri][0] is not None and views[uri][0] <= at):
                     views[uri] = (at, row["uid"])
         return cls(frozenset(backfilled), hidden, {k: frozenset(v) for k, v in deleted.items()},

@@ -285,8 +285,8 @@ def test_state_folds_the_log():
     t1, t2 = NOW - timedelta(hours=1), NOW
     state = State.from_rows([
         {"kind": "backfilled", "store": RAD, "table_uri": RADT.uri},
-        {"kind": "hidden", "table_uri": RADT.uri, "uid": "9", "at": t1},
-        {"kind": "hidden", "table_uri": RADT.uri, "uid": "9", "at": t2},
+        {"kind": "hidden", "table_uri": RADT.uri, "uid": "9", "up_to": t1},
+        {"kind": "hidden", "table_uri": RADT.uri, "uid": "9", "up_to": t2},
         {"kind": "view", "table_uri": "bq://v", "uid": "old", "recorded_at": t1},
         {"kind": "view", "table_uri": "bq://v", "uid": "new", "recorded_at": t2},
     ])
