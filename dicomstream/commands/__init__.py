@@ -6,4 +6,5 @@ Command modules import their heavy dependencies inside the command functions so 
 
 COMMAND_MODULES = [
     "validate",
+    "plan",
 ]

@@ -1,0 +1,114 @@
+"""`dicomstream plan`: an engine-faithful offline `pulumi preview --policy-pack policies`.
+
+Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s), 2 invalid configuration
+(the stack file, the policy configuration or the --compare plan), 70 the policy pack could not run.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+EXIT_MANDATORY = 1
+EXIT_INVALID = 2
+EXIT_PACK_FAILED = 70
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(plan)
+
+
+def _stack_name(path: Path) -> str:
+    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
+    return match.group(1) if match else path.stem
+
+
+def _fail(lines: list[str], code: int) -> typer.Exit:
+    for line in lines:
+        typer.echo(line, err=True)
+    return typer.Exit(code)
+
+
+def plan(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
+    format: Format = typer.Option(Format.text, "--format", help="text (a tree like pulumi preview), json or markdown."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the plan to FILE instead of stdout."),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="A previous JSON plan: show create/update/replace/delete/same."),
+    policy_config: Optional[Path] = typer.Option(None, "--policy-config", help="Policy levels/options, as pulumi's --policy-pack-config FILE.json."),
+    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="Policy pack directory [default: policies]."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Skip the config model's rules that the policy pack also enforces; the pack decides."),
+) -> None:
+    """Preview a stack offline: the real program under mocks, the policy pack over gRPC."""
+    from components.config import ConfigError, read_stack_document, stack_file
+    from dicomstream.capture import PROGRAM
+    from dicomstream.commands.validate import _relative
+    from dicomstream.paths import PACKAGE_ROOT, project_root
+    from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, load_plan, plan_stack
+    from dicomstream.policy_client import PolicyConfigError, PolicyPackError, load_policy_config
+
+    if (stack is None) == (file is None):
+        raise _fail(["dicomstream plan: give exactly one of --stack NAME or --file PATH"], EXIT_INVALID)
+    root = project_root()
+    path = Path(file) if file is not None else stack_file(stack, root)
+    shown = _relative(path, root)
+    name = stack or _stack_name(path)
+    try:
+        document = read_stack_document(path)
+        old = load_plan(compare) if compare is not None else None
+        config = load_policy_config(policy_config) if policy_config is not None else {}
+    except ConfigError as error:
+        raise _fail([line.replace(str(path), shown, 1) for line in error.lines], EXIT_INVALID)
+    except (PlanFileError, PolicyConfigError) as error:
+        raise _fail([str(error)], EXIT_INVALID)
+
+    pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
+                                   root / "policies")
+    program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
+    options = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
+    try:
+        result = plan_stack(document, stack=name, file=shown, validate=not no_validate, policies=options,
+                            program=program)
+    except ConfigError as error:
+        raise _fail(error.lines, EXIT_INVALID)
+    except PolicyConfigError as error:
+        raise _fail([str(error)], EXIT_INVALID)
+    except PolicyPackError as error:
+        raise _fail([f"dicomstream plan: cannot run the policy pack: {error}"], EXIT_PACK_FAILED)
+    if old is not None:
+        result = compare_plans(result, old, old_label=str(compare))
+
+    _emit(result, format, out)
+    if result.mandatory_violations:
+        raise typer.Exit(EXIT_MANDATORY)
+
+
+def _emit(result, format: Format, out: Optional[Path]) -> None:
+    from rich.console import Console
+
+    from dicomstream.plan import print_plan, render_markdown, render_text
+
+    if format is Format.text and out is None:
+        print_plan(result, Console(highlight=False, soft_wrap=True))
+        return
+    body = {Format.json: result.to_json, Format.markdown: lambda: render_markdown([result]),
+            Format.text: lambda: render_text(result)}[format]()
+    if out is None:
+        sys.stdout.write(body)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise _fail([f"{out}: cannot write the plan: {exc.strerror or exc}"], EXIT_INVALID)

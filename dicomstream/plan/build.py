@@ -1,0 +1,130 @@
+"""Build a plan: the real program under recording mocks, then the policy pack as the engine serves it.
+
+`plan_stack` is the library entry point behind `dicomstream plan`; it raises `ConfigError` (exit 2)
+for invalid configuration and `PolicyConfigError` for an invalid policy configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build
+from dicomstream.capture import PROGRAM, Capture, CapturedResource, run_program
+from dicomstream.plan.model import Plan, Step, Violation
+
+PROJECT = "dicomstream"
+STACK_TYPE = "pulumi:pulumi:Stack"
+_PROVIDER_VERSION = "10.2.0"  # pulumi-gcp, pinned in pyproject.toml
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """Where the pack is and how it is configured (the `--policy-pack-config` mapping)."""
+
+    pack_dir: Path
+    config: Mapping[str, Any] | None = None
+    config_source: str = "policy config"
+
+
+def stack_urn(stack: str, project: str = PROJECT) -> str:
+    return f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
+
+
+def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: bool = True,
+               policies: PolicyOptions | None = None, program: Path = PROGRAM) -> Plan:
+    """Plan one stack from its `config:` mapping (`file` is how messages name the stack file)."""
+    if validate:
+        config = build(document, file, PROJECT)  # ConfigError: exit 2 with the validation lines
+        warnings = [str(w) for w in config.warnings]
+    else:
+        warnings = []
+    with _validation_skipped(not validate):
+        capture = run_program(document, stack=stack, project=PROJECT, program=program)
+    if capture.error:
+        raise ConfigError(_program_issues(capture.error, file))
+    plan = Plan(stack=stack, steps=steps_of(capture), outputs=capture.outputs,
+                warnings=list(dict.fromkeys(warnings + capture.warnings)))
+    if policies is not None:
+        gcp_project = document.get("gcp:project")
+        plan.policy_violations, plan.policy_packs = analyze(
+            capture, policies, gcp_project if isinstance(gcp_project, str) else None)
+    return plan
+
+
+def steps_of(capture: Capture) -> list[Step]:
+    """Every registered resource as a `create` step, the root stack first (as the engine shows it)."""
+    root = stack_urn(capture.stack, capture.project)
+    steps = [Step(op="create", urn=root, type=STACK_TYPE, name=f"{capture.project}-{capture.stack}",
+                  parent=None, dependencies=[], inputs={}, protect=False, custom=False)]
+    for r in capture.resources:
+        steps.append(Step(op="create", urn=r.urn, type=r.type, name=r.name, parent=r.parent or root,
+                          dependencies=list(r.dependencies), inputs=r.inputs, protect=r.protect,
+                          custom=r.custom))
+    return steps
+
+
+def analyze(capture: Capture, options: PolicyOptions,
+            gcp_project: str | None = None) -> tuple[list[Violation], list[dict[str, Any]]]:
+    """Serve the pack (`python -m pulumi.policy 127.0.0.1:0 DIR`), Configure, Analyze each, AnalyzeStack."""
+    from dicomstream.policy_client import PolicyPackServer
+
+    resources = [_analyzer_resource(r, capture, gcp_project) for r in capture.resources]
+    with PolicyPackServer(options.pack_dir) as pack:
+        info = pack.info()
+        pack.configure(dict(options.config or {}), options.config_source)
+        found = pack.analyze(resources)
+    packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]
+    return [Violation(v.policy_pack, v.policy_name, v.enforcement_level, v.urn, v.message) for v in found], packs
+
+
+def _analyzer_resource(r: CapturedResource, capture: Capture, gcp_project: str | None) -> dict[str, Any]:
+    resource = {
+        "type": r.type, "name": r.name, "urn": r.urn, "parent": r.parent,
+        "dependencies": r.dependencies, "property_dependencies": r.property_dependencies,
+        "inputs": r.inputs, "protect": r.protect,
+    }
+    if r.custom and r.type.startswith("gcp:"):
+        # The engine also tells the pack which provider manages the resource: the default gcp one.
+        name = f"default_{_PROVIDER_VERSION.replace('.', '_')}"
+        resource["provider"] = {
+            "type": "pulumi:providers:gcp", "name": name,
+            "urn": f"urn:pulumi:{capture.stack}::{capture.project}::pulumi:providers:gcp::{name}",
+            "inputs": {"version": _PROVIDER_VERSION, **({"project": gcp_project} if gcp_project else {})},
+        }
+    return resource
+
+
+@contextmanager
+def _validation_skipped(skip: bool) -> Iterator[None]:
+    """Tell the program (as `DICOMSTREAM_SKIP_VALIDATION=1` would under `pulumi preview`) to build leniently."""
+    if not skip:
+        yield
+        return
+    previous = os.environ.get(SKIP_VALIDATION_ENV)
+    os.environ[SKIP_VALIDATION_ENV] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SKIP_VALIDATION_ENV, None)
+        else:
+            os.environ[SKIP_VALIDATION_ENV] = previous
+
+
+def _program_issues(error: str, file: str) -> list[Issue]:
+    """The program's RunError as validation lines (it prints the same `FILE: PATH: message` lines)."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    body = [line for line in lines if not line.startswith("invalid stack configuration")] or lines
+    issues = []
+    for line in body:
+        head, sep, rest = line.partition(": ")
+        if sep and head.endswith(".yaml"):
+            path, sep2, message = rest.partition(": ")
+            issues.append(Issue(file, path if sep2 else "(program)", message if sep2 else rest))
+        else:
+            issues.append(Issue(file, "(program)", line))
+    return issues

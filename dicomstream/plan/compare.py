@@ -1,0 +1,65 @@
+"""Turn a fresh plan (every step `create`) into the change set against a previous plan.
+
+Like the engine's diff: a URN present only in the new plan is a create, only in the old one a
+delete, and a URN in both is `same`, `update` (with the changed input paths) or `replace` (when a
+changed property is replace-on-change for the provider, see `replace.py`). Replacing or deleting
+a DICOM store or a Healthcare dataset destroys imaging data and is flagged as such.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from dicomstream.plan.model import Plan, Step
+from dicomstream.plan.replace import IMAGING_DATA_TYPES, replace_reasons
+
+_MISSING = object()
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
+    """Input paths whose values differ, as `streamConfigs[2].bigqueryDestination.tableUri`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            path = f"{prefix}.{key}" if prefix else str(key)
+            yield from changed_paths(old.get(key, _MISSING), new.get(key, _MISSING), path)
+    elif isinstance(old, list) and isinstance(new, list):
+        for i in range(max(len(old), len(new))):
+            yield from changed_paths(old[i] if i < len(old) else _MISSING,
+                                     new[i] if i < len(new) else _MISSING, f"{prefix}[{i}]")
+    elif old is _MISSING and new is None or new is _MISSING and old is None:
+        return  # an absent input and an explicit null are the same to the provider
+    elif old != new or type(old) is not type(new):
+        yield prefix
+
+
+def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
+    """`new` with each step's op decided against `old`; deletes appended last, as the engine runs them."""
+    previous = {s.urn: s for s in old.steps if s.op != "delete"}
+    steps: list[Step] = []
+    for step in new.steps:
+        before = previous.get(step.urn)
+        if before is None:
+            steps.append(_with(step, "create"))
+            continue
+        diffs = list(changed_paths(before.inputs, step.inputs))
+        if before.protect != step.protect:
+            diffs.append("protect")
+        reasons = replace_reasons(step.type, diffs)
+        op = "replace" if reasons else "update" if diffs else "same"
+        steps.append(_with(step, op, diffs, reasons))
+    current = {s.urn for s in new.steps}
+    deletes = [_with(s, "delete") for s in old.steps if s.urn in previous and s.urn not in current]
+    # Children before their parents, dependents before what they depend on: reverse registration.
+    steps.extend(reversed(deletes))
+    return Plan(stack=new.stack, steps=steps, policy_violations=new.policy_violations,
+                policy_packs=new.policy_packs, warnings=new.warnings, outputs=new.outputs,
+                compared_with=old_label if old_label is not None else old.stack)
+
+
+def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str] | None = None) -> Step:
+    return Step(
+        op=op, urn=step.urn, type=step.type, name=step.name, parent=step.parent,
+        dependencies=step.dependencies, inputs=step.inputs, protect=step.protect, custom=step.custom,
+        diffs=list(diffs or []), replace_reasons=list(reasons or []),
+        destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
+    )

@@ -1,0 +1,161 @@
+"""The plan document: steps, policy violations and a change summary (the JSON contract).
+
+A plan is plain data so that it can be written by one run and compared by a later one
+(`dicomstream plan --compare OLD.json`), possibly produced from another branch's code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The order `pulumi preview` reports operations in.
+OPS = ("create", "update", "replace", "delete", "same")
+MANDATORY = "mandatory"
+
+
+class PlanFileError(ValueError):
+    """A plan file given to --compare cannot be read; the message names the file and why."""
+
+
+@dataclass
+class Step:
+    """One resource and what would happen to it."""
+
+    op: str
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    protect: bool
+    custom: bool = True
+    diffs: list[str] = field(default_factory=list)  # changed input paths (update / replace)
+    replace_reasons: list[str] = field(default_factory=list)  # the diffs that force a replacement
+    destroys_imaging_data: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "op": self.op, "urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent,
+            "dependencies": self.dependencies, "inputs": self.inputs, "protect": self.protect,
+            "custom": self.custom,
+        }
+        if self.diffs:
+            out["diffs"] = self.diffs
+        if self.replace_reasons:
+            out["replaceReasons"] = self.replace_reasons
+        if self.destroys_imaging_data:
+            out["destroysImagingData"] = True
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Step":
+        return cls(
+            op=data.get("op", "create"), urn=data["urn"], type=data["type"], name=data.get("name", ""),
+            parent=data.get("parent"), dependencies=list(data.get("dependencies") or []),
+            inputs=dict(data.get("inputs") or {}), protect=bool(data.get("protect", False)),
+            custom=bool(data.get("custom", True)), diffs=list(data.get("diffs") or []),
+            replace_reasons=list(data.get("replaceReasons") or []),
+            destroys_imaging_data=bool(data.get("destroysImagingData", False)),
+        )
+
+
+@dataclass
+class Violation:
+    """One policy diagnostic, as the engine reports it."""
+
+    policy_pack: str
+    policy_name: str
+    enforcement_level: str
+    urn: str
+    message: str
+
+    @property
+    def mandatory(self) -> bool:
+        return self.enforcement_level == MANDATORY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policyPack": self.policy_pack, "policyName": self.policy_name,
+                "enforcementLevel": self.enforcement_level, "urn": self.urn, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Violation":
+        return cls(data.get("policyPack", ""), data.get("policyName", ""), data.get("enforcementLevel", ""),
+                   data.get("urn", ""), data.get("message", ""))
+
+
+@dataclass
+class Plan:
+    stack: str
+    steps: list[Step]
+    policy_violations: list[Violation] = field(default_factory=list)
+    policy_packs: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "version", "policies"}]
+    warnings: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    compared_with: str | None = None
+
+    @property
+    def change_summary(self) -> dict[str, int]:
+        counts = Counter(step.op for step in self.steps)
+        return {op: counts[op] for op in OPS if counts[op]}
+
+    @property
+    def mandatory_violations(self) -> list[Violation]:
+        return [v for v in self.policy_violations if v.mandatory]
+
+    @property
+    def destructive_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.destroys_imaging_data]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "stack": self.stack,
+            "steps": [s.to_dict() for s in self.steps],
+            "policyViolations": [v.to_dict() for v in self.policy_violations],
+            "changeSummary": self.change_summary,
+            "policyPacks": self.policy_packs,
+            "warnings": self.warnings,
+            "outputs": self.outputs,
+        }
+        if self.compared_with is not None:
+            out["comparedWith"] = self.compared_with
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        return cls(
+            stack=str(data.get("stack", "")),
+            steps=[Step.from_dict(s) for s in data.get("steps") or []],
+            policy_violations=[Violation.from_dict(v) for v in data.get("policyViolations") or []],
+            policy_packs=list(data.get("policyPacks") or []),
+            warnings=list(data.get("warnings") or []),
+            outputs=dict(data.get("outputs") or {}),
+            compared_with=data.get("comparedWith"),
+        )
+
+
+def load_plan(path: Path | str) -> Plan:
+    """Read a plan written by `dicomstream plan --format json`; PlanFileError when unusable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanFileError(f"{path}: no such plan file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanFileError(f"{path}: cannot read the plan: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(f"{path}: not a JSON plan (line {exc.lineno}: {exc.msg}); "
+                            "write one with `dicomstream plan --format json --out FILE`") from None
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise PlanFileError(f"{path}: not a plan: expected an object with a 'steps' list, "
+                            "as written by `dicomstream plan --format json`")
+    try:
+        return Plan.from_dict(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PlanFileError(f"{path}: a step is malformed ({type(exc).__name__}: {exc})") from None
