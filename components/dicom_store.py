@@ -1,8 +1,14 @@
-"""A DICOM store whose instance metadata streams into up to five BigQuery tables."""
+"""A DICOM store whose instance metadata streams into up to five BigQuery tables.
+
+A store is a plain resource inside its `HealthcareDataset` component rather than a component of
+its own: imaging networks run hundreds of stores, and an extra registration per store is what
+made previews of large stacks slow (see bench/).
+"""
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -11,42 +17,34 @@ from components.config import validation_skipped
 from components.naming import MAX_STREAMS_PER_STORE, TableRef
 
 
-class DicomStore(pulumi.ComponentResource):
-    """The store `depends_on` the grants its destinations need: streaming starts only after them."""
+@dataclass
+class DicomStoreArgs:
+    store_id: str
+    streams: Sequence[TableRef] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # The grants the destinations need: the store (and so its streaming) waits for them.
+    grants: Sequence[pulumi.Resource] = ()
 
-    id: pulumi.Output[str]
-    table_uris: list[str]
+    @property
+    def table_uris(self) -> list[str]:
+        return [ref.uri for ref in self.streams]
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        dataset: pulumi.Input[str],
-        store_id: str,
-        streams: Sequence[TableRef],
-        labels: Mapping[str, str],
-        grants: Sequence[pulumi.Resource] = (),
-        protect: bool = False,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        if len(streams) > MAX_STREAMS_PER_STORE and not validation_skipped():
-            raise ValueError(
-                f"DICOM store {store_id!r} streams to {len(streams)} tables; the limit is {MAX_STREAMS_PER_STORE}"
+
+def dicom_store(name: str, args: DicomStoreArgs, *, dataset: pulumi.Input[str], protect: bool,
+                parent: pulumi.Resource) -> gcp.healthcare.DicomStore:
+    if len(args.streams) > MAX_STREAMS_PER_STORE and not validation_skipped():
+        raise ValueError(f"DICOM store {args.store_id!r} streams to {len(args.streams)} tables; "
+                         f"the limit is {MAX_STREAMS_PER_STORE}")
+    return gcp.healthcare.DicomStore(
+        name,
+        dataset=dataset,
+        name=args.store_id,
+        labels=dict(args.labels),
+        stream_configs=[
+            gcp.healthcare.DicomStoreStreamConfigArgs(
+                bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(table_uri=uri)
             )
-        super().__init__("dicomstream:index:DicomStore", name, None, opts)
-        self.table_uris = [ref.uri for ref in streams]
-        self.store = gcp.healthcare.DicomStore(
-            name,
-            dataset=dataset,
-            name=store_id,
-            labels=dict(labels),
-            stream_configs=[
-                gcp.healthcare.DicomStoreStreamConfigArgs(
-                    bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(table_uri=uri)
-                )
-                for uri in self.table_uris
-            ],
-            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=list(grants)),
-        )
-        self.id = self.store.id
-        self.register_outputs({"id": self.id, "tableUris": self.table_uris})
+            for uri in args.table_uris
+        ],
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(args.grants)),
+    )

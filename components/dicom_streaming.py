@@ -12,7 +12,7 @@ import pulumi
 
 from components.bigquery_dataset import BigQueryDataset, BigQueryDatasetArgs
 from components.config import StackConfig
-from components.dicom_store import DicomStore
+from components.dicom_store import DicomStoreArgs
 from components.healthcare_dataset import HealthcareDataset
 from components.iam import BIGQUERY_DATA_EDITOR, BIGQUERY_JOB_USER
 from components.labels import resource_labels
@@ -54,34 +54,31 @@ class DicomStreaming(pulumi.ComponentResource):
             for project in config.destination_projects()
         }
 
-        self.healthcare_dataset = HealthcareDataset(
-            hc.dataset,
-            project=hc.project,
-            location=hc.location,
-            dataset_id=hc.dataset,
-            agent_member=agent,
-            kms_key_name=hc.kms_key_name,
-            protect=config.protect,
-            opts=child,
-        )
-
-        self.stores: dict[str, DicomStore] = {}
+        stores = []
         for store in config.dicom_stores:
             grants: list[pulumi.Resource] = [self.agent.agent_role]
             for key in dict.fromkeys(ref.dataset_key for ref in store.streams):
                 grants += self.datasets[key].grants
             for project in dict.fromkeys(ref.project for ref in store.streams):
                 grants += self.project_grants[project].members
-            self.stores[store.name] = DicomStore(
-                store.name,
-                dataset=self.healthcare_dataset.id,
+            stores.append(DicomStoreArgs(
                 store_id=store.name,
                 streams=store.streams,
                 labels=resource_labels(config.environment, store.labels),
                 grants=grants,
-                protect=config.protect,
-                opts=child,
-            )
+            ))
+
+        self.healthcare_dataset = HealthcareDataset(
+            hc.dataset,
+            project=hc.project,
+            location=hc.location,
+            dataset_id=hc.dataset,
+            agent_member=agent,
+            stores=stores,
+            kms_key_name=hc.kms_key_name,
+            protect=config.protect,
+            opts=child,
+        )
 
         self.monitoring = StreamMonitoring(
             f"{hc.project}-dicom-stream",
@@ -93,8 +90,8 @@ class DicomStreaming(pulumi.ComponentResource):
         self.outputs = {
             "serviceAgentEmail": self.agent.email,
             "healthcareDataset": self.healthcare_dataset.id,
-            "dicomStores": {name: s.id for name, s in self.stores.items()},
-            "streams": {name: s.table_uris for name, s in self.stores.items()},
+            "dicomStores": {name: s.id for name, s in self.healthcare_dataset.stores.items()},
+            "streams": self.healthcare_dataset.table_uris,
             "bigqueryDatasets": {f"{p}.{d}": ds.dataset_id for (p, d), ds in self.datasets.items()},
         }
         self.register_outputs(self.outputs)

@@ -1,19 +1,21 @@
-"""The Cloud Healthcare dataset that holds the DICOM stores, optionally encrypted with CMEK."""
+"""The Cloud Healthcare dataset, optionally encrypted with CMEK, and the DICOM stores it holds."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
+from components.dicom_store import DicomStoreArgs, dicom_store
 from components.iam import KMS_ENCRYPTER_DECRYPTER
 
 
 class HealthcareDataset(pulumi.ComponentResource):
-    """`id` is the dataset's resource name, which DICOM stores take as their `dataset`."""
+    """`id` is the dataset's resource name; `stores` maps each store id to its resource."""
 
     id: pulumi.Output[str]
+    stores: dict[str, gcp.healthcare.DicomStore]
 
     def __init__(
         self,
@@ -23,6 +25,7 @@ class HealthcareDataset(pulumi.ComponentResource):
         location: str,
         dataset_id: str,
         agent_member: pulumi.Input[str],
+        stores: Sequence[DicomStoreArgs] = (),
         kms_key_name: Optional[str] = None,
         protect: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
@@ -49,4 +52,13 @@ class HealthcareDataset(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on),
         )
         self.id = self.dataset.id
-        self.register_outputs({"id": self.id})
+        self.stores = {
+            store.store_id: dicom_store(store.store_id, store, dataset=self.id, protect=protect, parent=self)
+            for store in stores
+        }
+        self.table_uris = {store.store_id: store.table_uris for store in stores}
+        self.register_outputs({
+            "id": self.id,
+            "dicomStores": {sid: s.id for sid, s in self.stores.items()},
+            "streams": self.table_uris,
+        })
