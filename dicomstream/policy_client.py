@@ -11,6 +11,7 @@ A resource is a plain dict:
      "parent": "urn:..." | None, "dependencies": ["urn:..."],
      "property_dependencies": {"dataset": ["urn:..."]},   # or "propertyDependencies"
      "inputs": {...camelCase, unknowns as UNKNOWN...},     # or "properties"
+     "outputs": {...},   # optional: what AnalyzeStack sees (the engine sends outputs there)
      "protect": False,
      "provider": {"type": "pulumi:providers:gcp", "urn": "...", "name": "default", "inputs": {...}}}
 """
@@ -128,6 +129,12 @@ def _inputs(resource: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return resource.get("inputs", resource.get("properties"))
 
 
+def _outputs(resource: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Stack policies see outputs ("after any mutations", analyzer.proto); inputs when none given."""
+    outputs = resource.get("outputs")
+    return outputs if outputs is not None else _inputs(resource)
+
+
 def _options(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
     return analyzer_pb2.AnalyzerResourceOptions(
         protect=bool(resource.get("protect", False)),
@@ -167,7 +174,7 @@ def analyze_stack_request(resources: Iterable[Mapping[str, Any]]) -> analyzer_pb
         items.append(
             analyzer_pb2.AnalyzerResource(
                 type=r["type"],
-                properties=_struct(_inputs(r)),
+                properties=_struct(_outputs(r)),
                 urn=resource_urn(r),
                 name=r["name"],
                 options=_options(r),

@@ -75,6 +75,12 @@ def run_policy(
     return messages
 
 
+def _stack_view(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Stack policies see outputs (as the engine sends them); inputs when no outputs are given."""
+    outputs = resource.get("outputs")
+    return outputs if outputs is not None else resource.get("inputs", resource.get("properties", {}))
+
+
 def policy_resources(resources: Iterable[Mapping[str, Any]]) -> list[PolicyResource]:
     """`PolicyResource`s linked by parent and dependencies, as the analyzer builds them."""
     items = list(resources)
@@ -84,7 +90,7 @@ def policy_resources(resources: Iterable[Mapping[str, Any]]) -> list[PolicyResou
         urn = r.get("urn") or f"urn:pulumi:stack::project::{r['type']}::{r['name']}"
         resource = PolicyResource(
             r["type"],
-            unknown_checking_proxy(dict(r.get("inputs", r.get("properties", {})))),
+            unknown_checking_proxy(dict(_stack_view(r))),
             urn,
             r["name"],
             _options(bool(r.get("protect", False)), r.get("parent")),

@@ -31,6 +31,22 @@ AGENT_EMAIL = "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
 AGENT = f"serviceAccount:{AGENT_EMAIL}"
 HC_DATASET_ID = f"projects/{HC_PROJECT}/locations/us-central1/datasets/imaging"
 
+# The contract: every policy of the pack and its default enforcement level.
+EXPECTED_LEVELS = {
+    "dicom-store-max-five-destinations": "mandatory",
+    "dicom-store-unique-destinations": "mandatory",
+    "bigquery-table-uri-format": "mandatory",
+    "bigquery-table-name": "mandatory",
+    "bigquery-dataset-name": "mandatory",
+    "bigquery-dataset-not-public": "mandatory",
+    "bigquery-dataset-cmek": "advisory",
+    "healthcare-dataset-cmek": "advisory",
+    "stateful-resources-protected": "advisory",
+    "required-labels": "advisory",
+    "service-agent-grants-before-streams": "mandatory",
+    "locations-co-located": "advisory",
+}
+
 
 def urn(type_: str, name: str) -> str:
     return f"urn:pulumi:dev::dicomstream::{type_}::{name}"

@@ -12,6 +12,7 @@ from policy_fixtures import (
     BQ_PROJECT,
     BQ_TABLE,
     COMPONENT,
+    EXPECTED_LEVELS,
     DATASET_ACCESS,
     DATASET_BINDING,
     DATASET_MEMBER,
@@ -37,20 +38,6 @@ from policies.testing import UNKNOWN, run_policy, run_stack_policy
 
 P = POLICIES_BY_NAME
 
-EXPECTED_LEVELS = {
-    "dicom-store-max-five-destinations": "mandatory",
-    "dicom-store-unique-destinations": "mandatory",
-    "bigquery-table-uri-format": "mandatory",
-    "bigquery-table-name": "mandatory",
-    "bigquery-dataset-name": "mandatory",
-    "bigquery-dataset-not-public": "mandatory",
-    "bigquery-dataset-cmek": "advisory",
-    "healthcare-dataset-cmek": "advisory",
-    "stateful-resources-protected": "advisory",
-    "required-labels": "advisory",
-    "service-agent-grants-before-streams": "mandatory",
-    "locations-co-located": "advisory",
-}
 
 
 def store(*uris, **kw):
