@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from google.protobuf import empty_pb2
 from policy_fixtures import (
@@ -109,3 +112,15 @@ def test_policy_options_and_disabling_go_through_configure(servicer):
     assert analyze(servicer, dataset) == [("required-labels", "advisory")]
     configure(servicer, {"all": "disabled"})
     assert analyze(servicer, resource(STORE, "s", store_inputs(*(uri(f"t{i}") for i in range(6))))) == []
+
+
+def test_the_readme_examples_run():
+    text = (PACK_DIR / "README.md").read_text()
+    blocks = re.findall(r"```(python|json)\n(.*?)```", text, flags=re.S)
+    assert [kind for kind, _ in blocks] == ["json", "python"]
+    for kind, body in blocks:
+        if kind == "python":
+            exec(compile(body, "policies/README.md", "exec"), {})
+        else:
+            servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", ALL_POLICIES, DEFAULT_ENFORCEMENT_LEVEL)
+            configure(servicer, json.loads(body))
