@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build
+from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build, stack_file
 from dicomstream.capture import PROGRAM, Capture, CapturedResource, run_program
 from dicomstream.plan.model import Plan, Step, Violation
 
@@ -46,8 +46,11 @@ def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: 
         capture = run_program(document, stack=stack, project=PROJECT, program=program)
     if capture.error:
         raise ConfigError(_program_issues(capture.error, file))
+    # The program names the file as `pulumi up` sees it (stacks/Pulumi.STACK.yaml); use the caller's name.
+    program_file = str(stack_file(stack))
+    program_warnings = [w.replace(program_file, file, 1) for w in capture.warnings]
     plan = Plan(stack=stack, steps=steps_of(capture), outputs=capture.outputs,
-                warnings=list(dict.fromkeys(warnings + capture.warnings)))
+                warnings=list(dict.fromkeys(warnings + program_warnings)))
     if policies is not None:
         gcp_project = document.get("gcp:project")
         plan.policy_violations, plan.policy_packs = analyze(

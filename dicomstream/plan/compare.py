@@ -32,12 +32,21 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
         yield prefix
 
 
+def resource_key(step: Step) -> str:
+    """A URN without its stack, so that plans of two stacks (prod against dev) line up by resource."""
+    if step.type == "pulumi:pulumi:Stack":
+        return step.type
+    body = step.urn.removeprefix("urn:pulumi:")
+    _stack, sep, rest = body.partition("::")
+    return rest if sep else step.urn
+
+
 def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
     """`new` with each step's op decided against `old`; deletes appended last, as the engine runs them."""
-    previous = {s.urn: s for s in old.steps if s.op != "delete"}
+    previous = {resource_key(s): s for s in old.steps if s.op != "delete"}
     steps: list[Step] = []
     for step in new.steps:
-        before = previous.get(step.urn)
+        before = previous.get(resource_key(step))
         if before is None:
             steps.append(_with(step, "create"))
             continue
@@ -46,9 +55,9 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
             diffs.append("protect")
         reasons = replace_reasons(step.type, diffs)
         op = "replace" if reasons else "update" if diffs else "same"
-        steps.append(_with(step, op, diffs, reasons))
-    current = {s.urn for s in new.steps}
-    deletes = [_with(s, "delete") for s in old.steps if s.urn in previous and s.urn not in current]
+        steps.append(_with(step, op, diffs, reasons, was_protected=op == "replace" and before.protect))
+    current = {resource_key(s) for s in new.steps}
+    deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps if s.op != "delete" and resource_key(s) not in current]
     # Children before their parents, dependents before what they depend on: reverse registration.
     steps.extend(reversed(deletes))
     return Plan(stack=new.stack, steps=steps, policy_violations=new.policy_violations,
@@ -56,10 +65,12 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
                 compared_with=old_label if old_label is not None else old.stack)
 
 
-def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str] | None = None) -> Step:
+def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str] | None = None,
+          was_protected: bool = False) -> Step:
     return Step(
         op=op, urn=step.urn, type=step.type, name=step.name, parent=step.parent,
         dependencies=step.dependencies, inputs=step.inputs, protect=step.protect, custom=step.custom,
         diffs=list(diffs or []), replace_reasons=list(reasons or []),
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
+        was_protected=was_protected,
     )

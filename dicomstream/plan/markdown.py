@@ -53,7 +53,8 @@ def _sections(plan: Plan) -> tuple[list[str], list[str]]:
         essential.append(">")
         for s in destructive:
             why = f" (changed: {', '.join(f'`{_cell(p)}`' for p in s.replace_reasons)})" if s.replace_reasons else ""
-            essential.append(f"> - **{s.op}** `{_cell(display_type(s.type))}` {_cell(s.name)}{why}")
+            guard = " (protected: `pulumi up` refuses until unprotected)" if s.was_protected else ""
+            essential.append(f"> - **{s.op}** `{_cell(display_type(s.type))}` {_cell(s.name)}{why}{guard}")
         essential.append("")
     mandatory = _violation_rows(plan, True)
     if mandatory:

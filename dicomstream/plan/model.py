@@ -37,6 +37,7 @@ class Step:
     diffs: list[str] = field(default_factory=list)  # changed input paths (update / replace)
     replace_reasons: list[str] = field(default_factory=list)  # the diffs that force a replacement
     destroys_imaging_data: bool = False
+    was_protected: bool = False  # replace/delete of a protected resource: `pulumi up` refuses it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -50,6 +51,8 @@ class Step:
             out["replaceReasons"] = self.replace_reasons
         if self.destroys_imaging_data:
             out["destroysImagingData"] = True
+        if self.was_protected:
+            out["wasProtected"] = True
         return out
 
     @classmethod
@@ -61,6 +64,7 @@ class Step:
             custom=bool(data.get("custom", True)), diffs=list(data.get("diffs") or []),
             replace_reasons=list(data.get("replaceReasons") or []),
             destroys_imaging_data=bool(data.get("destroysImagingData", False)),
+            was_protected=bool(data.get("wasProtected", False)),
         )
 
 

@@ -54,8 +54,8 @@ def render_lines(plan: Plan) -> list[Text]:
     rows = _ordered_tree(plan.steps)
     type_width = max((len(prefix) + len(display_type(s.type)) for s, prefix in rows), default=4)
     name_width = max((len(s.name) for s, _ in rows), default=4)
-    header = "Previewing update" + (f" (compared with {plan.compared_with})" if plan.compared_with else "")
-    lines = [Text(f"{header} ({plan.stack}):", style="bold"),
+    compared = f", compared with {plan.compared_with}" if plan.compared_with else ""
+    lines = [Text(f"Previewing update ({plan.stack}{compared}):", style="bold"),
              Text(f"     {'Type':<{type_width}}  {'Name':<{name_width}}  Plan", style="bold")]
     for step, prefix in rows:
         style = STYLES.get(step.op, "")
@@ -65,7 +65,7 @@ def render_lines(plan: Plan) -> list[Text]:
         line.append(step.op, style=style)
         if step.destroys_imaging_data:
             line.append("  destroys imaging data", style="bold red")
-        if step.protect and step.op in ("replace", "delete"):
+        if step.was_protected:
             line.append("  (protected: pulumi up will refuse until unprotected)", style="red")
         lines.append(line)
         for path in step.diffs:
