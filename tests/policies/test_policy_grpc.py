@@ -154,10 +154,14 @@ def test_a_pack_that_cannot_start_reports_why(tmp_path):
 # ---------------------------------------------------------------- the real program's resources
 
 
-def captured(stack_name):
-    capture = run_program(read_stack_document(stack_file(stack_name, REPO)), stack=stack_name)
+def pack_resources(capture):
+    """Captured registrations as the pack's client takes them (stack policies see outputs)."""
     assert capture.error is None, capture.error
     return [{**r.as_dict(), "outputs": r.outputs if r.custom else None} for r in capture.resources]
+
+
+def captured(stack_name):
+    return pack_resources(run_program(read_stack_document(stack_file(stack_name, REPO)), stack=stack_name))
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +203,14 @@ def test_the_program_without_its_dependencies_is_caught(pack, stacks):
     mandatory = [v for v in pack.analyze_stack(resources) if v.enforcement_level == "mandatory"]
     assert mandatory and all(v.policy_name == "service-agent-grants-before-streams" for v in mandatory)
     assert all("is not created after the grant" in v.message for v in mandatory)
+
+
+def test_the_program_with_validation_bypassed_is_stopped_by_the_pack(pack, monkeypatch):
+    """`plan --no-validate`: six streams reach the pack, which blocks them (mandatory)."""
+    monkeypatch.setenv("DICOMSTREAM_SKIP_VALIDATION", "1")
+    document = read_stack_document(stack_file("dev", REPO))
+    document["dicomstream:dicomStores"][0]["streams"] = [f"dicom_metadata.t{i}" for i in range(6)]
+    resources = pack_resources(run_program(document, stack="dev"))
+    mandatory = [v for v in pack.analyze(resources) if v.enforcement_level == "mandatory"]
+    assert [v.policy_name for v in mandatory] == ["dicom-store-max-five-destinations"]
+    assert "DICOM store 'radiology' has 6 streamConfigs" in mandatory[0].message
