@@ -94,6 +94,14 @@ class Violation:
     enforcement_level: str
     urn: str
     message: str
+    description: str = ""
+
+    @property
+    def detail(self) -> str:
+        """The message without the policy's description line the SDK puts first."""
+        if self.description and self.message.startswith(self.description + "\n"):
+            return self.message[len(self.description) + 1:]
+        return self.message
 
     def as_dict(self) -> dict[str, str]:
         """The plan JSON form: {policyPack, policyName, enforcementLevel, urn, message}."""
@@ -298,6 +306,7 @@ def violations(response: analyzer_pb2.AnalyzeResponse, urn: str = "") -> list[Vi
             enforcement_level=_LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
             urn=d.urn or urn,
             message=d.message,
+            description=d.description,
         )
         for d in response.diagnostics
     ]

@@ -124,3 +124,11 @@ def test_the_readme_examples_run():
         else:
             servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", ALL_POLICIES, DEFAULT_ENFORCEMENT_LEVEL)
             configure(servicer, json.loads(body))
+
+
+def test_a_violation_keeps_the_rule_description_apart_from_the_detail(servicer):
+    store = resource(STORE, "radiology", store_inputs(*(uri(f"t{i}") for i in range(6))), protect=True)
+    (violation,) = violations(servicer.Analyze(analyze_request(store), None), store["urn"])
+    assert violation.description == "A DICOM store streams to at most 5 BigQuery tables."
+    assert violation.message == violation.description + "\n" + violation.detail
+    assert violation.detail.startswith("DICOM store 'radiology' has 6 streamConfigs")
