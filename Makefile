@@ -21,5 +21,9 @@ plan: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks: ratios against baselines run in the same process; writes bench/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .sandbox

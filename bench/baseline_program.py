@@ -1,0 +1,50 @@
+"""The baseline: the same resources as the real program, written as a straight pulumi-gcp program.
+
+Same types, inputs and dependencies; no components, no config model, no validation. Run under the
+same recording mocks, the difference to `ours` is what the product's structure costs.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from bench.stacks import DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
+
+
+def declare(stores: int) -> None:
+    agent = gcp.projects.ServiceIdentity("agent", project=IMAGING, service="healthcare.googleapis.com")
+    grants: list[pulumi.Resource] = [gcp.projects.IAMMember(
+        "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member)]
+    labels = {"environment": "bench", "managed-by": "dicomstream"}
+    for project, dataset_id in DATASETS:
+        dataset = gcp.bigquery.Dataset(
+            f"{project}.{dataset_id}", dataset_id=dataset_id, project=project, location="US",
+            labels=labels, delete_contents_on_destroy=False,
+            description="DICOM instance metadata streamed from Cloud Healthcare API DICOM stores")
+        grants.append(gcp.bigquery.DatasetIamMember(
+            f"{project}.{dataset_id}-editor", dataset_id=dataset.dataset_id, project=dataset.project,
+            role="roles/bigquery.dataEditor", member=agent.member, opts=pulumi.ResourceOptions(depends_on=[dataset])))
+    for project in dict.fromkeys(p for p, _ in DATASETS):
+        grants.append(gcp.projects.IAMMember(f"{project}-jobuser", project=project, role="roles/bigquery.jobUser",
+                                             member=agent.member))
+    hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1")
+    store_ids, streams = {}, {}
+    for i in range(stores):
+        uris = [stream_uri(i, k) for k in range(STREAMS_PER_STORE)]
+        store = gcp.healthcare.DicomStore(
+            f"store-{i:04d}", dataset=hc.id, name=f"store-{i:04d}",
+            labels={**labels, "site": f"site-{i % 7}"},
+            stream_configs=[gcp.healthcare.DicomStoreStreamConfigArgs(
+                bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(
+                    table_uri=uri)) for uri in uris],
+            opts=pulumi.ResourceOptions(depends_on=grants))
+        store_ids[f"store-{i:04d}"], streams[f"store-{i:04d}"] = store.id, uris
+    gcp.logging.Metric("stream-errors", project=IMAGING, name="dicomstream/stream_errors",
+                       filter='logName="projects/bench-imaging/logs/healthcare.googleapis.com%2Fdicom_stream"',
+                       metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(metric_kind="DELTA", value_type="INT64"))
+    # The same stack outputs as the real program, so downstream stacks could use either.
+    pulumi.export("serviceAgentEmail", agent.email)
+    pulumi.export("healthcareDataset", hc.id)
+    pulumi.export("dicomStores", store_ids)
+    pulumi.export("streams", streams)

@@ -1,0 +1,32 @@
+"""Generated stacks for the benchmarks: N stores × 5 streams across 3 datasets in 2 projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+IMAGING = "bench-imaging"
+ANALYTICS = "bench-analytics"
+DATASETS = [(IMAGING, "dicom_a"), (IMAGING, "dicom_b"), (ANALYTICS, "dicom_c")]
+STREAMS_PER_STORE = 5
+
+
+def stack_config(stores: int) -> dict[str, Any]:
+    """A stack file's `config:` mapping (what `stacks/Pulumi.NAME.yaml` would hold)."""
+    return {
+        "gcp:project": IMAGING,
+        "dicomstream:environment": "bench",
+        "dicomstream:healthcare": {"location": "us-central1", "dataset": "imaging"},
+        "dicomstream:bigquery": {"datasets": [
+            {"id": dataset, "project": project, "location": "US"} for project, dataset in DATASETS
+        ]},
+        "dicomstream:dicomStores": [
+            {"name": f"store-{i:04d}", "labels": {"site": f"site-{i % 7}"},
+             "streams": [stream_uri(i, k) for k in range(STREAMS_PER_STORE)]}
+            for i in range(stores)
+        ],
+    }
+
+
+def stream_uri(store: int, k: int) -> str:
+    project, dataset = DATASETS[(store + k) % len(DATASETS)]
+    return f"bq://{project}.{dataset}.store_{store:04d}_{k}"
