@@ -41,7 +41,9 @@ def declare(stores: int) -> None:
             opts=pulumi.ResourceOptions(depends_on=grants))
         store_ids[f"store-{i:04d}"], streams[f"store-{i:04d}"] = store.id, uris
     gcp.logging.Metric("stream-errors", project=IMAGING, name="dicomstream/stream_errors",
-                       filter='logName="projects/bench-imaging/logs/healthcare.googleapis.com%2Fdicom_stream"',
+                       description="DICOM metadata rows that the Healthcare API failed to stream into BigQuery",
+                       filter='logName="projects/bench-imaging/logs/healthcare.googleapis.com%2Fdicom_stream" '
+                              'AND severity>=ERROR',
                        metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(metric_kind="DELTA", value_type="INT64"))
     # The same stack outputs as the real program, so downstream stacks could use either.
     pulumi.export("serviceAgentEmail", agent.email)
