@@ -1,0 +1,130 @@
+"""`--compare`: create / update (with paths) / replace / delete / same, and destroyed imaging data."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from conftest import STACKS, make_plan, stack_document
+
+from dicomstream.plan import compare_plans, load_plan, replace_reasons
+
+DICOM_STORE = "gcp:healthcare/dicomStore:DicomStore"
+HC_DATASET = "gcp:healthcare/dataset:Dataset"
+BQ_DATASET = "gcp:bigquery/dataset:Dataset"
+
+
+def step(plan, type_, name):
+    return next(s for s in plan.steps if s.type == type_ and s.name == name)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_has_no_mandatory_violation(stack_plans, stack):
+    plan = stack_plans[stack]
+    assert plan.policy_packs and plan.policy_packs[0]["name"] == "dicomstream"
+    assert plan.mandatory_violations == []
+
+
+def test_prod_passes_its_stricter_policy_config():
+    import json
+
+    from conftest import ROOT
+
+    config = json.loads((ROOT / "policies" / "prod.json").read_text())
+    plan = make_plan(stack_document("prod"), "prod", config=config)
+    assert plan.mandatory_violations == []
+    dev = make_plan(stack_document("dev"), "dev", config=config)
+    assert {v.policy_name for v in dev.mandatory_violations} >= {"bigquery-dataset-cmek", "stateful-resources-protected"}
+
+
+def test_same_plan_is_all_same(stack_plans, tmp_path):
+    dev = stack_plans["dev"]
+    saved = tmp_path / "dev.json"
+    saved.write_text(dev.to_json())
+    result = compare_plans(dev, load_plan(saved))
+    assert result.change_summary == {"same": len(dev.steps)}
+    assert not result.destructive_steps
+
+
+def test_prod_against_dev(stack_plans):
+    result = compare_plans(stack_plans["prod"], stack_plans["dev"], old_label="dev.json")
+    assert result.compared_with == "dev.json"
+    hc = step(result, HC_DATASET, "imaging")
+    assert hc.op == "replace" and {"project", "encryptionSpec"} <= set(hc.replace_reasons)
+    assert hc.destroys_imaging_data
+    radiology = step(result, DICOM_STORE, "radiology")
+    assert radiology.op == "replace" and radiology.replace_reasons == ["dataset"]
+    assert "streamConfigs[2]" in radiology.diffs and "labels.environment" in radiology.diffs
+    assert radiology.destroys_imaging_data
+    # dev-only resources are deleted, after everything else, and BigQuery datasets do not hold imaging data.
+    deleted = [s for s in result.steps if s.op == "delete"]
+    assert deleted and result.steps[-len(deleted):] == deleted
+    bq = next(s for s in deleted if s.type == BQ_DATASET)
+    assert bq.name == "acme-imaging-dev.dicom_metadata" and not bq.destroys_imaging_data
+    assert result.change_summary["create"] > 0
+
+
+def _edited(edit):
+    document = copy.deepcopy(stack_document("dev"))
+    edit(document)
+    return make_plan(document, "dev", policies=False)
+
+
+@pytest.fixture(scope="module")
+def dev_before():
+    return make_plan(stack_document("dev"), "dev", policies=False)
+
+
+def test_update_lists_the_changed_input_paths(dev_before):
+    def edit(doc):
+        doc["dicomstream:dicomStores"][0]["streams"][1] = "dicom_metadata.radiology_v2"
+        doc["dicomstream:dicomStores"][0]["labels"]["team"] = "imaging"
+    result = compare_plans(_edited(edit), dev_before)
+    radiology = step(result, DICOM_STORE, "radiology")
+    assert radiology.op == "update"
+    assert radiology.diffs == ["streamConfigs[1].bigqueryDestination.tableUri", "labels.team"]
+    assert not radiology.replace_reasons and not radiology.destroys_imaging_data
+    assert step(result, DICOM_STORE, "cardiology").op == "same"
+
+
+def test_replace_of_a_store_destroys_imaging_data(dev_before):
+    def edit(doc):
+        doc["dicomstream:healthcare"]["dataset"] = "imaging2"
+    result = compare_plans(_edited(edit), dev_before)
+    # The Healthcare dataset's logical name changed: a new resource, the old one deleted.
+    assert step(result, HC_DATASET, "imaging2").op == "create"
+    old = step(result, HC_DATASET, "imaging")
+    assert old.op == "delete" and old.destroys_imaging_data
+    store = step(result, DICOM_STORE, "radiology")
+    assert store.op == "replace" and store.replace_reasons == ["dataset"] and store.destroys_imaging_data
+
+
+def test_location_change_replaces_the_bigquery_dataset_only(dev_before):
+    def edit(doc):
+        doc["dicomstream:bigquery"]["datasets"][0]["location"] = "us-central1"
+    result = compare_plans(_edited(edit), dev_before)
+    changed = {(s.type, s.op) for s in result.steps if s.op != "same"}
+    assert changed == {(BQ_DATASET, "replace")}
+    bq = next(s for s in result.steps if s.type == BQ_DATASET)
+    assert bq.replace_reasons == ["location"] and not bq.destroys_imaging_data
+
+
+def test_removed_store_is_a_flagged_delete_and_protect_is_noted(dev_before):
+    def protect(doc):
+        doc["dicomstream:protect"] = True
+    protected = _edited(protect)
+    assert {s.op for s in compare_plans(protected, dev_before).steps if s.custom and s.type == DICOM_STORE} == {"update"}
+
+    def drop(doc):
+        doc["dicomstream:protect"] = True
+        del doc["dicomstream:dicomStores"][1]
+    result = compare_plans(_edited(drop), protected)
+    cardiology = step(result, DICOM_STORE, "cardiology")
+    assert cardiology.op == "delete" and cardiology.destroys_imaging_data and cardiology.was_protected
+    assert cardiology.to_dict()["destroysImagingData"] is True
+
+
+def test_replace_reasons_table():
+    assert replace_reasons(DICOM_STORE, ["labels.team", "name"]) == ["name"]
+    assert replace_reasons(BQ_DATASET, ["labels.x", "defaultEncryptionConfiguration.kmsKeyName"]) == []
+    assert replace_reasons("gcp:projects/iAMMember:IAMMember", ["member"]) == ["member"]
