@@ -16,7 +16,7 @@ setup: $(STAMP)
 
 # The main job, offline, on the embedded default (the dev stack).
 plan: $(STAMP)
-	$(BIN)/dicomstream validate --all
+	$(BIN)/dicomstream plan --stack dev
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
