@@ -30,6 +30,7 @@ class Tables:
         self.client_for = client_for
         self.deadline = deadline  # per API call, retries included
         self.job_wait = job_wait  # for one query or DML statement to finish
+        self._ensured: set[tuple[str, str]] = set()
 
     @property
     def retry(self):
@@ -149,21 +150,27 @@ class Tables:
             existing.view_query = query
             client.update_table(existing, ["view_query"], retry=self.retry)
 
-    def append_state(self, project: str, dataset: str, rows: list[dict]) -> None:
-        """Append to the dataset's state log (creating it on first use); one `insertAll`."""
+    def ensure_state_table(self, project: str, dataset: str) -> None:
+        """Create the dataset's state log on first use (once per run)."""
         from google.cloud import bigquery
 
+        if (project, dataset) in self._ensured:
+            return
+        schema = [bigquery.SchemaField(name, kind) for name, kind in STATE_SCHEMA]
+        table = bigquery.Table(f"{project}.{dataset}.{STATE_TABLE}", schema=schema)
+        table.description = "dicomstream reconciler state: backfills, deletions, hidden rows (append-only)"
+        self.client_for(project).create_table(table, exists_ok=True, retry=self.retry)
+        self._ensured.add((project, dataset))
+
+    def append_state(self, project: str, dataset: str, rows: list[dict]) -> None:
+        """Append to the dataset's state log; one `insertAll`."""
         if not rows:
             return
-        client = self.client_for(project)
-        ref = f"{project}.{dataset}.{STATE_TABLE}"
-        schema = [bigquery.SchemaField(name, kind) for name, kind in STATE_SCHEMA]
-        table = bigquery.Table(ref, schema=schema)
-        table.description = "dicomstream reconciler state: backfills, deletions, hidden rows (append-only)"
-        client.create_table(table, exists_ok=True, retry=self.retry)
+        self.ensure_state_table(project, dataset)
         now = datetime.now(timezone.utc).isoformat()
         payload = [{**{name: _json(row.get(name)) for name, _ in STATE_SCHEMA}, "recorded_at": now} for row in rows]
-        errors = client.insert_rows_json(ref, payload, retry=self.retry)
+        errors = self.client_for(project).insert_rows_json(f"{project}.{dataset}.{STATE_TABLE}", payload,
+                                                           retry=self.retry)
         if errors:
             raise RuntimeError(f"BigQuery refused the state rows for {project}.{dataset}: {errors[:2]}")
 

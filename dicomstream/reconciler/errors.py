@@ -1,0 +1,86 @@
+"""Errors the commands turn into one line and an exit code, and the retry policies for them."""
+
+from __future__ import annotations
+
+from google.api_core import exceptions as gexc
+from google.api_core.retry import Retry
+
+ADC_HINT = ("no application default credentials: run `gcloud auth application-default login` "
+            "(or set GOOGLE_APPLICATION_CREDENTIALS), or point --healthcare-endpoint/--bigquery-endpoint at a sandbox")
+
+
+class CannotRead(Exception):
+    """The APIs could not be read (auth, network, permission): exit 4 with this one line."""
+
+
+class ActionFailed(Exception):
+    """One action could not be applied; the message says which and why."""
+
+
+def is_quota(exc: BaseException) -> bool:
+    """403/429 quota errors: Google's RESOURCE_EXHAUSTED status or BigQuery's rateLimitExceeded reason."""
+    if not isinstance(exc, (gexc.Forbidden, gexc.TooManyRequests)):
+        return False
+    status = getattr(exc, "status", None) or ""
+    reasons = {e.get("reason") for e in (getattr(exc, "errors", None) or []) if isinstance(e, dict)}
+    text = str(exc)
+    return (status == "RESOURCE_EXHAUSTED" or bool(reasons & {"rateLimitExceeded", "quotaExceeded"})
+            or "RESOURCE_EXHAUSTED" in text or "rateLimitExceeded" in text or "Quota exceeded" in text)
+
+
+def is_agent_not_ready(exc: BaseException) -> bool:
+    """The service could not verify the destination for the Healthcare Service Agent (IAM not yet propagated)."""
+    if not isinstance(exc, gexc.Forbidden) or is_quota(exc):
+        return False
+    text = str(exc).lower()
+    return "failed to verify dataset" in text or "service agent" in text
+
+
+def quota_retry(deadline: float) -> Retry:
+    """Quota errors recover in seconds to minutes: back off (bounded) before giving up."""
+    return Retry(predicate=is_quota, initial=1.0, maximum=30.0, multiplier=2.0, timeout=deadline)
+
+
+def propagation_retry(deadline: float) -> Retry:
+    """After a grant, IAM takes minutes to reach the Healthcare API: wait (bounded) on its 403."""
+    return Retry(predicate=is_agent_not_ready, initial=2.0, maximum=30.0, multiplier=1.5, timeout=deadline)
+
+
+def describe_read_error(exc: BaseException, what: str) -> str:
+    return describe_error(exc, what, "read")
+
+
+def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
+    """One line for a failed read (or apply); no traceback."""
+    import requests
+    from google.auth import exceptions as auth_exc
+
+    if isinstance(exc, auth_exc.DefaultCredentialsError):
+        return ADC_HINT
+    if isinstance(exc, auth_exc.RefreshError):
+        return f"cannot {verb} {what}: the credentials were refused ({_first_line(exc)}); run `gcloud auth application-default login`"
+    if isinstance(exc, gexc.RetryError):
+        cause = exc.cause or exc
+        return f"cannot {verb} {what}: gave up after retrying: {_first_line(cause)}"
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
+        return f"cannot {verb} {what}: cannot connect: {_first_line(exc)}"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"cannot {verb} {what}: the request timed out"
+    if isinstance(exc, gexc.Unauthorized):
+        return f"cannot {verb} {what}: not authenticated (401): check the credentials; run `gcloud auth application-default login`"
+    if isinstance(exc, gexc.Forbidden):
+        if is_quota(exc):
+            return f"cannot {verb} {what}: quota exhausted even after backing off: {_message(exc)}"
+        return f"cannot {verb} {what}: permission denied: {_message(exc)}"
+    if isinstance(exc, gexc.GoogleAPICallError):
+        return f"cannot {verb} {what}: {exc.code} {_message(exc)}"
+    return f"cannot {verb} {what}: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _message(exc: gexc.GoogleAPICallError) -> str:
+    return _first_line(getattr(exc, "message", None) or exc)
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,121 @@
+"""Reading the observed state through the APIs, with as few calls as the plan allows.
+
+Infrastructure (every run, drift included):
+- DICOM stores: one `dicomStores.list` per Healthcare dataset (never a get per store);
+- the agent: one `projects.get` (project number → service agent e-mail);
+- project IAM: one `getIamPolicy` per destination project;
+- each declared BigQuery dataset: one `datasets.get` (location + access entries).
+Reconcile adds one `tables.list` and, when present, one state query per destination dataset.
+
+Contents (only what the plan needs, see `plan.content_needs`): one aggregated query per
+destination dataset, then the instance list of each store (QIDO-RS, paged). BigQuery is read
+*before* the stores, so a row can never look stale because its instance arrived after the listing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from google.api_core import exceptions as gexc
+
+from components.naming import healthcare_service_agent_email
+
+from dicomstream.reconciler.desired import DesiredState
+from dicomstream.reconciler.errors import CannotRead, describe_read_error, quota_retry
+from dicomstream.reconciler.observed import Observed, ObservedStore
+from dicomstream.reconciler.plan import PlanOptions, content_needs
+from dicomstream.reconciler.state import STATE_TABLE, State
+from dicomstream.reconciler.actions import current_view_ref
+
+T = TypeVar("T")
+
+
+def _bindings(policy: dict) -> dict[str, frozenset[str]]:
+    """role → members, for unconditional bindings only (a condition may not cover the stream)."""
+    out: dict[str, set[str]] = {}
+    for binding in policy.get("bindings", []) or []:
+        if binding.get("condition"):
+            continue
+        out.setdefault(binding.get("role", ""), set()).update(binding.get("members", []) or [])
+    return {role: frozenset(members) for role, members in out.items()}
+
+
+def stream_uris(store: dict) -> tuple[str, ...]:
+    return tuple(
+        c.get("bigqueryDestination", {}).get("tableUri", "")
+        for c in store.get("streamConfigs", []) or []
+        if c.get("bigqueryDestination", {}).get("tableUri")
+    )
+
+
+class Observer:
+    def __init__(self, healthcare, resourcemanager, tables, quota_deadline: float = 120.0) -> None:
+        self.healthcare = healthcare
+        self.resourcemanager = resourcemanager
+        self.tables = tables
+        self.quota_deadline = quota_deadline
+
+    def _read(self, what: str, fn: Callable[[], T]) -> T:
+        """One read; quota errors back off, anything else becomes CannotRead with one line."""
+        try:
+            return quota_retry(self.quota_deadline)(fn)()
+        except (gexc.NotFound, CannotRead):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is reported in one line
+            raise CannotRead(describe_read_error(exc, what)) from exc
+
+    def infrastructure(self, desired: DesiredState, *, for_reconcile: bool = False) -> tuple[Observed, State]:
+        obs = Observed()
+        state = State()
+        try:
+            found = self._read(f"DICOM stores of {desired.healthcare_dataset_name}",
+                               lambda: self.healthcare.list_dicom_stores(desired.healthcare_dataset_name))
+        except gexc.NotFound:
+            obs.healthcare_dataset_exists = False
+            found = []
+        by_name = {s.get("name"): s for s in found}
+        for store in desired.stores:
+            seen = by_name.get(store.resource)
+            obs.stores[store.resource] = None if seen is None else ObservedStore(store.resource, stream_uris(seen))
+
+        project = desired.healthcare_project
+        number = self._read(f"project {project}",
+                            lambda: self.resourcemanager.project_number(project))
+        obs.agent_member = f"serviceAccount:{healthcare_service_agent_email(number)}"
+
+        for dest_project in desired.destination_projects:
+            policy = self._read(f"the IAM policy of project {dest_project}",
+                                lambda p=dest_project: self.resourcemanager.get_iam_policy(p))
+            obs.project_roles[dest_project] = _bindings(policy)
+
+        destinations = set(desired.destination_keys)
+        for ds in desired.datasets:
+            obs.datasets[ds.key] = self._read(f"BigQuery dataset {ds.full_id}",
+                                              lambda d=ds: self.tables.dataset(d.project, d.dataset))
+            if not for_reconcile or obs.datasets[ds.key] is None or ds.key not in destinations:
+                continue
+            obs.tables[ds.key] = self._read(f"the tables of {ds.full_id}",
+                                            lambda d=ds: self.tables.list_tables(d.project, d.dataset))
+            if STATE_TABLE in obs.tables[ds.key]:
+                state = state.merge(self._read(f"the reconciler state in {ds.full_id}",
+                                               lambda d=ds: self.tables.state(d.project, d.dataset)))
+        return obs, state
+
+    def contents(self, desired: DesiredState, obs: Observed, state: State, options: PlanOptions) -> None:
+        """Fill `obs.contents` / `obs.instances` with exactly what the plan needs."""
+        tables, stores = content_needs(desired, obs, state, options)
+        if tables:
+            locations = {ds.key: (obs.datasets[ds.key].location if obs.datasets.get(ds.key) else ds.location)
+                         for ds in desired.datasets}
+            obs.contents.update(self._read("destination table contents",
+                                           lambda: self.tables.contents(tables, locations)))
+        if options.deletes == "view" and "deletes" in options.only:
+            for ref in desired.tables():
+                view = obs.table(current_view_ref(ref))
+                if view is not None and view.type == "VIEW":
+                    query = self._read(f"view {view.ref.sql_id}", lambda v=view: self.tables.view_query(v.ref))
+                    obs.tables[ref.dataset_key] = {**obs.tables[ref.dataset_key],
+                                                   view.ref.table: type(view)(view.ref, view.type, query)}
+        for resource in sorted(stores):
+            obs.instances[resource] = frozenset(self._read(
+                f"the instances of {resource}", lambda r=resource: self.healthcare.instance_uids(r)))
