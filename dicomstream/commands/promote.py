@@ -1,0 +1,61 @@
+"""`dicomstream promote --from SRC --to DST [--write]`: carry the design to the next environment.
+
+Exit codes: 0 promoted (or nothing to change), 2 a stack file is invalid, a project cannot be
+mapped, or the promoted stack would be invalid (then nothing is written).
+"""
+
+from __future__ import annotations
+
+import typer
+
+EXIT_INVALID = 2
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(promote)
+
+
+def promote(
+    source: str = typer.Option(..., "--from", help="Source stack (stacks/Pulumi.SRC.yaml), e.g. dev."),
+    target: str = typer.Option(..., "--to", help="Target stack whose environment values are kept, e.g. staging."),
+    write: bool = typer.Option(False, "--write", help="Update stacks/Pulumi.DST.yaml in place (comments and key order kept)."),
+) -> None:
+    """Show (or --write) the target stack with the source's stores, streams, tables, dataset ids and labels."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from components.config import ConfigError, stack_file
+    from dicomstream.commands.validate import _relative
+    from dicomstream.paths import project_root
+    from dicomstream.promote import promote_files
+
+    if source == target:
+        typer.echo("dicomstream promote: --from and --to name the same stack", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    root = project_root()
+    src, dst = stack_file(source, root), stack_file(target, root)
+    src_label, dst_label = _relative(src, root), _relative(dst, root)
+    try:
+        result = promote_files(src, dst, source_label=src_label, target_label=dst_label)
+    except ConfigError as error:
+        for line in error.lines:
+            typer.echo(line.replace(str(src), src_label, 1).replace(str(dst), dst_label, 1), err=True)
+        if write:
+            typer.echo(f"{dst_label}: not written", err=True)
+        raise typer.Exit(EXIT_INVALID)
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not result.changed:
+        console.print(f"{dst_label} already has the design of {src_label}; nothing to promote")
+        return
+    styles = {"+": "green", "-": "red", "@": "cyan"}
+    for line in result.diff().splitlines():
+        style = "bold" if line.startswith(("+++", "---")) else styles.get(line[:1], "")
+        console.print(Text(line, style=style))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    if write:
+        dst.write_text(result.new_text, encoding="utf-8")
+        console.print(f"{dst_label}: written (validated); review it, then `pulumi preview --stack {target}`")
+    else:
+        console.print(f"dry run: `dicomstream promote --from {source} --to {target} --write` updates {dst_label}")

@@ -1,0 +1,272 @@
+"""Promote the design of one stack (stores, streams, tables, dataset ids, labels) to another.
+
+`promote_config` is pure: two `config:` mappings in, the target's new mapping out. What is design
+comes from the source; what belongs to the environment stays the target's: `gcp:*`, environment,
+the whole `healthcare` block (project, location, dataset id, CMEK: the Healthcare dataset holds the
+imaging data, so promotion never renames it), protect, alerts, and each BigQuery dataset's project,
+location, kmsKeyName and `existing`. Projects written in streams are mapped from the source's to
+the target's: a stream into dataset D of project P goes to the target's dataset D (its project),
+else to the target project P stands for (healthcare project → healthcare project, gcp:project →
+gcp:project).
+
+`merge_into` applies the result to a ruamel.yaml round-trip document in place, touching only what
+changed, so comments and key order survive; `promote_files` is the thin I/O around both.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from components.config import NAMESPACE, ConfigError, Issue, build, read_stack_document
+from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef
+
+# Keys of a BigQuery dataset entry that are the environment's, not the design's.
+_DATASET_ENV_KEYS = ("project", "location", "kmsKeyName", "existing")
+
+
+@dataclass
+class Promotion:
+    config: dict[str, Any]  # the target's new `config:` mapping
+    notes: list[str] = field(default_factory=list)  # what the user should check by hand
+
+
+def _key(config: Mapping[str, Any], name: str) -> str:
+    """The key under which `dicomstream:NAME` is written (Pulumi also accepts the bare NAME)."""
+    namespaced = f"{NAMESPACE}:{name}"
+    return name if name in config and namespaced not in config else namespaced
+
+
+def _get(config: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    return config.get(_key(config, name), default)
+
+
+def _healthcare_project(config: Mapping[str, Any]) -> str | None:
+    healthcare = _get(config, "healthcare") or {}
+    return (healthcare.get("project") if isinstance(healthcare, Mapping) else None) or config.get("gcp:project")
+
+
+def _datasets(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    bigquery = _get(config, "bigquery") or {}
+    datasets = bigquery.get("datasets") if isinstance(bigquery, Mapping) else None
+    return [d for d in datasets or [] if isinstance(d, Mapping)]
+
+
+def _dataset_project(dataset: Mapping[str, Any], config: Mapping[str, Any]) -> str | None:
+    return dataset.get("project") or _healthcare_project(config)
+
+
+def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, source_file: str = "source",
+                   target_file: str = "target") -> Promotion:
+    """The target's config with the source's design; ConfigError when a project cannot be mapped."""
+    issues: list[Issue] = []
+    notes: list[str] = []
+    target_datasets = {d.get("id"): d for d in _datasets(target)}
+
+    project_map: dict[str, str] = {}
+    for src, dst in ((_healthcare_project(source), _healthcare_project(target)),
+                     (source.get("gcp:project"), target.get("gcp:project"))):
+        if isinstance(src, str) and isinstance(dst, str):
+            project_map.setdefault(src, dst)
+    dataset_map: dict[tuple[str | None, str], str | None] = {}
+    for dataset in _datasets(source):
+        counterpart = target_datasets.get(dataset.get("id"))
+        if counterpart is not None:
+            dataset_map[(_dataset_project(dataset, source), dataset.get("id"))] = _dataset_project(counterpart, target)
+
+    def map_project(project: str, dataset: str, where: str) -> str | None:
+        if (project, dataset) in dataset_map:
+            return dataset_map[(project, dataset)]
+        if project in project_map:
+            return project_map[project]
+        issues.append(Issue(source_file, where, f"project {project!r} has no counterpart in {target_file}; declare "
+                                                f"dataset {dataset!r} there with its project first"))
+        return None
+
+    datasets: list[dict[str, Any]] = []
+    for i, dataset in enumerate(_datasets(source)):
+        entry = {k: copy.deepcopy(v) for k, v in dataset.items() if k not in _DATASET_ENV_KEYS}
+        counterpart = target_datasets.get(dataset.get("id"))
+        if counterpart is not None:
+            entry.update({k: copy.deepcopy(counterpart[k]) for k in _DATASET_ENV_KEYS if k in counterpart})
+        else:
+            if "project" in dataset:
+                mapped = map_project(dataset["project"], dataset.get("id"), f"bigquery.datasets[{i}].project")
+                if mapped is not None:
+                    entry["project"] = mapped
+            for key in ("location", "existing"):
+                if key in dataset:
+                    entry[key] = copy.deepcopy(dataset[key])
+            notes.append(f"new BigQuery dataset {dataset.get('id')!r}: location copied from {source_file}; "
+                         f"set its kmsKeyName for {target_file} if the environment uses CMEK")
+        datasets.append(_ordered_like(entry, dataset, counterpart))
+
+    stores = []
+    for i, store in enumerate(_get(source, "dicomStores") or []):
+        promoted = copy.deepcopy(store)
+        if isinstance(store, Mapping) and isinstance(store.get("streams"), list):
+            promoted["streams"] = [_map_stream(text, source, map_project, f"dicomStores[{i}].streams[{j}]")
+                                   for j, text in enumerate(store["streams"])]
+        stores.append(promoted)
+
+    if issues:
+        raise ConfigError(issues)
+    result = copy.deepcopy(dict(target))
+    bigquery_key = _key(target, "bigquery") if _key(target, "bigquery") in target else _key(source, "bigquery")
+    bigquery = dict(result.get(bigquery_key) or {})
+    if datasets or "datasets" in bigquery:
+        bigquery["datasets"] = datasets
+        result[bigquery_key] = bigquery
+    stores_key = _key(target, "dicomStores") if _key(target, "dicomStores") in target else _key(source, "dicomStores")
+    if stores or stores_key in result:
+        result[stores_key] = stores
+    return Promotion(result, notes)
+
+
+def _ordered_like(entry: dict[str, Any], *models: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`entry` with its keys in the order the target (else the source) writes them."""
+    order: list[str] = []
+    for model in reversed([m for m in models if m]):
+        order = [k for k in model if k in entry] + [k for k in order if k not in model]
+    return {k: entry[k] for k in order + [k for k in entry if k not in order]}
+
+
+def _map_stream(text: Any, source: Mapping[str, Any], map_project, where: str) -> Any:
+    """The stream in the same written form, with its project (if written) mapped to the target's."""
+    if not isinstance(text, str):
+        return text
+    body = text.strip()
+    if not body.startswith(TABLE_URI_SCHEME) and ":" not in body and body.count(".") == 1:
+        return text  # DATASET.TABLE: the target's declared dataset decides the project
+    try:
+        ref = TableRef.parse(body, _healthcare_project(source))
+    except InvalidName:
+        return text  # the source was validated; nothing to map
+    project = map_project(ref.project, ref.dataset, where)
+    if project is None:
+        return text
+    mapped = TableRef(project, ref.dataset, ref.table)
+    return mapped.uri if body.startswith(TABLE_URI_SCHEME) else mapped.sql_id
+
+
+# ------------------------------------------------------------------ round-trip YAML
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the layout of stacks/Pulumi.*.yaml
+    return yaml
+
+
+def _node(value: Any, key: Any = None) -> Any:
+    """A new YAML node for `value`; labels are written inline (`{team: radiology}`) like the stacks."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, Mapping):
+        node = CommentedMap((k, _node(v, k)) for k, v in value.items())
+        if key == "labels":
+            node.fa.set_flow_style()
+        return node
+    if isinstance(value, list):
+        return CommentedSeq(_node(v) for v in value)
+    return value
+
+
+def _identity(item: Any) -> Any:
+    if isinstance(item, Mapping):
+        return ("name", item.get("name")) if "name" in item else ("id", item.get("id"))
+    return ("value", item)
+
+
+def merge_into(node: Any, value: Any) -> Any:
+    """Make round-trip `node` equal to `value`, editing in place where it differs; returns the node."""
+    if isinstance(node, dict) and isinstance(value, Mapping):
+        for key in [k for k in node if k not in value]:
+            del node[key]
+        for position, (key, item) in enumerate(value.items()):
+            if key in node:
+                merged = merge_into(node[key], item)
+                if merged is not node[key]:
+                    node[key] = merged
+            else:
+                node.insert(min(position, len(node)), key, _node(item, key))
+        return node
+    if isinstance(node, list) and isinstance(value, list):
+        matcher = difflib.SequenceMatcher(a=[_identity(x) for x in node], b=[_identity(x) for x in value],
+                                          autojunk=False)
+        for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+            if tag == "equal":
+                for offset in range(i2 - i1):
+                    merged = merge_into(node[i1 + offset], value[j1 + offset])
+                    if merged is not node[i1 + offset]:
+                        node[i1 + offset] = merged
+                continue
+            for index in range(i2 - 1, i1 - 1, -1):
+                del node[index]
+            for offset, item in enumerate(value[j1:j2]):
+                node.insert(i1 + offset, _node(item))
+        return node
+    if node == value and isinstance(node, bool) == isinstance(value, bool) and isinstance(node, type(value)):
+        return node  # unchanged: keep the node (and its quoting style)
+    return _node(value)
+
+
+@dataclass
+class FilePromotion:
+    source: str
+    target: str
+    old_text: str
+    new_text: str
+    notes: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.old_text != self.new_text
+
+    def diff(self) -> str:
+        return "".join(difflib.unified_diff(self.old_text.splitlines(keepends=True),
+                                            self.new_text.splitlines(keepends=True),
+                                            fromfile=f"a/{self.target}", tofile=f"b/{self.target}"))
+
+
+def promote_files(source: Path, target: Path, *, source_label: str | None = None,
+                  target_label: str | None = None) -> FilePromotion:
+    """Read both stack files, promote, validate the result; ConfigError (nothing written) when invalid."""
+    source_label, target_label = source_label or str(source), target_label or str(target)
+    source_config = read_stack_document(source)
+    build(source_config, source_label)  # promote only a valid design
+    read_stack_document(target)  # the target must be a stack file too (same errors as validate)
+    old_text = target.read_text(encoding="utf-8")
+    yaml = _yaml()
+    document = yaml.load(old_text)
+    plain_target = _plain(document["config"])
+    promotion = promote_config(source_config, plain_target, source_file=source_label, target_file=target_label)
+    build(promotion.config, target_label)  # the promoted stack must be valid before anyone writes it
+    merge_into(document["config"], promotion.config)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return FilePromotion(source_label, target_label, old_text, out.getvalue(), promotion.notes)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k) if not isinstance(k, (str, int)) else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
