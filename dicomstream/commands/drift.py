@@ -1,0 +1,55 @@
+"""`dicomstream drift`: what differs between the stack and the live stores, datasets and grants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(drift)
+
+
+def drift(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    healthcare_endpoint: Optional[str] = typer.Option(
+        None, "--healthcare-endpoint", help="Healthcare API base URL (default $DICOMSTREAM_HEALTHCARE_ENDPOINT, else Google)."),
+    bigquery_endpoint: Optional[str] = typer.Option(
+        None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google)."),
+) -> None:
+    """Compare stores, stream configs, datasets and the agent's grants with the stack.
+
+    Exit 0: no drift; 3: drift (one line per difference); 2: invalid configuration;
+    4: cannot read (auth, network, permission).
+    """
+    from dicomstream.reconciler import cli as support
+    from dicomstream.reconciler.errors import CannotRead
+    from dicomstream.reconciler.run import run_drift
+
+    desired = support.load_desired("drift", stack, file)
+    clients = support.connect_clients("drift", desired, healthcare_endpoint, bigquery_endpoint)
+    try:
+        result = run_drift(desired, clients)
+    except CannotRead as exc:
+        support.fail(f"dicomstream drift: {exc}", support.EXIT_CANNOT_READ)
+    code = support.EXIT_DRIFT if result.differences else support.EXIT_OK
+    if as_json:
+        typer.echo(json.dumps({
+            "stack": desired.environment, "file": desired.file, "drift": bool(result.differences),
+            "differences": [d.to_json() for d in result.differences], "calls": result.calls,
+        }, indent=2))
+    else:
+        for difference in result.differences:
+            typer.echo(str(difference))
+        checked = (f"{len(desired.stores)} stores, {len(desired.datasets)} datasets, "
+                   f"{len(desired.roles)} grants checked in {sum(result.calls.values())} API calls")
+        if result.differences:
+            typer.echo(f"drift: {len(result.differences)} differences from {desired.file} ({checked})", err=True)
+        else:
+            typer.echo(f"no drift: {checked}")
+    raise typer.Exit(code)

@@ -1,0 +1,102 @@
+"""`dicomstream reconcile`: fix stream configs, backfill new destinations, propagate deletions,
+check grants. A dry run unless --apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(reconcile)
+
+
+_MARK = {"done": "✓", "failed": "✗", "deferred": "…"}
+
+
+def reconcile(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
+    apply: bool = typer.Option(False, "--apply", help="Make the changes (default: only print them)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: streams,backfill,deletes,grants."),
+    deletes: str = typer.Option("dml", "--deletes", help="dml: delete rows of deleted instances; view: hide them in TABLE_current."),
+    create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants (normally Pulumi's)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    iam_wait: float = typer.Option(300.0, "--iam-wait", help="Seconds to wait for IAM propagation after a grant."),
+    healthcare_endpoint: Optional[str] = typer.Option(
+        None, "--healthcare-endpoint", help="Healthcare API base URL (default $DICOMSTREAM_HEALTHCARE_ENDPOINT, else Google)."),
+    bigquery_endpoint: Optional[str] = typer.Option(
+        None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google)."),
+    now: Optional[str] = typer.Option(None, "--now", hidden=True, help="Pretend it is this time (ISO 8601); for tests."),
+) -> None:
+    """Plan (and with --apply make) what brings BigQuery back in line with the DICOM stores.
+
+    Exit 0: nothing left to do; 3: changes pending (dry run) or problems only an operator can fix
+    (reported with the command to run); 1: an action failed; 2: invalid configuration or options;
+    4: cannot read (auth, network, permission).
+    """
+    from dicomstream.reconciler import cli as support
+    from dicomstream.reconciler.errors import CannotRead
+    from dicomstream.reconciler.execute import Waits
+    from dicomstream.reconciler.plan import PlanOptions, parse_only
+    from dicomstream.reconciler.run import run_reconcile
+
+    try:
+        categories = parse_only(only)
+    except ValueError as exc:
+        support.fail(f"dicomstream reconcile: {exc}", support.EXIT_CONFIG)
+    if deletes not in ("dml", "view"):
+        support.fail(f"dicomstream reconcile: --deletes: {deletes!r} is not one of dml, view", support.EXIT_CONFIG)
+    if iam_wait < 0:
+        support.fail("dicomstream reconcile: --iam-wait must be 0 or more seconds", support.EXIT_CONFIG)
+    when = support.parse_now(now)
+    desired = support.load_desired("reconcile", stack, file)
+    clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint)
+    options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing)
+    progress = None if as_json else support.RichProgress()
+    try:
+        result = run_reconcile(desired, clients, options, now=when, apply=apply,
+                               waits=Waits(iam_propagation=iam_wait), progress=progress)
+    except CannotRead as exc:
+        support.fail(f"dicomstream reconcile: {exc}", support.EXIT_CANNOT_READ)
+    finally:
+        if progress is not None:
+            progress.close()
+
+    if result.failed:
+        code = support.EXIT_FAILED
+    elif (result.pending and not apply) or any(a.kind != "defer_deletes" for a in result.reports):
+        code = support.EXIT_DRIFT
+    else:
+        code = support.EXIT_OK
+
+    if as_json:
+        typer.echo(json.dumps({
+            "stack": desired.environment, "file": desired.file, "applied": result.applied,
+            "actions": [a.to_json() for a in result.actions],
+            "outcomes": [o.to_json() for o in result.outcomes], "calls": result.calls, "exit": code,
+        }, indent=2))
+        raise typer.Exit(code)
+
+    if result.applied:
+        for outcome in result.outcomes:
+            tail = f": {outcome.message}" if outcome.message else ""
+            typer.echo(f"{_MARK.get(outcome.status, '?')} {outcome.action.describe()}{tail}")
+    else:
+        for action in result.pending:
+            typer.echo(f"+ {action.describe()}")
+    for report in result.reports:
+        typer.echo(f"! {report.describe()}")
+    calls = sum(result.calls.values())
+    if result.applied:
+        done = sum(o.status == "done" for o in result.outcomes)
+        typer.echo(f"applied {done} of {len(result.pending)} actions, {len(result.failed)} failed "
+                   f"({calls} API calls)", err=bool(result.failed))
+    elif result.pending:
+        typer.echo(f"dry run: {len(result.pending)} actions; run again with --apply to make them ({calls} API calls)")
+    else:
+        typer.echo(f"nothing to do ({calls} API calls)")
+    raise typer.Exit(code)

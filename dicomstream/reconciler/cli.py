@@ -1,0 +1,99 @@
+"""Plumbing shared by `dicomstream drift` and `dicomstream reconcile`: stack loading, endpoints,
+clients, exit codes, the export progress bar. The commands themselves stay thin."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # reconcile --apply: an action failed
+EXIT_CONFIG = 2  # invalid stack configuration or options
+EXIT_DRIFT = 3  # drift found / changes pending
+EXIT_CANNOT_READ = 4  # auth, network, permission
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def load_desired(command: str, stack: str | None, file: Path | None):
+    """The desired state of the chosen stack; config errors printed as `ConfigError.issues`, exit 2."""
+    from components.config import ConfigError, load_stack, load_stack_file
+    from dicomstream.paths import project_root
+    from dicomstream.reconciler.desired import desired_from_config
+
+    if (stack is None) == (file is None):
+        fail(f"dicomstream {command}: give exactly one of --stack NAME or --file PATH", EXIT_CONFIG)
+    try:
+        config = load_stack_file(file) if file is not None else load_stack(stack, project_root())
+    except ConfigError as error:
+        for issue in error.issues:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    for warning in config.warnings:
+        typer.echo(str(warning), err=True)
+    return desired_from_config(config)
+
+
+def connect_clients(command: str, desired, healthcare_endpoint: str | None, bigquery_endpoint: str | None,
+                    timeout: float = 30.0):
+    """Flags > DICOMSTREAM_*_ENDPOINT variables > Google with application default credentials."""
+    from dicomstream.gcp.endpoints import Endpoints
+    from dicomstream.reconciler.clients import connect
+    from dicomstream.reconciler.errors import CannotRead, describe_read_error
+
+    endpoints = Endpoints.from_env(healthcare=healthcare_endpoint, bigquery=bigquery_endpoint)
+    try:
+        return connect(endpoints, desired.healthcare_project, timeout=timeout)
+    except CannotRead as exc:
+        fail(f"dicomstream {command}: {exc}", EXIT_CANNOT_READ)
+    except Exception as exc:  # noqa: BLE001 - e.g. a malformed endpoint URL
+        fail(f"dicomstream {command}: {describe_read_error(exc, 'the APIs')}", EXIT_CANNOT_READ)
+
+
+def parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--now: {text!r} is not an ISO 8601 time such as 2025-01-31T12:00:00Z", EXIT_CONFIG)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+class RichProgress:
+    """An export progress bar on stderr: spinner, description, instances exported, elapsed time."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            TextColumn("{task.completed} instances"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=not sys.stderr.isatty(),
+        )
+        self._started = False
+
+    def start(self, description: str) -> Any:
+        if not self._started:
+            self._progress.start()
+            self._started = True
+        return self._progress.add_task(description, total=None)
+
+    def update(self, task: Any, done: int | None) -> None:
+        if done is not None:
+            self._progress.update(task, completed=done)
+
+    def finish(self, task: Any, done: int | None) -> None:
+        self._progress.update(task, completed=done or 0, total=done or 0)
+
+    def close(self) -> None:
+        if self._started:
+            self._progress.stop()
