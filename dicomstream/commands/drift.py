@@ -21,6 +21,8 @@ def drift(
         None, "--healthcare-endpoint", help="Healthcare API base URL (default $DICOMSTREAM_HEALTHCARE_ENDPOINT, else Google)."),
     bigquery_endpoint: Optional[str] = typer.Option(
         None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google)."),
+    retry_deadline: float = typer.Option(
+        120.0, "--retry-deadline", help="Seconds one API call may spend retrying 429/500/503 and connection errors."),
 ) -> None:
     """Compare stores, stream configs, datasets and the agent's grants with the stack.
 
@@ -32,7 +34,7 @@ def drift(
     from dicomstream.reconciler.run import run_drift
 
     desired = support.load_desired("drift", stack, file)
-    clients = support.connect_clients("drift", desired, healthcare_endpoint, bigquery_endpoint)
+    clients = support.connect_clients("drift", desired, healthcare_endpoint, bigquery_endpoint, retry_deadline)
     try:
         result = run_drift(desired, clients)
     except CannotRead as exc:

@@ -30,6 +30,8 @@ def reconcile(
         None, "--healthcare-endpoint", help="Healthcare API base URL (default $DICOMSTREAM_HEALTHCARE_ENDPOINT, else Google)."),
     bigquery_endpoint: Optional[str] = typer.Option(
         None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google)."),
+    retry_deadline: float = typer.Option(
+        120.0, "--retry-deadline", help="Seconds one API call may spend retrying 429/500/503 and connection errors."),
     now: Optional[str] = typer.Option(None, "--now", hidden=True, help="Pretend it is this time (ISO 8601); for tests."),
 ) -> None:
     """Plan (and with --apply make) what brings BigQuery back in line with the DICOM stores.
@@ -54,7 +56,7 @@ def reconcile(
         support.fail("dicomstream reconcile: --iam-wait must be 0 or more seconds", support.EXIT_CONFIG)
     when = support.parse_now(now)
     desired = support.load_desired("reconcile", stack, file)
-    clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint)
+    clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint, retry_deadline)
     options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing)
     progress = None if as_json else support.RichProgress()
     try:
