@@ -73,3 +73,19 @@ def test_markdown_limit_holds_even_when_essentials_overflow():
     plan.policy_violations = [Violation("p", "m", "mandatory", "", "x" * 500) for _ in range(500)]
     text = render_markdown([plan])
     assert len(text) <= MARKDOWN_LIMIT and text.rstrip().endswith("see the plan artifact._")
+
+
+def test_comment_module_joins_saved_plans(stack_plans, tmp_path, capsys):
+    from dicomstream.plan.comment import main
+
+    paths = []
+    for name, plan in stack_plans.items():
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(plan.to_json())
+    out = tmp_path / "comment.md"
+    assert main([*map(str, paths), "--out", str(out)]) == 0
+    assert out.read_text() == render_markdown(list(stack_plans.values()))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    assert main([str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"{bad}: not a plan")
