@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import ROOT, run_cli
+from plan_helpers import ROOT, run_cli
 
 from components.naming import MAX_STREAMS_PER_STORE
 

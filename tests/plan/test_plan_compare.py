@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import STACKS, make_plan, stack_document
+from plan_helpers import STACKS, make_plan, stack_document
 
 from dicomstream.plan import compare_plans, load_plan, replace_reasons
 
@@ -28,7 +28,7 @@ def test_every_stack_has_no_mandatory_violation(stack_plans, stack):
 def test_prod_passes_its_stricter_policy_config():
     import json
 
-    from conftest import ROOT
+    from plan_helpers import ROOT
 
     config = json.loads((ROOT / "policies" / "prod.json").read_text())
     plan = make_plan(stack_document("prod"), "prod", config=config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import stack_document
+from plan_helpers import stack_document
 
 from components.config import ConfigError, build, validation_skipped
 
