@@ -7,7 +7,7 @@ shares what is left and is cut with a note saying how much was left out.
 
 from __future__ import annotations
 
-from dicomstream.plan.model import OPS, Plan
+from dicomstream.plan.model import OPS, Plan, Step
 from dicomstream.plan.text import SYMBOLS, display_type
 
 LIMIT = 60_000
@@ -30,15 +30,31 @@ def _summary_table(plans: list[Plan]) -> list[str]:
     return lines
 
 
-def _violation_rows(plan: Plan, mandatory: bool) -> list[str]:
-    names = {s.urn: s for s in plan.steps}
-    rows = []
+def _where(steps: dict[str, Step], urn: str) -> str:
+    step = steps.get(urn) if urn else None
+    return f"`{_cell(display_type(step.type))}` {_cell(step.name)}" if step else _cell(urn or "(stack)")
+
+
+def _mandatory_rows(plan: Plan) -> list[str]:
+    """One row per mandatory violation: each one blocks `pulumi up`."""
+    steps = {s.urn: s for s in plan.steps}
+    return [f"| {v.enforcement_level} | `{_cell(v.policy_name)}` | {_where(steps, v.urn)} | {_cell(v.message)} |"
+            for v in plan.mandatory_violations]
+
+
+def _advisory_rows(plan: Plan, shown: int = 5) -> list[str]:
+    """One row per advisory policy, naming its first resources (500 stores give 1 row, not 500)."""
+    groups: dict[str, list] = {}
     for v in plan.policy_violations:
-        if v.mandatory != mandatory:
-            continue
-        step = names.get(v.urn)
-        where = f"`{_cell(display_type(step.type))}` {_cell(step.name)}" if step else _cell(v.urn or "(stack)")
-        rows.append(f"| {v.enforcement_level} | `{_cell(v.policy_name)}` | {where} | {_cell(v.message)} |")
+        if not v.mandatory:
+            groups.setdefault(v.policy_name, []).append(v)
+    steps = {s.urn: s for s in plan.steps}
+    rows = []
+    for name, found in groups.items():
+        names = ", ".join(_where(steps, v.urn) for v in found[:shown])
+        more = f" and {len(found) - shown} more" if len(found) > shown else ""
+        rows.append(f"| {found[0].enforcement_level} | `{_cell(name)}` | {len(found)}: {names}{more} | "
+                    f"{_cell(found[0].message)} |")
     return rows
 
 
@@ -56,15 +72,16 @@ def _sections(plan: Plan) -> tuple[list[str], list[str]]:
             guard = " (protected: `pulumi up` refuses until unprotected)" if s.was_protected else ""
             essential.append(f"> - **{s.op}** `{_cell(display_type(s.type))}` {_cell(s.name)}{why}{guard}")
         essential.append("")
-    mandatory = _violation_rows(plan, True)
+    mandatory = _mandatory_rows(plan)
     if mandatory:
         essential += [f"**Mandatory policy violations ({len(mandatory)})**: `pulumi up` would be blocked.", "",
                       "| Level | Policy | Resource | Message |", "|---|---|---|---|", *mandatory, ""]
     details: list[str] = []
-    advisory = _violation_rows(plan, False)
+    advisory = _advisory_rows(plan)
     if advisory:
-        details += [f"**Advisory policy violations ({len(advisory)})**", "",
-                    "| Level | Policy | Resource | Message |", "|---|---|---|---|", *advisory, ""]
+        count = len(plan.policy_violations) - len(plan.mandatory_violations)
+        details += [f"**Advisory policy violations ({count})**", "",
+                    "| Level | Policy | Resources | Message (first) |", "|---|---|---|---|", *advisory, ""]
     changed = [s for s in plan.steps if s.op != "same"]
     if changed:
         details += [f"**Changes ({len(changed)})**", "", "| | Op | Type | Name | Changed inputs |", "|---|---|---|---|---|"]
