@@ -65,7 +65,10 @@ def test_markdown_is_truncated_under_the_limit_with_a_note():
     # What a reviewer must see survives: both stacks, their summary rows and the mandatory violation.
     assert "| :x: `dev` | 3000 |" in text and "| :x: `prod` | 3000 |" in text
     assert text.count("dicom-store-max-five-destinations") == 2
-    assert "not protected \\| x<br>y" in text  # cells are escaped, one row per violation
+    assert "not protected \\| x<br>y" in text  # cells are escaped
+    # Advisory violations come one row per policy, naming the first resources.
+    assert "| advisory | `stateful-resources-protected` | 3000: `gcp:healthcare:DicomStore` store-00000," in text
+    assert text.count("`stateful-resources-protected`") == 2
 
 
 def test_markdown_limit_holds_even_when_essentials_overflow():
