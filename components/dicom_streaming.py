@@ -27,14 +27,17 @@ class DicomStreaming(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         hc = config.healthcare
 
-        self.agent = HealthcareServiceAgent(f"healthcare-agent-{hc.project}", hc.project, opts=child)
+        self.agent = HealthcareServiceAgent("healthcare-agent", hc.project, opts=child)
         agent = self.agent.member
         destination_keys = {d.key for d in config.destination_datasets()}
 
+        # Logical names leave projects out where they can, so that plans of dev and prod line up
+        # resource by resource (`dicomstream plan --compare`) and promotion renames nothing.
+        ids = [ds.id for ds in config.bigquery_datasets]
         self.datasets: dict[tuple[str, str], BigQueryDataset] = {}
         for ds in config.bigquery_datasets:
             self.datasets[ds.key] = BigQueryDataset(
-                ds.full_id,
+                ds.id if ids.count(ds.id) == 1 else ds.full_id,
                 BigQueryDatasetArgs(
                     dataset_id=ds.id,
                     project=ds.project,
@@ -81,7 +84,7 @@ class DicomStreaming(pulumi.ComponentResource):
         )
 
         self.monitoring = StreamMonitoring(
-            f"{hc.project}-dicom-stream",
+            "dicom-stream",
             project=hc.project,
             notification_channels=config.alerts.notification_channels,
             opts=child,

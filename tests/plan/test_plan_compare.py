@@ -59,8 +59,11 @@ def test_prod_against_dev(stack_plans):
     # dev-only resources are deleted, after everything else, and BigQuery datasets do not hold imaging data.
     deleted = [s for s in result.steps if s.op == "delete"]
     assert deleted and result.steps[-len(deleted):] == deleted
-    bq = next(s for s in deleted if s.type == BQ_DATASET)
-    assert bq.name == "acme-imaging-dev.dicom_metadata" and not bq.destroys_imaging_data
+    assert any(s.name.startswith("acme-imaging-dev-agent") for s in deleted)
+    # Same logical name in both stacks: the dataset lines up, is replaced (another project), and a
+    # BigQuery dataset does not hold imaging data.
+    bq = step(result, BQ_DATASET, "dicom_metadata")
+    assert bq.op == "replace" and "project" in bq.replace_reasons and not bq.destroys_imaging_data
     assert result.change_summary["create"] > 0
 
 
