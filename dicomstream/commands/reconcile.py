@@ -42,7 +42,7 @@ def reconcile(
     """
     from dicomstream.reconciler import cli as support
     from dicomstream.reconciler.errors import CannotRead
-    from dicomstream.reconciler.execute import Waits
+    from dicomstream.reconciler.errors import Waits
     from dicomstream.reconciler.plan import PlanOptions, parse_only
     from dicomstream.reconciler.run import run_reconcile
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
 
@@ -36,14 +38,27 @@ def is_agent_not_ready(exc: BaseException) -> bool:
     return "failed to verify dataset" in text or "service agent" in text
 
 
-def quota_retry(deadline: float) -> Retry:
+@dataclass
+class Waits:
+    """Bounded waits in seconds (first interval, then exponential backoff); tests shorten them."""
+
+    iam_propagation: float = 300.0
+    iam_poll: float = 2.0
+    quota: float = 120.0
+    quota_poll: float = 1.0
+    export: float = 3600.0
+    export_poll: float = 0.5
+
+
+def quota_retry(waits: Waits) -> Retry:
     """Quota errors recover in seconds to minutes: back off (bounded) before giving up."""
-    return Retry(predicate=is_quota, initial=1.0, maximum=30.0, multiplier=2.0, timeout=deadline)
+    return Retry(predicate=is_quota, initial=waits.quota_poll, maximum=30.0, multiplier=2.0, timeout=waits.quota)
 
 
-def propagation_retry(deadline: float) -> Retry:
+def propagation_retry(waits: Waits) -> Retry:
     """After a grant, IAM takes minutes to reach the Healthcare API: wait (bounded) on its 403."""
-    return Retry(predicate=is_agent_not_ready, initial=2.0, maximum=30.0, multiplier=1.5, timeout=deadline)
+    return Retry(predicate=is_agent_not_ready, initial=waits.iam_poll, maximum=30.0, multiplier=1.5,
+                 timeout=waits.iam_propagation)
 
 
 def describe_read_error(exc: BaseException, what: str) -> str:
@@ -55,6 +70,9 @@ def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
     import requests
     from google.auth import exceptions as auth_exc
 
+    if isinstance(exc, auth_exc.InvalidOperation):  # a 401 with anonymous credentials (endpoint override)
+        return (f"cannot {verb} {what}: not authenticated (401): the endpoint refused anonymous credentials; "
+                "is it really a dicomstream sandbox?")
     if isinstance(exc, auth_exc.DefaultCredentialsError):
         return ADC_HINT
     if isinstance(exc, auth_exc.RefreshError):

@@ -25,6 +25,7 @@ from components.naming import TableRef
 from dicomstream.reconciler import actions as A
 from dicomstream.reconciler.errors import (
     ActionFailed,
+    Waits,
     describe_error,
     is_agent_not_ready,
     propagation_retry,
@@ -64,16 +65,6 @@ class Outcome:
         return {**self.action.to_json(), "status": self.status, "message": self.message, **self.details}
 
 
-@dataclass
-class Waits:
-    """Bounded waits (seconds); tests shorten them."""
-
-    iam_propagation: float = 300.0
-    quota: float = 120.0
-    export: float = 3600.0
-    export_poll: float = 0.5
-
-
 def _is_streaming_buffer(exc: BaseException) -> bool:
     return "streaming buffer" in str(exc).lower()
 
@@ -100,9 +91,9 @@ class Executor:
 
     def _call(self, fn: Callable[[], Any], *, after_grant: bool = False) -> Any:
         """Quota errors back off; 'failed to verify dataset' waits for IAM propagation (both bounded)."""
-        wrapped = quota_retry(self.waits.quota)(fn)
+        wrapped = quota_retry(self.waits)(fn)
         if after_grant:
-            wrapped = propagation_retry(self.waits.iam_propagation)(wrapped)
+            wrapped = propagation_retry(self.waits)(wrapped)
         return wrapped()
 
     def _state(self, ref_or_key: TableRef | tuple[str, str], rows: list[dict]) -> None:

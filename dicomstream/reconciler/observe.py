@@ -21,7 +21,7 @@ from google.api_core import exceptions as gexc
 from components.naming import healthcare_service_agent_email
 
 from dicomstream.reconciler.desired import DesiredState
-from dicomstream.reconciler.errors import CannotRead, describe_read_error, quota_retry
+from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error, quota_retry
 from dicomstream.reconciler.observed import Observed, ObservedStore
 from dicomstream.reconciler.plan import PlanOptions, content_needs
 from dicomstream.reconciler.state import STATE_TABLE, State
@@ -49,16 +49,16 @@ def stream_uris(store: dict) -> tuple[str, ...]:
 
 
 class Observer:
-    def __init__(self, healthcare, resourcemanager, tables, quota_deadline: float = 120.0) -> None:
+    def __init__(self, healthcare, resourcemanager, tables, waits: Waits | None = None) -> None:
         self.healthcare = healthcare
         self.resourcemanager = resourcemanager
         self.tables = tables
-        self.quota_deadline = quota_deadline
+        self.waits = waits or Waits()
 
     def _read(self, what: str, fn: Callable[[], T]) -> T:
         """One read; quota errors back off, anything else becomes CannotRead with one line."""
         try:
-            return quota_retry(self.quota_deadline)(fn)()
+            return quota_retry(self.waits)(fn)()
         except (gexc.NotFound, CannotRead):
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is reported in one line

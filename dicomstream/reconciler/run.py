@@ -8,7 +8,8 @@ from datetime import datetime
 from dicomstream.reconciler.actions import Action
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
-from dicomstream.reconciler.execute import Executor, Outcome, Progress, Waits
+from dicomstream.reconciler.errors import Waits
+from dicomstream.reconciler.execute import Executor, Outcome, Progress
 from dicomstream.reconciler.observe import Observer
 from dicomstream.reconciler.plan import Difference, PlanOptions, drift, plan
 
@@ -39,8 +40,8 @@ class ReconcileResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def run_drift(desired: DesiredState, clients: Clients) -> DriftResult:
-    observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables)
+def run_drift(desired: DesiredState, clients: Clients, waits: Waits | None = None) -> DriftResult:
+    observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables, waits)
     observed, _ = observer.infrastructure(desired)
     return DriftResult(drift(desired, observed), clients.calls())
 
@@ -48,7 +49,7 @@ def run_drift(desired: DesiredState, clients: Clients) -> DriftResult:
 def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions, *, now: datetime,
                   apply: bool = False, waits: Waits | None = None, progress: Progress | None = None) -> ReconcileResult:
     waits = waits or Waits()
-    observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables, quota_deadline=waits.quota)
+    observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables, waits)
     observed, state = observer.infrastructure(desired, for_reconcile=True)
     observer.contents(desired, observed, state, options)
     actions = plan(desired, observed, state, now=now, options=options)

@@ -90,6 +90,20 @@ class World:
             job_retry=None)
         return {row["uid"]: row["n"] for row in result}
 
+    def wait_exports(self, count: int, timeout: float = 20.0) -> None:
+        """Until `count` export operations of the Healthcare dataset exist and are all done."""
+        import time
+
+        name = next(iter(self.stores.values())).rsplit("/dicomStores/", 1)[0]
+        deadline = time.monotonic() + timeout
+        while True:
+            ops = [op for op in self.healthcare.call("GET", f"v1/{name}/operations").get("operations", [])
+                   if "Export" in op.get("metadata", {}).get("apiMethodName", "")]
+            if len(ops) >= count and all(op.get("done") for op in ops):
+                return
+            assert time.monotonic() < deadline, f"operations still running: {ops}"
+            time.sleep(0.1)
+
     def stream_uris(self, name: str) -> list[str]:
         body = self.healthcare.get_dicom_store(self.stores[name])
         return [c["bigqueryDestination"]["tableUri"] for c in body.get("streamConfigs", [])]

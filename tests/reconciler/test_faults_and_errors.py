@@ -1,0 +1,130 @@
+"""Fault injection (429/503 bursts, timeouts mid-export, 403 then success) and clear errors."""
+
+from __future__ import annotations
+
+from dicomstream.reconciler.clients import connect
+from dicomstream.reconciler.desired import desired_from_config
+from dicomstream.reconciler.errors import Waits
+from dicomstream.reconciler.plan import PlanOptions
+from dicomstream.reconciler.run import run_reconcile
+from tests.reconciler.conftest import PROJECT, utcnow
+
+FAST = Waits(iam_propagation=6.0, iam_poll=0.2, quota=6.0, quota_poll=0.2, export=30.0, export_poll=0.1)
+
+
+def reconcile(world, apply=True):
+    clients = connect(world.sandbox.endpoints, PROJECT, timeout=1.0, deadline=15.0, bigquery_deadline=15.0)
+    return run_reconcile(desired_from_config(world.config()), clients, PlanOptions(), now=utcnow(), apply=apply,
+                         waits=FAST)
+
+
+def test_bursts_of_429_and_503_and_a_timeout_mid_export_lose_and_duplicate_nothing(world, instances):
+    world.provision()
+    world.store("cardiology", instances[:5])
+    world.write_stack({"radiology": [f"{world.dataset}.instances", f"{world.dataset}.radiology"],
+                       "cardiology": [f"{world.dataset}.instances", f"{world.dataset}.cardiology"]})
+    admin = world.admin
+    admin.add_fault(r"/dicomStores$", method="GET", status=503, count=2)
+    admin.add_fault(r"/dicomStores/cardiology$", method="PATCH", status=429, count=3)
+    admin.add_fault(r":export$", method="POST", status=503, count=2)
+    admin.add_fault(r"/operations/", method="GET", delay_s=1.5, count=2)  # client timeout is 1 s
+    admin.add_fault(r"/dicomWeb/instances$", method="GET", status=500, count=1)
+
+    result = reconcile(world)
+    assert not result.failed, [o.message for o in result.failed]
+    assert world.rows("cardiology") == {ds.SOPInstanceUID: 1 for ds in instances[:5]}
+    assert admin.faults() == []  # every injected fault was hit
+    assert result.calls["healthcare PATCH dicomStores"] == 4  # 3 refused + 1
+    assert reconcile(world, apply=False).actions == []
+
+
+def test_an_export_accepted_twice_after_a_timeout_ends_with_one_row_per_instance(world, instances):
+    world.provision()
+    world.store("cardiology", instances[:4])
+    world.write_stack({"radiology": [f"{world.dataset}.instances", f"{world.dataset}.radiology"],
+                       "cardiology": [f"{world.dataset}.instances", f"{world.dataset}.cardiology"]})
+    # The server starts the export but answers after the client gave up: the retry exports again.
+    world.admin.add_fault(r":export$", method="POST", delay_s=1.5, count=1)
+    first = reconcile(world)
+    assert not first.failed
+    assert first.calls["healthcare POST :export"] == 2
+    world.wait_exports(2)  # the abandoned first export may land after the run's dedup...
+    second = reconcile(world)  # ...then the next run removes those duplicates
+    assert {type(a).__name__ for a in second.actions} <= {"Deduplicate"} and not second.failed
+    assert world.rows("cardiology") == {ds.SOPInstanceUID: 1 for ds in instances[:4]}
+    assert reconcile(world, apply=False).actions == []
+
+
+def test_403_until_iam_propagates_then_success_or_a_clear_failure(world, instances):
+    world.provision()
+    world.store("radiology", instances[:2])
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    message = ("failed to verify dataset acme-imaging-dev:x for destination bq://x: permission denied "
+               "(IAM not propagated yet)")
+    world.admin.add_fault(r"/dicomStores/radiology$", method="PATCH", status=403, count=2, message=message)
+    result = reconcile(world)
+    assert not result.failed
+    assert len(world.stream_uris("radiology")) == 2
+
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    world.admin.add_fault(r"/dicomStores/radiology$", method="PATCH", status=403, count=-1, message=message)
+    result = world.run("reconcile", "--stack", "dev", "--apply", "--iam-wait", "1")
+    assert result.exit_code == 1
+    assert "after waiting 1 s for IAM propagation" in result.output and "Traceback" not in result.output
+    assert "skipped: the stream configs of its store were not patched" in result.output
+
+
+def test_quota_403_is_retried_with_backoff(world, instances):
+    world.provision()
+    world.admin.add_fault(r"/dicomStores$", method="GET", status=403, count=2,
+                          message="Quota exceeded for quota metric 'Read requests' (RESOURCE_EXHAUSTED)")
+    assert reconcile(world, apply=False).calls["healthcare GET imaging"] == 3
+
+
+def test_unreachable_endpoint_is_one_line_and_exit_4(world):
+    result = world.run("drift", "--stack", "dev", "--healthcare-endpoint", "http://127.0.0.1:9",
+                       "--bigquery-endpoint", "http://127.0.0.1:9", "--retry-deadline", "1")
+    assert result.exit_code == 4
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("dicomstream drift: cannot read DICOM stores of projects/acme-imaging-dev/")
+    assert "127.0.0.1" in line or "connect" in line
+
+
+def test_missing_credentials_name_the_fix(world, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dicomstream.cli import app
+
+    monkeypatch.chdir(world.root)
+    env = {"DICOMSTREAM_HEALTHCARE_ENDPOINT": None, "DICOMSTREAM_BIGQUERY_ENDPOINT": None,
+           "DICOMSTREAM_RESOURCEMANAGER_ENDPOINT": None,
+           "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")}
+    result = CliRunner().invoke(app, ["drift", "--stack", "dev"], env=env, catch_exceptions=False)
+    assert result.exit_code == 4
+    assert "gcloud auth application-default login" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_refused_credentials_are_exit_4(world):
+    world.provision()
+    world.admin.add_fault(r"/dicomStores$", method="GET", status=401, count=1,
+                          message="Request had invalid authentication credentials.")
+    result = world.run("reconcile", "--stack", "dev")
+    assert result.exit_code == 4
+    assert "not authenticated (401)" in result.output and "Traceback" not in result.output
+
+
+def test_invalid_config_and_options_exit_2(world):
+    world.write_stack({"radiology": [f"{world.dataset}.t{i}" for i in range(6)]})
+    result = world.run("drift", "--stack", "dev")
+    assert result.exit_code == 2
+    from components.config import ConfigError, load_stack_file
+
+    try:
+        load_stack_file(world.stack_file)
+    except ConfigError as exc:
+        expected = [str(i) for i in exc.issues]
+    assert result.output.strip().splitlines() == expected
+    assert world.run("reconcile", "--stack", "dev", "--only", "stream").exit_code == 2
+    assert "--only: unknown 'stream'" in world.run("reconcile", "--stack", "dev", "--only", "stream").output
+    assert world.run("reconcile", "--stack", "nope").exit_code == 2
