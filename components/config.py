@@ -14,10 +14,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Callable, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.naming import (
@@ -187,8 +187,8 @@ def _check(problem: str | None, rule: str) -> None:
         raise _custom(rule, problem)
 
 
-def _check_kms(value: str | None) -> str | None:
-    if value is not None and not _KMS_KEY_RE.match(value):
+def _check_kms(value: str) -> str:
+    if not _KMS_KEY_RE.match(value):
         raise _custom(
             "kms_key",
             f"{value!r} is not a Cloud KMS key name; expected "
@@ -197,68 +197,40 @@ def _check_kms(value: str | None) -> str | None:
     return value
 
 
+def _rule(problem: Callable[..., str | None], rule: str, *args: Any) -> AfterValidator:
+    """A pydantic validator from one of the shared naming rules in `components.naming`."""
+
+    def check(value: Any) -> Any:
+        _check(problem(value, *args), rule)
+        return value
+
+    return AfterValidator(check)
+
+
+ProjectId = Annotated[str, _rule(project_id_problem, "project_id")]
+Location = Annotated[str, _rule(location_problem, "location")]
+KmsKeyName = Annotated[str, AfterValidator(_check_kms)]
+Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+
+
 class _Raw(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class RawHealthcare(_Raw):
-    project: str | None = None
-    location: str
-    dataset: str
-    kmsKeyName: str | None = None
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, v: str | None) -> str | None:
-        if v is not None:
-            _check(project_id_problem(v), "project_id")
-        return v
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, v: str) -> str:
-        _check(location_problem(v), "location")
-        return v
-
-    @field_validator("dataset")
-    @classmethod
-    def _dataset(cls, v: str) -> str:
-        _check(healthcare_id_problem(v, "Healthcare dataset"), "healthcare_dataset_id")
-        return v
-
-    _kms = field_validator("kmsKeyName")(classmethod(lambda cls, v: _check_kms(v)))
+    project: ProjectId | None = None
+    location: Location
+    dataset: Annotated[str, _rule(healthcare_id_problem, "healthcare_dataset_id", "Healthcare dataset")]
+    kmsKeyName: KmsKeyName | None = None
 
 
 class RawBigQueryDataset(_Raw):
-    id: str
-    project: str | None = None
-    location: str | None = None
-    kmsKeyName: str | None = None
+    id: Annotated[str, _rule(bigquery_id_problem, "bigquery_dataset_id", "dataset")]
+    project: ProjectId | None = None
+    location: Location | None = None
+    kmsKeyName: KmsKeyName | None = None
     existing: bool = False
-    labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        _check(bigquery_id_problem(v, "dataset"), "bigquery_dataset_id")
-        return v
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, v: str | None) -> str | None:
-        if v is not None:
-            _check(project_id_problem(v), "project_id")
-        return v
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, v: str | None) -> str | None:
-        if v is not None:
-            _check(location_problem(v), "location")
-        return v
-
-    _kms = field_validator("kmsKeyName")(classmethod(lambda cls, v: _check_kms(v)))
-    _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
+    labels: Labels = Field(default_factory=dict)
 
 
 class RawBigQuery(_Raw):
@@ -266,17 +238,9 @@ class RawBigQuery(_Raw):
 
 
 class RawDicomStore(_Raw):
-    name: str
-    labels: dict[str, str] = Field(default_factory=dict)
+    name: Annotated[str, _rule(healthcare_id_problem, "dicom_store_id", "DICOM store")]
+    labels: Labels = Field(default_factory=dict)
     streams: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        _check(healthcare_id_problem(v, "DICOM store"), "dicom_store_id")
-        return v
-
-    _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
 
 class RawAlerts(_Raw):
