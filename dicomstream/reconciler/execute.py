@@ -70,7 +70,9 @@ def _is_streaming_buffer(exc: BaseException) -> bool:
 
 
 def _op_count(op: dict) -> int | None:
-    counter = (op.get("metadata") or {}).get("counter") or {}
+    counter = (op.get("metadata") or {}).get("counter")
+    if not counter:
+        return None  # not reported: never assume nothing was exported
     try:
         return int(counter.get("success", 0)) + int(counter.get("failure", 0))
     except (TypeError, ValueError):
@@ -194,6 +196,8 @@ class Executor:
     def _deduplicate(self, action: A.Action, table: TableRef) -> Outcome:
         try:
             removed = self._call(lambda: self.tables.deduplicate(table))
+        except gexc.NotFound:
+            return Outcome(action, "done", "no table yet, nothing to deduplicate", {"duplicates_removed": 0})
         except gexc.GoogleAPICallError as exc:
             if _is_streaming_buffer(exc):
                 return Outcome(action, "deferred", "duplicates are still in the streaming buffer; the next run removes them")
@@ -215,7 +219,10 @@ class Executor:
         if not exported:
             return outcomes
         try:
-            dedup = self._deduplicate(exported[0][0], table)
+            if all(count == 0 for _, count in exported):  # empty stores: nothing can overlap
+                dedup = Outcome(exported[0][0], "done", "", {"duplicates_removed": 0})
+            else:
+                dedup = self._deduplicate(exported[0][0], table)
         except Exception as exc:  # noqa: BLE001 - the exports stay; the next run's Deduplicate removes the rest
             dedup = Outcome(exported[0][0], "deferred", f"duplicates not removed yet ({str(exc).splitlines()[0]}); the next run removes them")
         self._state(table, [{"kind": BACKFILLED, "store": a.resource, "table_uri": table.uri} for a, _ in exported])

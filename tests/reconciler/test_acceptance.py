@@ -76,3 +76,15 @@ def test_deleted_instances_leave_bigquery_once_out_of_the_streaming_buffer(world
 
     code, again = world.run_json("reconcile", "--stack", "dev", "--apply", now=later)
     assert code == 0 and again["actions"] == []
+
+
+def test_new_store_without_instances_backfills_nothing_and_settles(world):
+    world.provision()
+    world.write_stack({"radiology": [f"{world.dataset}.instances", f"{world.dataset}.radiology"],
+                       "cardiology": [f"{world.dataset}.instances"],
+                       "oncology": [f"{world.dataset}.oncology"]})
+    world.healthcare.create_dicom_store(world.stores["radiology"].rsplit("/dicomStores/", 1)[0], "oncology", {})
+    result = world.run("reconcile", "--stack", "dev", "--apply")
+    assert result.exit_code == 0, result.output
+    assert world.run("drift", "--stack", "dev").exit_code == 0
+    assert world.run("reconcile", "--stack", "dev").stdout.startswith("nothing to do")
