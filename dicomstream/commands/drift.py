@@ -48,10 +48,12 @@ def drift(
     else:
         for difference in result.differences:
             typer.echo(str(difference))
-        checked = (f"{len(desired.stores)} stores, {len(desired.datasets)} datasets, "
-                   f"{len(desired.roles)} grants checked in {sum(result.calls.values())} API calls")
+        p = support.plural
+        checked = (f"{p(len(desired.stores), 'store')}, {p(len(desired.datasets), 'dataset')}, "
+                   f"{p(len(desired.roles), 'grant')} checked in {p(sum(result.calls.values()), 'API call')}")
         if result.differences:
-            typer.echo(f"drift: {len(result.differences)} differences from {desired.file} ({checked})", err=True)
+            typer.echo(f"drift: {p(len(result.differences), 'difference')} from {support.shown_path(desired.file)} "
+                       f"({checked})", err=True)
         else:
             typer.echo(f"no drift: {checked}")
     raise typer.Exit(code)

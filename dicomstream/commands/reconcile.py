@@ -92,13 +92,14 @@ def reconcile(
             typer.echo(f"+ {action.describe()}")
     for report in result.reports:
         typer.echo(f"! {report.describe()}")
-    calls = sum(result.calls.values())
+    p = support.plural
+    calls = p(sum(result.calls.values()), "API call")
     if result.applied:
         done = sum(o.status == "done" for o in result.outcomes)
-        typer.echo(f"applied {done} of {len(result.pending)} actions, {len(result.failed)} failed "
-                   f"({calls} API calls)", err=bool(result.failed))
+        typer.echo(f"applied {done} of {p(len(result.pending), 'action')}, {len(result.failed)} failed ({calls})",
+                   err=bool(result.failed))
     elif result.pending:
-        typer.echo(f"dry run: {len(result.pending)} actions; run again with --apply to make them ({calls} API calls)")
+        typer.echo(f"dry run: {p(len(result.pending), 'action')}; run again with --apply to make them ({calls})")
     else:
-        typer.echo(f"nothing to do ({calls} API calls)")
+        typer.echo(f"nothing to do ({calls})")
     raise typer.Exit(code)

@@ -17,6 +17,20 @@ EXIT_DRIFT = 3  # drift found / changes pending
 EXIT_CANNOT_READ = 4  # auth, network, permission
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def shown_path(path: str) -> str:
+    """The stack file relative to the project root when inside it (as `validate` prints it)."""
+    from dicomstream.paths import project_root
+
+    try:
+        return str(Path(path).resolve().relative_to(project_root()))
+    except ValueError:
+        return path
+
+
 def fail(message: str, code: int) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)

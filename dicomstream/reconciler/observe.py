@@ -97,6 +97,7 @@ class Observer:
             obs.tables[ds.key] = self._read(f"the tables of {ds.full_id}",
                                             lambda d=ds: self.tables.list_tables(d.project, d.dataset))
             if STATE_TABLE in obs.tables[ds.key]:
+                self.tables.state_table_exists(ds.project, ds.dataset)
                 state = state.merge(self._read(f"the reconciler state in {ds.full_id}",
                                                lambda d=ds: self.tables.state(d.project, d.dataset)))
         return obs, state

@@ -162,6 +162,10 @@ class Tables:
         self.client_for(project).create_table(table, exists_ok=True, retry=self.retry)
         self._ensured.add((project, dataset))
 
+    def state_table_exists(self, project: str, dataset: str) -> None:
+        """Seen in a table listing: no need to create it before appending."""
+        self._ensured.add((project, dataset))
+
     def append_state(self, project: str, dataset: str, rows: list[dict]) -> None:
         """Append to the dataset's state log; one `insertAll`."""
         if not rows:
