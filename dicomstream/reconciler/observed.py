@@ -70,7 +70,13 @@ class TableContent:
 
     @property
     def duplicated(self) -> frozenset[str]:
-        return frozenset(uid for uid, r in self.rows.items() if r.count > 1)
+        """Instances with several rows that differ in `LastUpdated` (DML can keep the newest)."""
+        return frozenset(uid for uid, r in self.rows.items() if r.count > 1 and r.oldest != r.newest)
+
+    @property
+    def identical(self) -> frozenset[str]:
+        """Instances whose rows all share one `LastUpdated`: no DML can tell them apart."""
+        return frozenset(uid for uid, r in self.rows.items() if r.count > 1 and r.oldest == r.newest)
 
 
 @dataclass

@@ -216,6 +216,11 @@ def plan(desired: DesiredState, observed: Observed, state: State, *, now: dateti
         for ref, content in sorted(observed.contents.items()):
             if ref not in backfilled_tables and content.duplicated:
                 actions.append(Deduplicate(ref, len(content.duplicated)))
+            if content.identical:
+                reports.append(Blocked(ref.uri, (
+                    f"{len(content.identical)} instances have several rows with the same LastUpdated, which no "
+                    "DML statement can tell apart; while streaming is paused, rewrite the table with "
+                    f"CREATE OR REPLACE TABLE `{ref.sql_id}` AS SELECT DISTINCT ...")))
 
     # Deletes: rows of instances that none of the table's stores hold any more.
     if "deletes" in only:

@@ -218,7 +218,7 @@ def test_backfill_decided_from_state_and_content(desired):
 
 def test_duplicates_outside_a_backfill_are_removed(desired):
     obs = converged(desired)
-    obs.contents[INSTANCES] = TableContent(INSTANCES, {"1.1": UidRows(2, NOW, NOW)})
+    obs.contents[INSTANCES] = TableContent(INSTANCES, {"1.1": UidRows(2, NOW - timedelta(minutes=1), NOW)})
     assert plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(only=frozenset({"backfill"}))) == [
         A.Deduplicate(INSTANCES, 1)]
 
@@ -292,3 +292,43 @@ def test_state_folds_the_log():
     ])
     assert state.is_backfilled(RAD, RADT.uri) and state.hidden_until(RADT.uri, "9") == t2
     assert state.views == {"bq://v": "new"}
+
+
+def test_identical_duplicates_are_reported_not_retried_forever(desired):
+    obs = converged(desired)
+    obs.contents[INSTANCES] = TableContent(INSTANCES, {"1.1": UidRows(2, NOW, NOW),
+                                                       "1.2": UidRows(2, NOW - timedelta(minutes=1), NOW)})
+    actions = plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(only=frozenset({"backfill"})))
+    assert actions[0] == A.Deduplicate(INSTANCES, 1)
+    assert isinstance(actions[1], A.Blocked) and not actions[1].mutating
+    assert "1 instances have several rows with the same LastUpdated" in actions[1].describe()
+
+
+def test_errors_are_classified_and_described_in_one_line():
+    import requests
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+
+    from dicomstream.reconciler.errors import describe_error, is_agent_not_ready, is_quota
+
+    quota = gexc.Forbidden("Quota exceeded for quota metric 'Requests'")
+    rate = gexc.Forbidden("x", errors=[{"reason": "rateLimitExceeded"}])
+    verify = gexc.Forbidden("failed to verify dataset p:d for destination bq://p.d.t: permission denied")
+    denied = gexc.Forbidden("Permission 'healthcare.dicomStores.update' denied")
+    assert is_quota(quota) and is_quota(rate) and not is_quota(verify) and not is_quota(denied)
+    assert is_agent_not_ready(verify) and not is_agent_not_ready(quota) and not is_agent_not_ready(denied)
+    assert describe_error(auth_exc.DefaultCredentialsError("no"), "x").startswith("no application default credentials")
+    assert describe_error(denied, "stores") == "cannot read stores: permission denied: Permission 'healthcare.dicomStores.update' denied"
+    assert "cannot connect" in describe_error(requests.exceptions.ConnectionError("refused"), "stores")
+    retry = gexc.RetryError("deadline", cause=gexc.ServiceUnavailable("down"))
+    assert describe_error(retry, "stores", "apply") == "cannot apply stores: gave up after retrying: 503 down"
+    for exc in (quota, verify, retry):
+        assert "\n" not in describe_error(exc, "x")
+
+
+def test_bigquery_calls_are_counted_by_collection():
+    from dicomstream.reconciler.clients import _bigquery_kind
+
+    assert _bigquery_kind("GET", "/bigquery/v2/projects/p/datasets/d?prettyPrint=false") == "GET datasets"
+    assert _bigquery_kind("POST", "/bigquery/v2/projects/p/queries") == "POST queries"
+    assert _bigquery_kind("POST", "/bigquery/v2/projects/p/datasets/d/tables/t/insertAll") == "POST insertAll"
