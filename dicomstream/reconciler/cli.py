@@ -102,14 +102,16 @@ class RichProgress:
         if not self._started:
             self._progress.start()
             self._started = True
-        return self._progress.add_task(description, total=None)
+        from rich.markup import escape
+
+        return self._progress.add_task(escape(description), total=None)  # `dicomStores[x]` is not markup
 
     def update(self, task: Any, done: int | None) -> None:
         if done is not None:
             self._progress.update(task, completed=done)
 
     def finish(self, task: Any, done: int | None) -> None:
-        self._progress.update(task, completed=done or 0, total=done or 0)
+        self._progress.update(task, completed=done or 0, total=max(done or 0, 1) if done else 1)
 
     def close(self) -> None:
         if self._started:
