@@ -187,6 +187,10 @@ def admin(server, r: Request) -> Response:  # noqa: ANN001 - the SandboxHTTPServ
             return json_response({"now": svc.clock.now().isoformat(), "offset_s": svc.clock.offset_seconds})
     if path == "/logs" and r.method == "GET":
         return json_response({"entries": list(svc.stream_log.recent), "path": str(svc.stream_log.path or "")})
+    if path == "/reset" and r.method == "POST":
+        server.faults.clear()
+        svc.reset()
+        return json_response({"reset": True})
     if path == "/flush" and r.method == "POST":
         svc.persistence.flush()
         return json_response({"flushed": True})

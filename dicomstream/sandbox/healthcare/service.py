@@ -78,6 +78,16 @@ class HealthcareService:
             thread.join(timeout=30)
         self.persistence.close()
 
+    def reset(self) -> None:
+        """Forget every resource (admin API, for tests); BigQuery data is left alone."""
+        with self.lock:
+            self.state.datasets.clear()
+            self.state.iam.clear()
+            self.state.operations.clear()
+            self.clock.reset()
+            self.stream_log.recent.clear()
+            self.persistence.mark_dirty()
+
     # -- helpers ------------------------------------------------------------------------------
     def _now(self) -> str:
         return rfc3339(self.clock.now())

@@ -1,0 +1,139 @@
+"""The REST transport shared by the Healthcare and Resource Manager clients.
+
+google-auth's `AuthorizedSession` (application default credentials in the cloud, anonymous
+credentials against the sandbox), google-api-core's retry on 429/500/503 and connection errors
+with a bounded deadline, and errors raised as google-api-core exceptions (`NotFound`,
+`Forbidden`, `BadRequest`, `Conflict`, `TooManyRequests`, ...) that carry Google's error body:
+`exc.code`, `exc.message`, and `exc.status` (e.g. "PERMISSION_DENIED") via `google_status(exc)`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from google.api_core import exceptions as gexc
+from google.api_core.retry import Retry, if_exception_type
+
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+DEFAULT_TIMEOUT_S = 30.0  # one HTTP request
+DEFAULT_DEADLINE_S = 120.0  # all retries of one call
+
+TRANSIENT = (
+    gexc.TooManyRequests,
+    gexc.InternalServerError,
+    gexc.ServiceUnavailable,
+    gexc.GatewayTimeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+)
+
+
+def default_retry(deadline: float = DEFAULT_DEADLINE_S) -> Retry:
+    """Exponential backoff on transient errors (429, 500, 503, 504, connection, timeout)."""
+    return Retry(predicate=if_exception_type(*TRANSIENT), initial=0.25, maximum=8.0, multiplier=2.0, timeout=deadline)
+
+
+NO_RETRY = None
+
+
+def google_status(exc: BaseException) -> str | None:
+    """Google's status string of an API error (`PERMISSION_DENIED`, `NOT_FOUND`, ...)."""
+    return getattr(exc, "status", None)
+
+
+def _raise_for(response: requests.Response) -> None:
+    if response.status_code < 400:
+        return
+    exc = gexc.from_http_response(response)
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    exc.status = error.get("status")  # type: ignore[attr-defined]
+    exc.body = error  # type: ignore[attr-defined]
+    raise exc
+
+
+def make_session(endpoint: str | None, credentials: Any = None) -> requests.Session:
+    """An AuthorizedSession: anonymous against a local endpoint, ADC otherwise."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    if credentials is None:
+        if endpoint:
+            from google.auth.credentials import AnonymousCredentials
+
+            credentials = AnonymousCredentials()
+        else:
+            import google.auth
+
+            credentials, _ = google.auth.default(scopes=SCOPES)
+    return AuthorizedSession(credentials)
+
+
+class RestClient:
+    """JSON over an AuthorizedSession with retries; subclasses name the base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        credentials: Any = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        deadline: float = DEFAULT_DEADLINE_S,
+        local: bool = False,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or make_session(base_url if local else None, credentials)
+        self.timeout = timeout
+        self.deadline = deadline
+        self.calls: dict[str, int] = {}  # "METHOD kind" -> count, for benchmarks and tests
+
+    def _count(self, method: str, path: str) -> None:
+        kind = path.split("?")[0]
+        for marker in ("/dicomWeb/", ":"):
+            if marker in kind:
+                kind = kind[kind.index(marker):]
+                break
+        else:
+            kind = kind.rsplit("/", 2)[-2] if kind.count("/") >= 2 else kind
+        key = f"{method} {kind}"
+        self.calls[key] = self.calls.get(key, 0) + 1
+
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        data: bytes | None = None,
+        json_body: Any = None,
+        headers: dict | None = None,
+        retry: Retry | None | bool = True,
+    ) -> requests.Response:
+        """One call (with retries unless `retry` is None/False); raises on 4xx/5xx."""
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+
+        def once() -> requests.Response:
+            self._count(method, path)
+            body = data if json_body is None else json.dumps(json_body).encode()
+            hdrs = dict(headers or {})
+            if json_body is not None:
+                hdrs.setdefault("Content-Type", "application/json; charset=utf-8")
+            response = self.session.request(method, url, params=params, data=body, headers=hdrs, timeout=self.timeout)
+            _raise_for(response)
+            return response
+
+        if retry is True:
+            retry = default_retry(self.deadline)
+        if not retry:
+            return once()
+        return retry(once)()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`raw` returning the decoded JSON body ({} when empty)."""
+        response = self.raw(method, path, **kwargs)
+        if not response.content:
+            return {}
+        return response.json()

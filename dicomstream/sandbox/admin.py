@@ -1,0 +1,70 @@
+"""Python helper for the stand-in's admin API (`/_sandbox/...`): faults, clock, streaming logs.
+
+Works against any running sandbox (in-process or `dicomstream sandbox up`) by its base URL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import requests
+
+
+class SandboxAdmin:
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: object = None) -> dict:
+        response = requests.request(method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def add_fault(
+        self,
+        path_regex: str = ".*",
+        method: str = "*",
+        status: int | None = None,
+        delay_s: float = 0.0,
+        count: int = 1,
+        message: str | None = None,
+    ) -> dict:
+        """The next `count` matching calls (-1: all until cleared) get `status` and/or wait `delay_s`."""
+        spec = {"method": method, "pathRegex": path_regex, "count": count, "delay_s": delay_s}
+        if status is not None:
+            spec["status"] = status
+        if message is not None:
+            spec["message"] = message
+        return self._call("POST", "faults", spec)
+
+    def faults(self) -> list[dict]:
+        return self._call("GET", "faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def set_clock(self, now: datetime) -> dict:
+        return self._call("POST", "clock", {"now": now.isoformat()})
+
+    def advance_clock(self, seconds: float) -> dict:
+        return self._call("POST", "clock", {"advance_s": seconds})
+
+    def reset_clock(self) -> dict:
+        return self._call("POST", "clock", {"reset": True})
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self._call("GET", "clock")["now"])
+
+    def stream_errors(self) -> list[dict]:
+        """Recent `healthcare.googleapis.com/dicom_stream` log entries (newest last)."""
+        return self._call("GET", "logs")["entries"]
+
+    def reset(self) -> None:
+        """Forget all Healthcare datasets, stores, IAM policies, operations, faults and clock offset."""
+        self._call("POST", "reset")
+
+    def healthy(self) -> bool:
+        try:
+            return self._call("GET", "health").get("status") == "ok"
+        except requests.RequestException:
+            return False
