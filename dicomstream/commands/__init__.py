@@ -10,4 +10,6 @@ COMMAND_MODULES = [
     "promote",
     "drift",
     "reconcile",
+    "sandbox",
+    "demo",
 ]

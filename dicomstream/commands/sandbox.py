@@ -1,0 +1,150 @@
+"""`dicomstream sandbox up|down|status|logs`: the local Healthcare API stand-in and BigQuery
+emulator as a background process (data kept in `.sandbox/` unless `--ephemeral`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+EXIT_NOT_RUNNING = 1
+EXIT_START_FAILED = 1
+START_TIMEOUT_S = 90.0
+
+sandbox_app = typer.Typer(name="sandbox", help="Run the local sandbox (Healthcare API stand-in + BigQuery emulator).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sandbox_app, name="sandbox")
+
+
+def _dir(option: Optional[Path]) -> Path:
+    from dicomstream.paths import project_root
+
+    return (option or project_root() / ".sandbox").resolve()
+
+
+def _print_endpoints(info: dict) -> None:
+    from dicomstream.gcp.endpoints import Endpoints
+
+    endpoints = Endpoints(healthcare=info["healthcare"], bigquery=info["bigquery"], resourcemanager=info["resourcemanager"])
+    typer.echo(f"Healthcare API:    {endpoints.healthcare}/v1/projects/PROJECT/locations/LOCATION/datasets")
+    typer.echo(f"Resource Manager:  {endpoints.resourcemanager}/v1/projects/PROJECT")
+    typer.echo(f"BigQuery:          {endpoints.bigquery}")
+    typer.echo(f"Admin (faults):    {endpoints.healthcare}/_sandbox/faults")
+    typer.echo(f"Streaming log:     {info.get('streamLog', '')}")
+    typer.echo(f"Data:              {'in memory (ephemeral)' if info.get('ephemeral') else info.get('dir', '')}")
+    typer.echo("")
+    typer.echo("# Point dicomstream commands at the sandbox:")
+    for line in endpoints.export_lines():
+        typer.echo(line)
+
+
+@sandbox_app.command("up")
+def up(
+    port_healthcare: int = typer.Option(0, "--port-healthcare", help="Port of the Healthcare API stand-in (0: a free port)."),
+    port_bigquery: int = typer.Option(0, "--port-bigquery", help="Port of the BigQuery emulator (0: a free port)."),
+    ephemeral: bool = typer.Option(False, "--ephemeral", help="Keep data in memory only (nothing kept in the sandbox directory)."),
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
+) -> None:
+    """Start both servers on 127.0.0.1 in the background and print the endpoints."""
+    from dicomstream.sandbox.daemon import read_info
+
+    root = _dir(directory)
+    info = read_info(root)
+    if info is not None:
+        typer.echo(f"The sandbox is already running (pid {info['pid']}).")
+        _print_endpoints(info)
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    log_path = root / "sandbox.log"
+    cmd = [sys.executable, "-m", "dicomstream.sandbox.daemon", "--dir", str(root),
+           "--port-healthcare", str(port_healthcare), "--port-bigquery", str(port_bigquery)]
+    if ephemeral:
+        cmd.append("--ephemeral")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        info = read_info(root)
+        if info is not None and info.get("pid") == proc.pid:
+            typer.echo(f"Sandbox started (pid {proc.pid}); stop it with `dicomstream sandbox down`.")
+            _print_endpoints(info)
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.terminate()
+    tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+    typer.echo(f"dicomstream sandbox up: the sandbox did not start; last lines of {log_path}:", err=True)
+    for line in tail:
+        typer.echo(f"  {line}", err=True)
+    raise typer.Exit(EXIT_START_FAILED)
+
+
+@sandbox_app.command("down")
+def down(directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project).")) -> None:
+    """Stop the background sandbox (data stays in the sandbox directory unless it was ephemeral)."""
+    from dicomstream.sandbox.daemon import read_info
+
+    root = _dir(directory)
+    info = read_info(root)
+    if info is None:
+        typer.echo("The sandbox is not running.")
+        return
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            typer.echo(f"Sandbox stopped (pid {pid}).")
+            return
+        time.sleep(0.1)
+    typer.echo(f"dicomstream sandbox down: pid {pid} did not stop within 30 s; stop it with `kill {pid}`", err=True)
+    raise typer.Exit(1)
+
+
+@sandbox_app.command("status")
+def status(
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Whether the sandbox runs, and its endpoints: exit 0 running, 1 not running."""
+    from dicomstream.sandbox.daemon import read_info
+
+    info = read_info(_dir(directory))
+    if as_json:
+        typer.echo(json.dumps(info or {"running": False}, indent=2))
+    elif info is None:
+        typer.echo("The sandbox is not running; start it with `dicomstream sandbox up`.")
+    else:
+        typer.echo(f"The sandbox is running (pid {info['pid']}, since {info['started']}).")
+        _print_endpoints(info)
+    if info is None:
+        raise typer.Exit(EXIT_NOT_RUNNING)
+
+
+@sandbox_app.command("logs")
+def logs(
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
+    tail: int = typer.Option(50, "--tail", "-n", help="Show the last N entries."),
+) -> None:
+    """Streaming errors (label healthcare.googleapis.com/dicom_stream), one JSON entry per line."""
+    from dicomstream.sandbox.runtime import STREAM_LOG
+
+    path = _dir(directory) / STREAM_LOG
+    if not path.exists():
+        typer.echo(f"No streaming errors logged ({path} does not exist).")
+        return
+    for line in path.read_text(errors="replace").splitlines()[-tail:]:
+        typer.echo(line)
