@@ -43,6 +43,23 @@ def google_status(exc: BaseException) -> str | None:
     return getattr(exc, "status", None)
 
 
+COLLECTIONS = frozenset({
+    "projects", "locations", "datasets", "dicomStores", "operations", "dicomWeb", "studies", "series", "instances", "metadata",
+})
+
+
+def call_kind(method: str, path: str) -> str:
+    """`"GET dicomStores"`, `"POST :export"`, `"GET instances"`: what `RestClient.calls` counts."""
+    path = path.split("?")[0].rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        return f"{method} :{last.rsplit(':', 1)[1]}"
+    for segment in reversed(path.split("/")):
+        if segment in COLLECTIONS:
+            return f"{method} {segment}"
+    return f"{method} {last}"
+
+
 def _raise_for(response: requests.Response) -> None:
     if response.status_code < 400:
         return
@@ -88,18 +105,11 @@ class RestClient:
         self.session = session or make_session(base_url if local else None, credentials)
         self.timeout = timeout
         self.deadline = deadline
-        self.calls: dict[str, int] = {}  # "METHOD kind" -> count, for benchmarks and tests
+        self.calls: dict[str, int] = {}  # call_kind() -> count, for benchmarks and tests
 
     def _count(self, method: str, path: str) -> None:
-        kind = path.split("?")[0]
-        for marker in ("/dicomWeb/", ":"):
-            if marker in kind:
-                kind = kind[kind.index(marker):]
-                break
-        else:
-            kind = kind.rsplit("/", 2)[-2] if kind.count("/") >= 2 else kind
-        key = f"{method} {kind}"
-        self.calls[key] = self.calls.get(key, 0) + 1
+        kind = call_kind(method, path)
+        self.calls[kind] = self.calls.get(kind, 0) + 1
 
     def raw(
         self,
