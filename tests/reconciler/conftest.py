@@ -18,13 +18,6 @@ from components.config import load_stack_file
 from components.naming import TableRef
 
 PROJECT = "acme-imaging-dev"
-SANDBOX_PLUGIN = "dicomstream.sandbox.pytest_plugin"
-
-
-def pytest_configure(config):
-    """Use the sandbox fixtures (normally enabled by tests/conftest.py) even when run on their own."""
-    if not config.pluginmanager.has_plugin(SANDBOX_PLUGIN):
-        config.pluginmanager.import_plugin(SANDBOX_PLUGIN)
 
 
 def stack_yaml(dataset: str, stores: dict[str, list[str]], extra_datasets: str = "") -> str:

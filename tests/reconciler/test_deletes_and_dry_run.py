@@ -79,7 +79,7 @@ def test_unchanged_stores_cost_at_most_two_reads_each(world, instances):
 
     code, dry = world.run_json("reconcile", "--stack", "dev")
     assert code == 0 and dry["actions"] == []
-    qido = sum(n for kind, n in dry["calls"].items() if "/dicomWeb/" in kind)
+    qido = dry["calls"]["healthcare GET instances"]
     assert qido == len(names)  # one QIDO page per store, no per-row calls
     assert sum(dry["calls"].values()) - qido <= 7  # list, project, IAM, dataset, tables, state, one content query
 

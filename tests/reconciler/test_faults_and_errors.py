@@ -78,7 +78,7 @@ def test_quota_403_is_retried_with_backoff(world, instances):
     world.provision()
     world.admin.add_fault(r"/dicomStores$", method="GET", status=403, count=2,
                           message="Quota exceeded for quota metric 'Read requests' (RESOURCE_EXHAUSTED)")
-    assert reconcile(world, apply=False).calls["healthcare GET imaging"] == 3
+    assert reconcile(world, apply=False).calls["healthcare GET dicomStores"] == 3
 
 
 def test_unreachable_endpoint_is_one_line_and_exit_4(world):
