@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from components.config import StackConfig
 
@@ -152,7 +151,3 @@ def _wait_rows(bq, expected: dict[str, int], timeout: float) -> dict[str, int]: 
         if all(counts[u] >= n for u, n in expected.items()) or time.monotonic() > deadline:
             return counts
         time.sleep(0.2)
-
-
-def default_root() -> Path:
-    return Path.cwd()

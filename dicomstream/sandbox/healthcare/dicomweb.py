@@ -6,7 +6,7 @@ import re
 from io import BytesIO
 
 from pydicom import dcmread
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
 from dicomstream.sandbox.healthcare.errors import invalid
@@ -135,9 +135,6 @@ def _matches(candidates: list, pattern: str, vr: str | None) -> bool:
     return any(s == pattern for s in strings)
 
 
-QIDO_CONTROL = {"limit", "offset", "includefield", "fuzzymatching"}
-
-
 def parse_qido(params: dict[str, list[str]]) -> tuple[dict[str, str], int | None, int, set[str] | str]:
     """Filters {tag: pattern}, limit, offset and includefield from query parameters."""
     filters: dict[str, str] = {}
@@ -195,10 +192,6 @@ def project(meta: dict, keywords: list[str], include: set[str] | str) -> dict:
         return {k: v for k, v in meta.items() if "BulkDataURI" not in v and "InlineBinary" not in v}
     wanted = {f"{tag_for_keyword(k):08X}" for k in keywords} | set(include)
     return {k: meta[k] for k in sorted(wanted) if k in meta}
-
-
-def keyword(tag_hex: str) -> str:
-    return keyword_for_tag(int(tag_hex, 16)) or tag_hex
 
 
 def int_attr(n: int) -> dict:

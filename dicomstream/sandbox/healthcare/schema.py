@@ -275,17 +275,3 @@ def normalise(fields: list[dict]) -> list[dict]:
             spec["fields"] = normalise(f.get("fields", []))
         out.append(spec)
     return out
-
-
-def conforms(row: dict, fields: list[dict]) -> tuple[dict, list[str]]:
-    """`row` restricted to what `fields` can hold; conflicting values are reported (to drop)."""
-    by_name = {f["name"]: f for f in fields}
-    out: dict = {}
-    bad: list[str] = []
-    for name, value in row.items():
-        spec = by_name.get(name)
-        if spec is None:
-            bad.append(name)
-            continue
-        out[name] = value
-    return out, bad

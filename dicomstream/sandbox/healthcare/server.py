@@ -94,6 +94,12 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.server_address[1]}"
 
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        """A client that went away (Ctrl-C, time-out) is normal; other errors are printed."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     def handle(self, request: routes.Request) -> routes.Response:
         if request.path.startswith("/_sandbox"):
             try:
