@@ -147,5 +147,5 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
                       f"{result['drifted_store_extra_calls']} calls")
         console.print(f"backfill: {backfill['instances']} instances → {backfill['rows']} rows "
                       f"({backfill['distinct_instances']} distinct) in {backfill['seconds']} s, "
-                      f"{backfill["query_jobs"]} query job(s) (one read, one dedup DML)")
+                      f"{backfill['query_jobs']} query job(s) (one read, one dedup DML)")
     return result
