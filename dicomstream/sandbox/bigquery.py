@@ -64,7 +64,10 @@ def _bqemulator_command() -> list[str]:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the emulator gets SIGTERM when the process that started it dies."""
+    """Linux: the emulator gets SIGTERM when the process that started it dies.
+
+    (Strictly: when the starting *thread* exits, so start the emulator from a long-lived thread.)
+    """
     try:
         import ctypes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
@@ -67,7 +68,8 @@ def test_excluded_vrs_large_and_private_tags_go_to_dropped_tags():
 def test_values_that_do_not_parse_as_their_vr_are_dropped():
     ds = Dataset()
     ds.SOPInstanceUID = "1.2"
-    ds.StudyDate = "not-a-date"
+    with pytest.warns(UserWarning, match="Invalid value for VR DA"):
+        ds.StudyDate = "not-a-date"
     c = instance_row(ds)
     assert "StudyDate" not in c.row
     assert c.row["DroppedTags"] == [{"TagName": "StudyDate"}]
