@@ -1,10 +1,10 @@
-# One entry point for people and CI. `make plan` and `make test` set everything up on first use.
+# One entry point for people and CI. `make demo` and `make test` set everything up on first use.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup plan test bench clean
+.PHONY: setup demo plan test bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dicomstream needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job, offline, on the embedded default (the dev stack).
+# The main job, offline, on the embedded default (the dev stack): plan it as `pulumi preview`
+# would, then deploy it into the local sandbox and stream DICOM instances into BigQuery.
+demo: plan
+	$(BIN)/dicomstream demo
+
 plan: $(STAMP)
 	$(BIN)/dicomstream plan --stack dev
 

@@ -47,7 +47,7 @@ def test_broken_example_prints_exactly_what_the_readme_shows(tmp_path):
 
 def test_quick_start_commands_are_makefile_targets():
     commands = re.findall(r"^make (\w+)", fenced_after("## Quick start (fresh machine, Python 3.11+, no cloud account)"), re.M)
-    assert commands == ["plan", "test"]
+    assert commands == ["demo", "test"]
     makefile = (ROOT / "Makefile").read_text()
     for target in commands:
         assert re.search(rf"^{target}:", makefile, re.M)
