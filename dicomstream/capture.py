@@ -8,6 +8,7 @@ outputs (the service agent's email, resource ids) are known, as they would be af
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import runpy
@@ -127,8 +128,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             urn=response.urn,
             parent=request.parent or None,
             custom=bool(request.custom),
-            dependencies=list(request.dependencies),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            # Sets for the engine; sorted here so that every run prints the same plan.
+            dependencies=sorted(request.dependencies),
+            property_dependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())},
             inputs=inputs,
             outputs=outputs,
             protect=bool(request.protect),
@@ -183,6 +185,7 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     try:
         runpy.run_path(str(program), run_name="__main__")
         _wait()
+        capture.resources = stable_order(capture.resources)
         capture.outputs = _stack_outputs()
     except pulumi.RunError as exc:
         capture.error = str(exc)
@@ -190,6 +193,32 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
         if added:
             sys.path.remove(root)
     return capture
+
+
+def stable_order(resources: list[CapturedResource]) -> list[CapturedResource]:
+    """Parents and dependencies first, ties broken by URN.
+
+    Registrations complete in whatever order the event loop runs them; sorting makes the plan,
+    its Markdown and its comparisons identical from one run to the next (no noisy PR comments).
+    """
+    by_urn = {r.urn: r for r in resources}
+    waiting = {r.urn: {u for u in (r.parent, *r.dependencies) if u in by_urn and u != r.urn} for r in resources}
+    dependents: dict[str, list[str]] = {}
+    for urn, before in waiting.items():
+        for b in before:
+            dependents.setdefault(b, []).append(urn)
+    ready = [urn for urn, before in waiting.items() if not before]
+    heapq.heapify(ready)
+    ordered: list[CapturedResource] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for dependent in dependents.get(urn, ()):
+            waiting[dependent].discard(urn)
+            if not waiting[dependent]:
+                heapq.heappush(ready, dependent)
+    done = {r.urn for r in ordered}
+    return ordered + sorted((r for r in resources if r.urn not in done), key=lambda r: r.urn)
 
 
 def _wait() -> None:

@@ -147,3 +147,21 @@ def test_invalid_config_fails_before_any_resource_is_registered():
     assert capture.error is not None
     assert "stacks/Pulumi.dev.yaml: dicomStores[0].streams[0]:" in capture.error
     assert capture.resources == []
+
+
+def test_plans_are_identical_from_run_to_run():
+    """Registration order and dependency sets vary with hashing; the captured plan must not."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        result = subprocess.run(
+            [sys.executable, "-m", "dicomstream.cli", "plan", "--stack", "prod", "--format", "json"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
