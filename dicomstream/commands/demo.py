@@ -30,6 +30,8 @@ def demo(
     from dicomstream.sandbox.bigquery import EmulatorError
 
     console = Console()
+    if not console.is_terminal:  # logs and CI: wide enough that UIDs are not folded
+        console = Console(width=120)
     try:
         cfg = load_stack(stack, project_root())
     except ConfigError as error:

@@ -75,7 +75,8 @@ def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_r
                 except (gexc.BadRequest, gexc.Conflict):
                     stored, failed = 0, len(items)
                 if failed:
-                    result.skipped.append(f"{label}: {failed} instance(s) rejected by STOW-RS (e.g. no SOP Instance UID)")
+                    result.skipped.append(f"{failed} of {label} rejected by STOW-RS (FailedSOPSequence, e.g. a file "
+                                          "without SOP Instance UID)")
                 result.stored += stored
                 per_store[store] = per_store.get(store, 0) + stored
                 progress.advance(task, len(items))
@@ -110,7 +111,7 @@ def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_r
             summary.add_row(uri, str(n))
         console.print(summary)
         for line in result.skipped:
-            console.print(f"  [yellow]skipped[/] {line}")
+            console.print(f"  [yellow]note[/] {line}")
         rate = result.stored / result.visible_seconds if result.visible_seconds else 0.0
         console.print(
             f"Stored {result.stored} instances in {result.store_seconds:.1f} s; all rows visible after "
