@@ -19,9 +19,6 @@ def demo(
 ) -> None:
     """Start an ephemeral sandbox, provision the stack through the APIs, store DICOM instances
     and print the rows that streamed into BigQuery."""
-    import warnings
-
-    warnings.filterwarnings("ignore", category=FutureWarning)
     from rich.console import Console
 
     from components.config import ConfigError, load_stack

@@ -148,3 +148,48 @@ def logs(
         return
     for line in path.read_text(errors="replace").splitlines()[-tail:]:
         typer.echo(line)
+
+
+@sandbox_app.command("provision")
+def provision_stack(
+    stack: str = typer.Option("dev", "--stack", "-s", help="Stack to create (stacks/Pulumi.NAME.yaml)."),
+    instances: int = typer.Option(0, "--instances", "-n", min=0, max=10000,
+                                  help="Also store N synthetic DICOM instances, spread over the stores."),
+    streams: bool = typer.Option(True, "--streams/--no-streams", help="Set the stores' stream configs."),
+    grants: bool = typer.Option(True, "--grants/--no-grants", help="Grant the Healthcare Service Agent its roles."),
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
+) -> None:
+    """Create a stack in the running sandbox through the APIs, as `pulumi up` would in the cloud."""
+    from components.config import ConfigError, load_stack
+    from dicomstream.gcp.bigquery import make_client
+    from dicomstream.gcp.healthcare import HealthcareClient
+    from dicomstream.gcp.resourcemanager import ResourceManagerClient
+    from dicomstream.paths import project_root
+    from dicomstream.sandbox import synthetic
+    from dicomstream.sandbox.daemon import read_info
+    from dicomstream.sandbox.provision import provision
+
+    try:
+        cfg = load_stack(stack, project_root())
+    except ConfigError as error:
+        for line in error.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(2) from None
+    info = read_info(_dir(directory))
+    if info is None:
+        typer.echo("dicomstream sandbox provision: the sandbox is not running; start it with "
+                   "`dicomstream sandbox up`", err=True)
+        raise typer.Exit(EXIT_NOT_RUNNING)
+    healthcare = HealthcareClient(info["healthcare"])
+    done = provision(cfg, healthcare, ResourceManagerClient(info["resourcemanager"]),
+                     lambda project: make_client(project, endpoint=info["bigquery"]), grants=grants, streams=streams)
+    for line in done.actions:
+        typer.echo(f"✓ {line}")
+    if instances and done.store_names:
+        names = list(done.store_names.values())
+        generated = list(synthetic.generate(instances))
+        for i, name in enumerate(names):
+            batch = generated[i::len(names)]
+            if batch:
+                healthcare.store_instances(name, batch)
+        typer.echo(f"✓ stored {len(generated)} synthetic instance(s) across {len(names)} store(s)")

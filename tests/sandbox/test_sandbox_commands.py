@@ -83,3 +83,30 @@ def test_demo_with_a_broken_stack_names_the_problem(tmp_path):
     result = dicomstream("demo", "--stack", "does-not-exist")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "does-not-exist" in result.stderr
+
+
+def test_provision_then_drift_then_reconcile_as_a_user_would(sandbox_dir):
+    """README walkthrough: sandbox up → provision the dev stack → break it by hand → drift/reconcile."""
+    assert dicomstream("sandbox", "provision", "--dir", str(sandbox_dir)).returncode == 1  # not running yet
+    up = dicomstream("sandbox", "up", "--ephemeral", "--dir", str(sandbox_dir))
+    assert up.returncode == 0, up.stderr
+    endpoints = _endpoints(up.stdout)
+    done = dicomstream("sandbox", "provision", "--dir", str(sandbox_dir), "--instances", "6")
+    assert done.returncode == 0, done.stderr
+    assert "created DICOM store radiology streaming to 2 table(s)" in done.stdout
+    assert "stored 6 synthetic instance(s) across 3 store(s)" in done.stdout
+
+    env = {**os.environ, **endpoints.as_env()}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("drift", "--stack", "dev").returncode == 0
+    store = "projects/acme-imaging-dev/locations/us-central1/datasets/imaging/dicomStores/radiology"
+    HealthcareClient(endpoints.healthcare, deadline=10).set_stream_configs(store, [])
+    drift = run("drift", "--stack", "dev")
+    assert drift.returncode == 3 and "dicomStores[radiology].streams: missing" in drift.stdout
+    assert "FutureWarning" not in drift.stderr
+    assert run("reconcile", "--stack", "dev", "--apply").returncode == 0
+    assert run("drift", "--stack", "dev").returncode == 0
