@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from components.naming import TableRef
 
 if TYPE_CHECKING:  # pragma: no cover
-    from components.config import StackConfig
+    from components.config import BigQueryDatasetConfig, StackConfig
 
 DATA_EDITOR = "roles/bigquery.dataEditor"
 JOB_USER = "roles/bigquery.jobUser"
@@ -28,23 +28,6 @@ class DesiredStore:
     def path(self) -> str:
         """How differences name this store: `dicomStores[radiology]`."""
         return f"dicomStores[{self.name}]"
-
-
-@dataclass(frozen=True)
-class DesiredDataset:
-    project: str
-    dataset: str
-    location: str | None
-    kms_key_name: str | None = None
-    existing: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.project, self.dataset)
-
-    @property
-    def full_id(self) -> str:
-        return f"{self.project}.{self.dataset}"
 
 
 @dataclass(frozen=True, order=True)
@@ -68,7 +51,7 @@ class DesiredState:
     location: str
     healthcare_dataset: str
     stores: tuple[DesiredStore, ...]
-    datasets: tuple[DesiredDataset, ...]  # every declared BigQuery dataset
+    datasets: tuple["BigQueryDatasetConfig", ...]  # every declared BigQuery dataset, as the stack model has it
     roles: tuple[RequiredRole, ...]
 
     @property
@@ -85,7 +68,7 @@ class DesiredState:
     def destination_projects(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(project for project, _ in self.destination_keys))
 
-    def dataset(self, key: tuple[str, str]) -> DesiredDataset:
+    def dataset(self, key: tuple[str, str]) -> "BigQueryDatasetConfig":
         return next(d for d in self.datasets if d.key == key)
 
     def tables(self) -> dict[TableRef, tuple[DesiredStore, ...]]:
@@ -115,9 +98,6 @@ def desired_from_config(cfg: "StackConfig") -> DesiredState:
         DesiredStore(s.name, store_resource(hc.project, hc.location, hc.dataset, s.name), tuple(s.streams))
         for s in cfg.dicom_stores
     )
-    datasets = tuple(
-        DesiredDataset(d.project, d.id, d.location, d.kms_key_name, d.existing) for d in cfg.bigquery_datasets
-    )
     roles = [RequiredRole(DATA_EDITOR, d.project, d.id) for d in cfg.destination_datasets()]
     roles += [RequiredRole(JOB_USER, p) for p in cfg.destination_projects()]
     return DesiredState(
@@ -127,6 +107,6 @@ def desired_from_config(cfg: "StackConfig") -> DesiredState:
         location=hc.location,
         healthcare_dataset=hc.dataset,
         stores=stores,
-        datasets=datasets,
+        datasets=cfg.bigquery_datasets,
         roles=tuple(roles),
     )

@@ -91,15 +91,15 @@ class Observer:
         destinations = set(desired.destination_keys)
         for ds in desired.datasets:
             obs.datasets[ds.key] = self._read(f"BigQuery dataset {ds.full_id}",
-                                              lambda d=ds: self.tables.dataset(d.project, d.dataset))
+                                              lambda d=ds: self.tables.dataset(d.project, d.id))
             if not for_reconcile or obs.datasets[ds.key] is None or ds.key not in destinations:
                 continue
             obs.tables[ds.key] = self._read(f"the tables of {ds.full_id}",
-                                            lambda d=ds: self.tables.list_tables(d.project, d.dataset))
+                                            lambda d=ds: self.tables.list_tables(d.project, d.id))
             if STATE_TABLE in obs.tables[ds.key]:
-                self.tables.state_table_exists(ds.project, ds.dataset)
+                self.tables.state_table_exists(ds.project, ds.id)
                 state = state.merge(self._read(f"the reconciler state in {ds.full_id}",
-                                               lambda d=ds: self.tables.state(d.project, d.dataset)))
+                                               lambda d=ds: self.tables.state(d.project, d.id)))
         return obs, state
 
     def contents(self, desired: DesiredState, obs: Observed, state: State, options: PlanOptions) -> None:

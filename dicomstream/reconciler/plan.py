@@ -156,10 +156,10 @@ def plan(desired: DesiredState, observed: Observed, state: State, *, now: dateti
         for ds in desired.datasets:
             if ds.key in observed.datasets and observed.datasets[ds.key] is None:
                 if options.create_missing:
-                    actions.append(CreateDataset(ds.project, ds.dataset, ds.location, ds.kms_key_name))
+                    actions.append(CreateDataset(ds.project, ds.id, ds.location, ds.kms_key_name))
                 else:
                     missing_datasets.add(ds.key)
-                    reports.append(ReportMissingDataset(ds.project, ds.dataset, ds.location))
+                    reports.append(ReportMissingDataset(ds.project, ds.id, ds.location))
 
     # Grants: verified always (streams depend on them), changed only with --create-missing.
     lacking = missing_roles(desired, observed)

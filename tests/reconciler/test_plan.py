@@ -59,7 +59,7 @@ def converged(desired) -> Observed:
     for store in desired.stores:
         obs.stores[store.resource] = ObservedStore(store.resource, store.uris)
     for ds in desired.datasets:
-        obs.datasets[ds.key] = ObservedDataset(ds.project, ds.dataset, "US", frozenset({("WRITER", AGENT)}))
+        obs.datasets[ds.key] = ObservedDataset(ds.project, ds.id, "US", frozenset({("WRITER", AGENT)}))
         obs.tables[ds.key] = {}
     for project in ("acme-imaging-dev", "acme-analytics-dev"):
         obs.project_roles[project] = {JOB_USER: frozenset({AGENT})}
