@@ -10,6 +10,7 @@ value is skipped, while everything known on the same resource is still checked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,3 +92,24 @@ def known_str(value: Any) -> str | None:
 def known_list(value: Any) -> list | None:
     """`value` when it is a known list, else None (unknown arrays are not inspected)."""
     return value if isinstance(value, list) else None
+
+
+def policy_bindings(policy_data: Any) -> list[tuple[Any, Any]] | None:
+    """(role, member) pairs of an IAM policy JSON document (`policyData`).
+
+    None when the document is unknown at preview; [] when it is malformed or has no bindings.
+    """
+    if is_unknown(policy_data):
+        return None
+    try:
+        document = json.loads(known_str(policy_data) or "{}")
+    except ValueError:
+        return []
+    bindings = document.get("bindings") if isinstance(document, dict) else None
+    pairs = []
+    for binding in bindings if isinstance(bindings, list) else []:
+        if isinstance(binding, dict):
+            members = binding.get("members")
+            for member in members if isinstance(members, list) else []:
+                pairs.append((binding.get("role"), member))
+    return pairs

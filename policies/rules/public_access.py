@@ -7,7 +7,6 @@ Dataset/Table IamMember, IamBinding and IamPolicy (`policyData` bindings).
 
 from __future__ import annotations
 
-import json
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
@@ -22,7 +21,7 @@ from policies.tokens import (
     BQ_TABLE_IAM_MEMBER,
     BQ_TABLE_IAM_POLICY,
 )
-from policies.values import is_unknown, known_list, known_str
+from policies.values import is_unknown, known_list, known_str, policy_bindings
 
 PUBLIC_PRINCIPALS = frozenset({"allusers", "allauthenticatedusers", "principalset://goog/public:all"})
 
@@ -67,21 +66,7 @@ def _access_problems(entry: object, where: str) -> list[str]:
 
 def _policy_data_members(policy_data: object) -> list[tuple[str, str]]:
     """(role, member) pairs of an IAM policy JSON document; unknown or malformed gives none."""
-    text = known_str(policy_data)
-    if text is None:
-        return []
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return []
-    bindings = document.get("bindings") if isinstance(document, dict) else None
-    pairs = []
-    for binding in bindings if isinstance(bindings, list) else []:
-        if isinstance(binding, dict):
-            members = binding.get("members")
-            for member in members if isinstance(members, list) else []:
-                pairs.append((str(binding.get("role", "")), member))
-    return pairs
+    return [(str(role or ""), member) for role, member in policy_bindings(policy_data) or []]
 
 
 @for_types(

@@ -10,7 +10,6 @@ Values unknown at preview (agent email, member, project) count as a match, never
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from policies.tokens import (
     PROJECT_IAM_POLICY,
     SERVICE_IDENTITY,
 )
-from policies.values import is_unknown, known_list, known_str
+from policies.values import is_unknown, known_list, known_str, policy_bindings
 
 DATA_EDITOR = "roles/bigquery.dataEditor"
 JOB_USER = "roles/bigquery.jobUser"
@@ -70,20 +69,9 @@ def _dataset_ref(graph: StackGraph, node: Node) -> tuple[Any, Any]:
 
 
 def _policy_bindings(policy_data: Any) -> list[tuple[Any, Any]]:
-    if is_unknown(policy_data):
-        return [(UNKNOWN, UNKNOWN)]
-    try:
-        document = json.loads(known_str(policy_data) or "{}")
-    except ValueError:
-        return []
-    bindings = document.get("bindings") if isinstance(document, dict) else None
-    pairs = []
-    for binding in bindings if isinstance(bindings, list) else []:
-        if isinstance(binding, dict):
-            members = binding.get("members")
-            for member in members if isinstance(members, list) else []:
-                pairs.append((binding.get("role"), member))
-    return pairs
+    """An unknown policy document may grant anything: one unknown (role, member) pair."""
+    pairs = policy_bindings(policy_data)
+    return [(UNKNOWN, UNKNOWN)] if pairs is None else pairs
 
 
 def _members(props: dict) -> list[Any]:
