@@ -10,7 +10,9 @@ with a bounded deadline, and errors raised as google-api-core exceptions (`NotFo
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from google.api_core import exceptions as gexc
@@ -30,9 +32,30 @@ TRANSIENT = (
 )
 
 
-def default_retry(deadline: float = DEFAULT_DEADLINE_S) -> Retry:
-    """Exponential backoff on transient errors (429, 500, 503, 504, connection, timeout)."""
-    return Retry(predicate=if_exception_type(*TRANSIENT), initial=0.25, maximum=8.0, multiplier=2.0, timeout=deadline)
+log = logging.getLogger("dicomstream")
+
+
+def default_retry(deadline: float = DEFAULT_DEADLINE_S, *, refused_is_final: bool = False, on_error=None) -> Retry:
+    """Exponential backoff on transient errors (429, 500, 503, 504, connection, timeout).
+
+    `refused_is_final`: a refused connection to a loopback endpoint means nothing listens there
+    (the sandbox is not running); waiting out the deadline would only delay saying so.
+    """
+    transient = if_exception_type(*TRANSIENT)
+
+    def predicate(exc: BaseException) -> bool:
+        return transient(exc) and not (refused_is_final and _refused(exc))
+
+    return Retry(predicate=predicate, initial=0.25, maximum=8.0, multiplier=2.0, timeout=deadline, on_error=on_error)
+
+
+def _refused(exc: BaseException) -> bool:
+    return isinstance(exc, requests.exceptions.ConnectionError) and "refused" in str(exc).lower()
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 NO_RETRY = None
@@ -106,6 +129,16 @@ class RestClient:
         self.timeout = timeout
         self.deadline = deadline
         self.calls: dict[str, int] = {}  # call_kind() -> count, for benchmarks and tests
+        self._retry_noticed = False
+
+    def _notice_retry(self, exc: BaseException) -> None:
+        """Say once that calls are being retried, so a long wait is never silent."""
+        if self._retry_noticed or (is_loopback(self.base_url) and _refused(exc)):
+            return
+        self._retry_noticed = True
+        reason = getattr(exc, "message", None) or type(exc).__name__
+        log.warning("%s: %s; retrying for up to %.0f s (--retry-deadline)",
+                    urlparse(self.base_url).netloc, str(reason).splitlines()[0][:200], self.deadline)
 
     def _count(self, method: str, path: str) -> None:
         kind = call_kind(method, path)
@@ -136,7 +169,7 @@ class RestClient:
             return response
 
         if retry is True:
-            retry = default_retry(self.deadline)
+            retry = default_retry(self.deadline, refused_is_final=is_loopback(self.base_url), on_error=self._notice_retry)
         if not retry:
             return once()
         return retry(once)()

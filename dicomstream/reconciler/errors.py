@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
@@ -70,6 +71,8 @@ def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
     import requests
     from google.auth import exceptions as auth_exc
 
+    from dicomstream.gcp.rest import is_loopback
+
     if isinstance(exc, auth_exc.InvalidOperation):  # a 401 with anonymous credentials (endpoint override)
         return (f"cannot {verb} {what}: not authenticated (401): the endpoint refused anonymous credentials; "
                 "is it really a dicomstream sandbox?")
@@ -81,6 +84,11 @@ def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
         cause = exc.cause or exc
         return f"cannot {verb} {what}: gave up after retrying: {_first_line(cause)}"
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
+        request = getattr(exc, "request", None)
+        url = getattr(request, "url", "") or ""
+        if "refused" in str(exc).lower() and is_loopback(url):
+            return (f"cannot {verb} {what}: nothing listens at {urlparse(url).netloc}; is the sandbox running? "
+                    "(`dicomstream sandbox status`; `dicomstream sandbox up` prints the endpoints)")
         return f"cannot {verb} {what}: cannot connect: {_first_line(exc)}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"cannot {verb} {what}: the request timed out"

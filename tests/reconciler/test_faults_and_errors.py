@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dicomstream.reconciler.clients import connect
 from dicomstream.reconciler.desired import desired_from_config
 from dicomstream.reconciler.errors import Waits
@@ -88,6 +90,27 @@ def test_unreachable_endpoint_is_one_line_and_exit_4(world):
     (line,) = result.output.strip().splitlines()
     assert line.startswith("dicomstream drift: cannot read DICOM stores of projects/acme-imaging-dev/")
     assert "127.0.0.1" in line or "connect" in line
+
+
+def test_a_refused_loopback_endpoint_is_not_retried_and_names_the_sandbox():
+    from dicomstream.gcp.healthcare import HealthcareClient
+    from dicomstream.reconciler.errors import describe_read_error
+
+    client = HealthcareClient("http://127.0.0.1:9", deadline=120)
+    with pytest.raises(Exception) as info:
+        client.list_datasets("acme-imaging-dev", "us-central1")
+    assert client.calls == {"GET datasets": 1}  # not retried for two minutes: nothing listens there
+    line = describe_read_error(info.value, "datasets")
+    assert "nothing listens at 127.0.0.1:9; is the sandbox running?" in line
+
+
+def test_retries_are_announced_once_so_a_long_wait_is_never_silent(world, caplog):
+    world.provision()
+    world.admin.add_fault(path_regex="dicomStores$", method="GET", status=503, count=3)
+    with caplog.at_level("WARNING", logger="dicomstream"):
+        world.healthcare.list_dicom_stores(next(iter(world.stores.values())).rsplit("/dicomStores/", 1)[0])
+    notices = [r.getMessage() for r in caplog.records if r.name == "dicomstream"]
+    assert len(notices) == 1 and "retrying for up to" in notices[0]
 
 
 def test_missing_credentials_name_the_fix(world, tmp_path, monkeypatch):
