@@ -22,6 +22,9 @@ MAX_BODY = 512 * 1024 * 1024
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, every keep-alive response waits
+    # for the client's delayed ACK (about 40 ms on Linux).
+    disable_nagle_algorithm = True
     server_version = "dicomstream-sandbox"
     server: "SandboxHTTPServer"
 
