@@ -66,7 +66,7 @@ POLICIES = [
         name="bigquery-table-uri-format",
         description=(
             "Each stream destination is bq://PROJECT.DATASET.TABLE with a valid project id "
-            "(domain-scoped allowed) and dataset id; the table id is checked by bigquery-table-name."
+            "(domain-scoped allowed), dataset id and table id."
         ),
         validate=_uri_format,
         enforcement_level=EnforcementLevel.MANDATORY,

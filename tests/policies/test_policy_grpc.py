@@ -80,8 +80,10 @@ def test_acceptance_diagnostics(pack):
                                              "accesses": [{"role": "READER", "specialGroup": "allUsers"}]},
                       protect=True)
     assert found(pack.analyze_resource(six)) == [("dicom-store-max-five-destinations", "mandatory")]
-    (table_name,) = pack.analyze_resource(dash)
-    assert table_name.policy_name == "bigquery-table-name" and table_name.urn == dash["urn"]
+    by_policy = {v.policy_name: v for v in pack.analyze_resource(dash)}
+    assert sorted(by_policy) == ["bigquery-table-name", "bigquery-table-uri-format"]
+    table_name = by_policy["bigquery-table-name"]
+    assert table_name.urn == dash["urn"] and table_name.enforcement_level == "mandatory"
     assert "contains '-'" in table_name.message and "'instances_v2'" in table_name.message
     assert found(pack.analyze_resource(public)) == [("bigquery-dataset-cmek", "advisory"),
                                                      ("bigquery-dataset-not-public", "mandatory")]

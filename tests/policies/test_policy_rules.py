@@ -134,13 +134,15 @@ def test_malformed_uris_violate_the_uri_format(table_uri, expected):
     assert "'bq://PROJECT.DATASET.TABLE'" in messages[0]
 
 
-def test_a_bad_table_id_is_reported_once_by_the_table_name_rule():
+def test_a_bad_table_id_breaks_the_uri_format_and_the_table_name_rule():
     found = store(uri("instances-v2"), protect=True)
-    assert list(found) == ["bigquery-table-name"]
+    assert sorted(found) == ["bigquery-table-name", "bigquery-table-uri-format"]
     (message,) = found["bigquery-table-name"]
     assert "'instances-v2' contains '-'" in message
     assert "e.g. 'instances_v2'" in message
     assert message.startswith("DICOM store 'res' streamConfigs[0].bigqueryDestination.tableUri")
+    (malformed,) = found["bigquery-table-uri-format"]
+    assert "'bq://PROJECT.DATASET.TABLE'" in malformed
 
 
 @pytest.mark.parametrize("table, bad", [("instances.v2", None), ("ct scans", "' '"), ("séries", "'é'"), ("", None)])
