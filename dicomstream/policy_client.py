@@ -103,6 +103,16 @@ class Violation:
             return self.message[len(self.description) + 1:]
         return self.message
 
+    @property
+    def mandatory(self) -> bool:
+        return self.enforcement_level == "mandatory"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Violation":
+        """Back from the plan JSON form (a saved plan read by `--compare`)."""
+        return cls(data.get("policyPack", ""), data.get("policyName", ""), data.get("enforcementLevel", ""),
+                   data.get("urn", ""), data.get("message", ""))
+
     def as_dict(self) -> dict[str, str]:
         """The plan JSON form: {policyPack, policyName, enforcementLevel, urn, message}."""
         return {

@@ -81,7 +81,7 @@ def analyze(capture: Capture, options: PolicyOptions,
         pack.configure(dict(options.config or {}), options.config_source)
         found = pack.analyze(resources)
     packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]
-    return [Violation(v.policy_pack, v.policy_name, v.enforcement_level, v.urn, v.message) for v in found], packs
+    return found, packs
 
 
 def _analyzer_resource(r: CapturedResource, capture: Capture, gcp_project: str | None) -> dict[str, Any]:

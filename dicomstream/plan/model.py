@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dicomstream.policy_client import Violation  # noqa: F401 - the plan's policy diagnostics
+
 # The order `pulumi preview` reports operations in.
 OPS = ("create", "update", "replace", "delete", "same")
-MANDATORY = "mandatory"
 
 
 class PlanFileError(ValueError):
@@ -69,30 +70,6 @@ class Step:
 
 
 @dataclass
-class Violation:
-    """One policy diagnostic, as the engine reports it."""
-
-    policy_pack: str
-    policy_name: str
-    enforcement_level: str
-    urn: str
-    message: str
-
-    @property
-    def mandatory(self) -> bool:
-        return self.enforcement_level == MANDATORY
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"policyPack": self.policy_pack, "policyName": self.policy_name,
-                "enforcementLevel": self.enforcement_level, "urn": self.urn, "message": self.message}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Violation":
-        return cls(data.get("policyPack", ""), data.get("policyName", ""), data.get("enforcementLevel", ""),
-                   data.get("urn", ""), data.get("message", ""))
-
-
-@dataclass
 class Plan:
     stack: str
     steps: list[Step]
@@ -119,7 +96,7 @@ class Plan:
         out: dict[str, Any] = {
             "stack": self.stack,
             "steps": [s.to_dict() for s in self.steps],
-            "policyViolations": [v.to_dict() for v in self.policy_violations],
+            "policyViolations": [v.as_dict() for v in self.policy_violations],
             "changeSummary": self.change_summary,
             "policyPacks": self.policy_packs,
             "warnings": self.warnings,
