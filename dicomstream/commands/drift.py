@@ -8,21 +8,20 @@ from typing import Optional
 
 import typer
 
+from dicomstream.commands import options
+
 
 def register(app: typer.Typer) -> None:
     app.command()(drift)
 
 
 def drift(
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-    healthcare_endpoint: Optional[str] = typer.Option(
-        None, "--healthcare-endpoint", help="Healthcare API base URL (default $DICOMSTREAM_HEALTHCARE_ENDPOINT, else Google)."),
-    bigquery_endpoint: Optional[str] = typer.Option(
-        None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google)."),
-    retry_deadline: float = typer.Option(
-        120.0, "--retry-deadline", help="Seconds one API call may spend retrying 429/500/503 and connection errors."),
+    stack: Optional[str] = options.STACK,
+    file: Optional[Path] = options.FILE,
+    as_json: bool = options.JSON,
+    healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
+    bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,
+    retry_deadline: float = options.RETRY_DEADLINE,
 ) -> None:
     """Compare stores, stream configs, datasets and the agent's grants with the stack.
 

@@ -14,6 +14,8 @@ from typing import Optional
 
 import typer
 
+from dicomstream.commands import options
+
 EXIT_MANDATORY = 1
 EXIT_INVALID = 2
 EXIT_PACK_FAILED = 70
@@ -41,8 +43,8 @@ def _fail(lines: list[str], code: int) -> typer.Exit:
 
 
 def plan(
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
+    stack: Optional[str] = options.STACK,
+    file: Optional[Path] = options.FILE,
     format: Format = typer.Option(Format.text, "--format", help="text (a tree like pulumi preview), json or markdown."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the plan to FILE instead of stdout."),
     compare: Optional[Path] = typer.Option(None, "--compare", help="A previous JSON plan: show create/update/replace/delete/same."),

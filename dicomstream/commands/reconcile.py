@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from dicomstream.commands import options
+
 
 def register(app: typer.Typer) -> None:
     app.command()(reconcile)
@@ -18,20 +20,17 @@ _MARK = {"done": "✓", "failed": "✗", "deferred": "…"}
 
 
 def reconcile(
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
+    stack: Optional[str] = options.STACK,
+    file: Optional[Path] = options.FILE,
     apply: bool = typer.Option(False, "--apply", help="Make the changes (default: only print them)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: streams,backfill,deletes,grants."),
     deletes: str = typer.Option("dml", "--deletes", help="dml: delete rows of deleted instances; view: hide them in TABLE_current."),
     create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants (normally Pulumi's)."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    as_json: bool = options.JSON,
     iam_wait: float = typer.Option(300.0, "--iam-wait", help="Seconds to wait for IAM propagation after a grant."),
-    healthcare_endpoint: Optional[str] = typer.Option(
-        None, "--healthcare-endpoint", help="Healthcare API base URL (default $DICOMSTREAM_HEALTHCARE_ENDPOINT, else Google)."),
-    bigquery_endpoint: Optional[str] = typer.Option(
-        None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google)."),
-    retry_deadline: float = typer.Option(
-        120.0, "--retry-deadline", help="Seconds one API call may spend retrying 429/500/503 and connection errors."),
+    healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
+    bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,
+    retry_deadline: float = options.RETRY_DEADLINE,
     now: Optional[str] = typer.Option(None, "--now", hidden=True, help="Pretend it is this time (ISO 8601); for tests."),
 ) -> None:
     """Plan (and with --apply make) what brings BigQuery back in line with the DICOM stores.

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from dicomstream.commands import options
+
 EXIT_INVALID = 1
 
 
@@ -16,8 +18,8 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk."),
+    stack: Optional[str] = options.STACK,
+    file: Optional[Path] = options.FILE,
     all_stacks: bool = typer.Option(False, "--all", help="Every stacks/Pulumi.*.yaml of the project."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result."),
 ) -> None:
