@@ -27,6 +27,16 @@ def for_types(*types: str) -> Callable[[PlainValidation], Callable[[ResourceVali
     return decorate
 
 
+def reporting(check_stack: Callable[[Any], list[tuple[str, str]]]) -> Callable[[Any, ReportViolation], None]:
+    """A stack policy's `validate` from a pure check returning (urn, message) pairs."""
+
+    def validate(args: Any, report_violation: ReportViolation) -> None:
+        for urn, message in check_stack(args.resources):
+            report_violation(message, urn)
+
+    return validate
+
+
 def describe(args: Any) -> str:
     """How a message names the resource: its logical name (the URN is attached by the engine)."""
     return repr(getattr(args, "name", "") or "?")

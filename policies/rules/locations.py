@@ -7,6 +7,7 @@ from typing import Any
 from components.naming import is_colocated
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
+from policies.base import reporting
 from policies.graph import StackGraph, same
 from policies.streams import parse_table_uri, table_uris
 from policies.tokens import BQ_DATASET, DICOM_STORE
@@ -44,11 +45,6 @@ def check_stack(resources: Any) -> list[tuple[str, str]]:
     return problems
 
 
-def _validate(args, report_violation) -> None:
-    for urn, message in check_stack(args.resources):
-        report_violation(message, urn)
-
-
 POLICIES = [
     StackValidationPolicy(
         name="locations-co-located",
@@ -56,7 +52,7 @@ POLICIES = [
             "BigQuery destination datasets are in the Healthcare dataset's region or the US/EU "
             "multi-region that contains it."
         ),
-        validate=_validate,
+        validate=reporting(check_stack),
         enforcement_level=EnforcementLevel.ADVISORY,
     ),
 ]

@@ -17,6 +17,7 @@ from typing import Any
 from components.naming import HEALTHCARE_SERVICE
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
+from policies.base import reporting
 from policies.graph import UNKNOWN, Node, StackGraph, normalize_project, same
 from policies.streams import parse_table_uri, stream_configs, table_uris
 from policies.tokens import (
@@ -248,11 +249,6 @@ def check_stack(resources: Any) -> list[tuple[str, str]]:
     return problems
 
 
-def _validate(args, report_violation) -> None:
-    for urn, message in check_stack(args.resources):
-        report_violation(message, urn)
-
-
 POLICIES = [
     StackValidationPolicy(
         name="service-agent-grants-before-streams",
@@ -261,7 +257,7 @@ POLICIES = [
             "and roles/bigquery.jobUser on each destination project, and each DICOM store depends on "
             "those grants."
         ),
-        validate=_validate,
+        validate=reporting(check_stack),
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
 ]
