@@ -6,6 +6,7 @@ Numbers are ratios against baselines measured in the same process, never pass/fa
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import sys
@@ -47,21 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(table)
         console.print(f"fit: ours {results['plan_fit']['ours']}, baseline {results['plan_fit']['baseline']}")
 
-    if "reconcile" in only:
-        try:
-            from bench import reconcile_bench
-        except ImportError as exc:
-            console.print(f"[yellow]reconcile benchmark unavailable: {exc}[/]")
-        else:
-            results["reconcile"] = reconcile_bench.run(quick=args.quick, console=console)
-
-    if "sandbox" in only:
-        try:
-            from bench import sandbox_bench
-        except ImportError as exc:
-            console.print(f"[yellow]sandbox benchmark unavailable: {exc}[/]")
-        else:
-            results["sandbox"] = sandbox_bench.run(quick=args.quick, console=console)
+    for name in ("reconcile", "sandbox"):
+        if name in only:
+            module = importlib.import_module(f"bench.{name}_bench")
+            results[name] = module.run(quick=args.quick, console=console)
 
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     console.print(f"wrote {args.out}")
