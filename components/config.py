@@ -140,6 +140,8 @@ class StackConfig:
     protect: bool
     alerts: AlertsConfig
     warnings: tuple[Issue, ...] = ()
+    # False when the organisation enables APIs centrally: the program declares no projects.Service.
+    enable_apis: bool = True
 
     def dataset(self, key: tuple[str, str]) -> BigQueryDatasetConfig:
         return next(d for d in self.bigquery_datasets if d.key == key)
@@ -267,7 +269,11 @@ _KEYS: dict[str, bool] = {
     "dicomStores": False,
     "protect": False,
     "alerts": False,
+    "enableApis": False,
 }
+#: The full `namespace:name` config keys the model reads (for unknown-key detection by the program).
+CONFIG_KEYS: frozenset[str] = frozenset({f"{NAMESPACE}:{k}" for k in _KEYS} | {"gcp:project"})
+
 _GCP_KEYS = ("project", "region", "zone", "credentials", "impersonateServiceAccount",
              "billingProject", "userProjectOverride", "defaultLabels", "accessToken")
 
@@ -423,6 +429,13 @@ def build(config: Mapping[str, Any], file: str, project_name: str = NAMESPACE, *
     if protect is None:
         protect = environment == "prod"
 
+    enable_apis = values.get("enableApis", True)
+    if isinstance(enable_apis, str) and enable_apis.lower() in ("true", "false"):
+        enable_apis = enable_apis.lower() == "true"
+    if not isinstance(enable_apis, bool):
+        out.error("enableApis", f"expected true or false, found {_type_name(enable_apis)}")
+        enable_apis = True
+
     healthcare = None
     if "healthcare" in values:
         raw_hc = out.model(RawHealthcare, values["healthcare"], "healthcare")
@@ -461,6 +474,7 @@ def build(config: Mapping[str, Any], file: str, project_name: str = NAMESPACE, *
         protect=protect,
         alerts=alerts,
         warnings=tuple(out.warnings),
+        enable_apis=enable_apis,
     )
 
 
@@ -654,8 +668,11 @@ def load_stack_file(path: Path | str) -> StackConfig:
 
 
 def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str = NAMESPACE, *,
-                       lenient: bool = False) -> StackConfig:
-    """Build from the engine's flat config (`PULUMI_CONFIG`): structured values arrive as JSON text."""
+                       lenient: bool = False, secret_keys: frozenset[str] = frozenset()) -> StackConfig:
+    """Build from the engine's flat config (`PULUMI_CONFIG`): structured values arrive as JSON text.
+
+    `secret_keys`: the full keys set with `--secret`; their strings become `Secret`s in the model.
+    """
     decoded: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, str) and value[:1] in ("{", "["):
