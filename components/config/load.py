@@ -23,9 +23,12 @@ def load_stack(name: str, root: Path | str = ".") -> StackConfig:
     return load_stack_file(stack_file(name, root))
 
 
-def read_stack_document(path: Path | str) -> dict[str, Any]:
-    """The stack file's `config:` mapping; raises ConfigError when the file itself is unusable."""
-    file = str(path)
+def read_stack_document(path: Path | str, label: str | None = None) -> dict[str, Any]:
+    """The stack file's `config:` mapping; raises ConfigError when the file itself is unusable.
+
+    `label`: how messages name the file (default: the path).
+    """
+    file = label or str(path)
     document = load_file(path, file)
     if document is None:
         raise ConfigError([Issue(file, "(top level)", "the file is empty; a stack file holds a 'config:' mapping")])
@@ -44,5 +47,5 @@ def read_stack_document(path: Path | str) -> dict[str, Any]:
     return config
 
 
-def load_stack_file(path: Path | str) -> StackConfig:
-    return build(read_stack_document(path), str(path))
+def load_stack_file(path: Path | str, label: str | None = None) -> StackConfig:
+    return build(read_stack_document(path, label), label or str(path))

@@ -85,7 +85,7 @@ def read_bytes(path: os.PathLike | str, file: str) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise fail("is a directory, not a stack file")
         if not stat.S_ISREG(info.st_mode):
-            raise fail("is not a regular file (a FIFO, device or socket); give a stack file")
+            raise fail("is not a regular file (a FIFO, device or socket)")
         if info.st_size > MAX_BYTES:
             raise fail(f"is {info.st_size:,} bytes; a stack file holds at most {MAX_BYTES:,}")
         chunks, size = [], 0

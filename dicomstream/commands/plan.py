@@ -54,6 +54,7 @@ def plan(
 ) -> None:
     """Preview a stack offline: the real program under mocks, the policy pack over gRPC."""
     from components.config import ConfigError, read_stack_document, stack_file
+    from components.naming import escape
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
     from dicomstream.paths import PACKAGE_ROOT, project_root
@@ -68,12 +69,12 @@ def plan(
     name = stack or _stack_name(path)
     try:
         document = read_stack_document(path)
-        old = load_plan(compare) if compare is not None else None
-        config = load_policy_config(policy_config) if policy_config is not None else {}
+        old = _load_compare(compare) if compare is not None else None
+        config = _load_policy_config(policy_config) if policy_config is not None else {}
     except ConfigError as error:
         raise _fail([line.replace(str(path), shown, 1) for line in error.lines], EXIT_INVALID)
     except (PlanFileError, PolicyConfigError) as error:
-        raise _fail([str(error)], EXIT_INVALID)
+        raise _fail([escape(str(error))], EXIT_INVALID)
 
     pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
                                    root / "policies")
@@ -85,7 +86,7 @@ def plan(
     except ConfigError as error:
         raise _fail(error.lines, EXIT_INVALID)
     except PolicyConfigError as error:
-        raise _fail([str(error)], EXIT_INVALID)
+        raise _fail([escape(str(error))], EXIT_INVALID)
     except PolicyPackError as error:
         raise _fail([f"dicomstream plan: cannot run the policy pack: {error}"], EXIT_PACK_FAILED)
     if old is not None:
@@ -94,6 +95,50 @@ def plan(
     _emit(result, format, out)
     if result.mandatory_violations:
         raise typer.Exit(EXIT_MANDATORY)
+
+
+def _load_compare(path: Path):
+    """The --compare plan, refused (PlanFileError) unless it is a readable plan of the right shape."""
+    from components.config.yamlread import read_bytes
+    from dicomstream.plan import PlanFileError, load_plan
+
+    read_bytes(path, str(path))  # a regular file of sane size: ConfigError otherwise
+    try:
+        plan = load_plan(path)
+    except PlanFileError:
+        raise
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a plan: nested too deeply") from None
+    except (ValueError, TypeError) as exc:
+        raise PlanFileError(f"{path}: not a plan: {exc}") from None
+    for i, step in enumerate(plan.steps):
+        shape = {"urn": str, "type": str, "name": str, "inputs": dict, "dependencies": list}
+        for key, kind in shape.items():
+            if not isinstance(getattr(step, key), kind):
+                raise PlanFileError(f"{path}: steps[{i}].{key}: expected {kind.__name__}, as written by "
+                                    "`dicomstream plan --format json`")
+        if not all(isinstance(d, str) for d in step.dependencies) or not (
+                step.parent is None or isinstance(step.parent, str)):
+            raise PlanFileError(f"{path}: steps[{i}]: dependencies and parent are URNs (strings)")
+    return plan
+
+
+def _load_policy_config(path: Path) -> dict:
+    """The --policy-config mapping: policy name -> level, or -> {enforcementLevel, ...options}."""
+    from components.config.yamlread import read_bytes
+    from dicomstream.policy_client import LEVELS, PolicyConfigError, load_policy_config
+
+    read_bytes(path, str(path))
+    try:
+        config = load_policy_config(path)
+    except RecursionError:
+        raise PolicyConfigError(f"{path}: nested too deeply") from None
+    for name, value in config.items():
+        level = value.get("enforcementLevel") if isinstance(value, dict) else value
+        if not (level is None and isinstance(value, dict)) and not (isinstance(level, str) and level in LEVELS):
+            raise PolicyConfigError(f"{path}: {name[:100]}: expected one of {', '.join(LEVELS)} or an object "
+                                    "with 'enforcementLevel' and the policy's options")
+    return config
 
 
 def _emit(result, format: Format, out: Optional[Path]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build, stack_file
+from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build, engine_values, stack_file
 from dicomstream.capture import PROGRAM, Capture, CapturedResource, run_program
 from dicomstream.plan.model import Plan, Step, Violation
 
@@ -42,8 +42,10 @@ def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: 
         warnings = [str(w) for w in config.warnings]
     else:
         warnings = []
+    # The program gets exactly the strings the engine would pass (`null`, dates, `yes` included).
+    values = engine_values(document, file, PROJECT).values
     with _validation_skipped(not validate):
-        capture = run_program(document, stack=stack, project=PROJECT, program=program)
+        capture = run_program(values, stack=stack, project=PROJECT, program=program)
     if capture.error:
         raise ConfigError(_program_issues(capture.error, file))
     # The program names the file as `pulumi up` sees it (stacks/Pulumi.STACK.yaml); use the caller's name.
