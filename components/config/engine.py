@@ -74,6 +74,8 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise _Unrepresentable(f"{where}: {value!r} cannot be passed to the program (JSON has no "
                                "NaN or infinity); quote it if it is text")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)  # Go's encoding/json writes float64(1) as 1
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, Mapping):
