@@ -20,6 +20,13 @@ class Collector:
         self.file = file
         self.lenient = lenient
         self.issues: list[Issue] = []
+        # Set once an invalid gcp:project was reported: the keys that default to it stay quiet.
+        self.project_reported = False
+
+    def no_project(self, path: str, message: str) -> None:
+        """A missing project, unless it is only missing because gcp:project was invalid."""
+        if not self.project_reported:
+            self.error(path, message)
 
     def policy_rule(self, path: str, message: str) -> None:
         """A rule the policy pack enforces too: only a warning when validation is skipped."""

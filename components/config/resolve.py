@@ -67,6 +67,7 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
         problem = project_id_problem(gcp_project)
         if problem:
             out.error("gcp:project", problem)
+            out.project_reported = True
             gcp_project = None
 
     environment = decoded.get("environment")
@@ -85,7 +86,7 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
         if raw_hc is not None:
             project = raw_hc.project or gcp_project
             if project is None:
-                out.error("healthcare.project", "no project: set 'healthcare.project' or 'gcp:project'")
+                out.no_project("healthcare.project", "no project: set 'healthcare.project' or 'gcp:project'")
             else:
                 healthcare = HealthcareConfig(project, raw_hc.location, raw_hc.dataset, raw_hc.kmsKeyName)
 

@@ -73,7 +73,7 @@ def build_datasets(raw: Any, healthcare: HealthcareConfig | None, gcp_project: s
             continue
         project = ds.project or default_project
         if project is None:
-            out.error(f"{path}.project", "no project: set it here, in 'healthcare.project' or in 'gcp:project'")
+            out.no_project(f"{path}.project", "no project: set it here, in 'healthcare.project' or in 'gcp:project'")
             result.append(None)
             continue
         location = ds.location or (None if ds.existing else (healthcare.location if healthcare else None))
