@@ -14,7 +14,15 @@ show the same messages. One module per job:
 
 from components.config.diagnostics import ConfigError, Issue
 from components.config.engine import EngineConfig, engine_values
-from components.config.load import STACK_FILE_KEYS, STACKS_DIR, load_stack, load_stack_file, read_stack_document, stack_file
+from components.config.load import (
+    STACK_FILE_KEYS,
+    STACKS_DIR,
+    load_stack,
+    load_stack_file,
+    read_stack_document,
+    read_stack_text,
+    stack_file,
+)
 from components.config.model import (
     AlertsConfig,
     BigQueryDatasetConfig,
@@ -34,6 +42,6 @@ from components.config.resolve import (
 __all__ = [
     "AlertsConfig", "BigQueryDatasetConfig", "CONFIG_KEYS", "ConfigError", "DicomStoreConfig", "EngineConfig",
     "HealthcareConfig", "Issue", "NAMESPACE", "SKIP_VALIDATION_ENV", "STACKS_DIR", "STACK_FILE_KEYS", "StackConfig",
-    "build", "engine_values", "from_pulumi_config", "load_stack", "load_stack_file", "read_stack_document",
+    "build", "engine_values", "from_pulumi_config", "load_stack", "load_stack_file", "read_stack_document", "read_stack_text",
     "stack_file", "validation_skipped",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from components.config.diagnostics import ConfigError, Issue, describe, did_you_mean
 from components.config.resolve import build
 from components.config.model import StackConfig
-from components.config.yamlread import load_file
+from components.config.yamlread import MAX_BYTES, load_file, parse
 
 STACKS_DIR = "stacks"
 # Keys a Pulumi stack file may hold besides `config` (secrets providers, ESC environments).
@@ -29,7 +29,19 @@ def read_stack_document(path: Path | str, label: str | None = None) -> dict[str,
     `label`: how messages name the file (default: the path).
     """
     file = label or str(path)
-    document = load_file(path, file)
+    return config_of(load_file(path, file), file)
+
+
+def read_stack_text(text: str, file: str) -> dict[str, Any]:
+    """`read_stack_document` for text already in memory (the same limits apply to it)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ConfigError([Issue(file, "(file)", f"holds more than {MAX_BYTES:,} bytes; a stack file holds at most "
+                                                 f"{MAX_BYTES:,}")])
+    return config_of(parse(text, file), file)
+
+
+def config_of(document: Any, file: str) -> dict[str, Any]:
+    """The `config:` mapping of a parsed stack file."""
     if document is None:
         raise ConfigError([Issue(file, "(top level)", "the file is empty; a stack file holds a 'config:' mapping")])
     if not isinstance(document, dict):

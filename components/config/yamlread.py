@@ -179,6 +179,8 @@ def compose(text: str, file: str) -> _Node | None:
         raise ConfigError([Issue(file, where, f"not valid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Issue(file, "(file)", f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
+    except UnicodeError:  # text that is not valid Unicode (a lone surrogate)
+        raise ConfigError([Issue(file, "(file)", "not valid YAML: the text is not valid Unicode")]) from None
     return root
 
 
