@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.config.diagnostics import Issue, describe, did_you_mean, field_path
+from components.config.diagnostics import MAX_ISSUES, Issue, describe, did_you_mean, field_path
 from components.config.schema import Raw
 
 _TYPE_ERRORS = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list",
@@ -20,6 +20,7 @@ class Collector:
         self.file = file
         self.lenient = lenient
         self.issues: list[Issue] = []
+        self.error_count = 0  # every error, also those past MAX_ISSUES that are not kept
         # Set once an invalid gcp:project was reported: the keys that default to it stay quiet.
         self.project_reported = False
 
@@ -33,7 +34,9 @@ class Collector:
         (self.warn if self.lenient else self.error)(path, message)
 
     def error(self, path: str, message: str) -> None:
-        self.issues.append(Issue(self.file, path, message))
+        self.error_count += 1
+        if self.error_count <= MAX_ISSUES:
+            self.issues.append(Issue(self.file, path, message))
 
     def warn(self, path: str, message: str) -> None:
         self.issues.append(Issue(self.file, path, message, "warning"))
@@ -70,7 +73,11 @@ class Collector:
 
     @property
     def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
+        """The errors kept, and one line counting those that were not."""
+        kept = [i for i in self.issues if i.severity == "error"]
+        if self.error_count > len(kept):
+            kept.append(Issue(self.file, "(more)", f"{self.error_count - len(kept)} more problem(s) not shown"))
+        return kept
 
     @property
     def warnings(self) -> list[Issue]:

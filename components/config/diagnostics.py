@@ -46,7 +46,7 @@ class ConfigError(Exception):
 def capped(issues: Iterable[Issue], limit: int = MAX_ISSUES) -> list[Issue]:
     """The first `limit` issues, plus one line counting the others."""
     issues = list(issues)
-    if len(issues) <= limit:
+    if len(issues) <= limit or (len(issues) == limit + 1 and issues[-1].path == "(more)"):
         return issues
     rest = len(issues) - limit
     return issues[:limit] + [Issue(issues[limit].file, "(more)", f"{rest} more problem(s) not shown")]

@@ -26,7 +26,7 @@ from components.naming import shown
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_VALUES = 1_000_000
+MAX_VALUES = 500_000
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {"str", "int", "float", "bool", "null"}
@@ -128,6 +128,7 @@ def compose(text: str, file: str) -> _Node | None:
     anchors: dict[str, _Node] = {}
     root: Any = None
     documents = 0
+    nodes = 0
 
     def fail(line: int, message: str) -> ConfigError:
         return ConfigError([Issue(file, _where(line), message)])
@@ -142,6 +143,10 @@ def compose(text: str, file: str) -> _Node | None:
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             line = event.start_mark.line
+            nodes += isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
+                                        yaml.SequenceStartEvent))
+            if nodes > MAX_VALUES:
+                raise fail(line, f"the file holds more than {MAX_VALUES:,} values; refused")
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
