@@ -135,7 +135,9 @@ def _decode(values: Mapping[str, str], project_name: str, secret_keys: frozenset
                     out.error(name, f"expected a {'list' if name == 'dicomStores' else 'mapping'}, "
                                     f"found {describe(text)}")
                     continue
-                if value is not None:  # `key: null` (or empty): as if absent, like get_object
+                if value is None:  # `key: null` (or empty): as if absent, like get_object; Pulumi warns too
+                    out.warn(name, "no value (null); treated as if the key were absent")
+                else:
                     decoded[name] = value
             else:
                 decoded[name] = decode_scalar(text, secret)

@@ -83,7 +83,7 @@ def read_bytes(path: os.PathLike | str, file: str) -> bytes:
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise fail("is a directory, not a stack file")
+            raise fail("is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise fail("is not a regular file (a FIFO, device or socket)")
         if info.st_size > MAX_BYTES:

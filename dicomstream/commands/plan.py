@@ -1,7 +1,8 @@
 """`dicomstream plan`: an engine-faithful offline `pulumi preview --policy-pack policies`.
 
 Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s), 2 invalid configuration
-(the stack file, the policy configuration or the --compare plan), 70 the policy pack could not run.
+(the stack file, the policy configuration, the --compare plan or the --policy-pack directory), 70 the
+policy pack could not run.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def plan(
     except (PlanFileError, PolicyConfigError) as error:
         raise _fail([escape(str(error))], EXIT_INVALID)
 
+    if policy_pack is not None and not (policy_pack / "PulumiPolicy.yaml").is_file():
+        raise _fail([f"{escape(str(policy_pack))}: not a policy pack (no PulumiPolicy.yaml)"], EXIT_INVALID)
     pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
                                    root / "policies")
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from dicomstream.commands import options
+
 EXIT_INVALID = 2
 
 
@@ -16,8 +18,8 @@ def register(app: typer.Typer) -> None:
 
 
 def promote(
-    source: str = typer.Option(..., "--from", help="Source stack (stacks/Pulumi.SRC.yaml), e.g. dev."),
-    target: str = typer.Option(..., "--to", help="Target stack whose environment values are kept, e.g. staging."),
+    source: str = typer.Option(..., "--from", callback=options.stack_name, help="Source stack (stacks/Pulumi.SRC.yaml), e.g. dev."),
+    target: str = typer.Option(..., "--to", callback=options.stack_name, help="Target stack whose environment values are kept, e.g. staging."),
     write: bool = typer.Option(False, "--write", help="Update stacks/Pulumi.DST.yaml in place (comments and key order kept)."),
 ) -> None:
     """Show (or --write) the target stack with the source's stores, streams, tables, dataset ids and labels."""
