@@ -205,3 +205,31 @@ def test_engine_strings_match_pulumis_marshalling():
                              "dicomstream:n": "null", "dicomstream:s": '{"secure":"v1:x"}'}
     assert values.secret_keys == {"dicomstream:s"}
     assert json.loads(values.values["dicomstream:a"])["b"] == 1
+
+
+@pytest.mark.parametrize("old,new", [
+    ("", "  dicomstream:alerts: null\n  dicomstream:protect: yes\n"),
+    ("name: radiology", "name: 2024-01-01"),
+    ("", "  dicomstream:protect: 'true'\n  dicomstream:enableApis: No\n"),
+    ("gcp:project: acme-imaging-dev", "gcp:project: null"),
+])
+def test_the_real_program_under_plan_agrees_with_validate(tmp_path, old, new):
+    """The program itself (under the recording mocks), given what `plan` gives it, decides as validate does."""
+    from dicomstream.plan import plan_stack
+
+    document = read_stack_document(write(tmp_path, BASE.replace(old, new) if old else BASE + new))
+    expected = None
+    try:
+        expected = build(document, "f")
+    except ConfigError as error:
+        validate_lines = [line.split(": ", 1)[1] for line in error.lines]
+    try:
+        plan = plan_stack(document, stack="dev", file="f", validate=False)
+    except ConfigError as error:
+        assert expected is None
+        assert [line.split(": ", 1)[1] for line in error.lines] == validate_lines
+        return
+    assert expected is not None
+    stores = [s for s in plan.steps if s.type == "gcp:healthcare/dicomStore:DicomStore"]
+    assert [s.inputs["name"] for s in stores] == [s.name for s in expected.dicom_stores]
+    assert all(s.protect is expected.protect for s in stores)
