@@ -98,6 +98,18 @@ def marshal(value: Any, where: str = "value") -> str:
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _full_key(key: str, project_name: str) -> str | None:
+    """Pulumi's `ParseKey`: `name` (the project's namespace), `ns:name`, or the old `ns:config:name`."""
+    parts = key.split(":")
+    if len(parts) == 1:
+        return f"{project_name}:{key}"
+    if len(parts) == 2:
+        return key
+    if len(parts) == 3 and parts[1] == "config" and parts[0] and parts[2]:
+        return f"{parts[0]}:{parts[2]}"
+    return None
+
+
 def engine_values(config: Mapping[str, Any], file: str, project_name: str) -> EngineConfig:
     """The `config:` mapping as PULUMI_CONFIG; ConfigError when a value cannot be passed."""
     values: dict[str, str] = {}
@@ -106,7 +118,10 @@ def engine_values(config: Mapping[str, Any], file: str, project_name: str) -> En
     issues: list[Issue] = []
     for raw_key, value in config.items():
         key = raw_key if isinstance(raw_key, str) else _go_text(raw_key)
-        full = key if ":" in key else f"{project_name}:{key}"
+        full = _full_key(key, project_name)
+        if full is None:
+            issues.append(Issue(file, key, "not a Pulumi config key; keys are NAME or NAMESPACE:NAME"))
+            continue
         if full in written:
             issues.append(Issue(file, key, f"set twice, as {written[full]!r} and {key!r}; "
                                            "Pulumi keeps only one of them"))

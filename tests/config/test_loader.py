@@ -233,3 +233,10 @@ def test_the_real_program_under_plan_agrees_with_validate(tmp_path, old, new):
     stores = [s for s in plan.steps if s.type == "gcp:healthcare/dicomStore:DicomStore"]
     assert [s.inputs["name"] for s in stores] == [s.name for s in expected.dicom_stores]
     assert all(s.protect is expected.protect for s in stores)
+
+
+def test_config_keys_as_pulumi_parses_them(tmp_path):
+    lines = problems(write(tmp_path, BASE + "  a:b:c: 1\n"))
+    assert any(": a:b:c: not a Pulumi config key" in line for line in lines)
+    old_form = BASE.replace("dicomstream:environment: dev", "dicomstream:config:environment: dev")
+    assert load_stack_file(write(tmp_path, old_form)).environment == "dev"
