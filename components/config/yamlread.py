@@ -154,9 +154,9 @@ def compose(text: str, file: str) -> _Node | None:
             elif isinstance(event, yaml.AliasEvent):
                 node = anchors.get(event.anchor)
                 if node is None:
-                    raise fail(line, f"alias *{shown(event.anchor)} names no anchor defined before it")
+                    raise fail(line, f"alias *{event.anchor[:80]} names no anchor defined before it")
                 if id(node) in open_nodes:
-                    raise fail(line, f"alias *{shown(event.anchor)} is inside the value it names "
+                    raise fail(line, f"alias *{event.anchor[:80]} is inside the value it names "
                                      "(a recursive alias)")
                 add(_Alias(node, line))
             elif isinstance(event, yaml.ScalarEvent):
@@ -238,6 +238,12 @@ def resolve(tag: str, text: str) -> tuple[str, Any]:
     return "str", text
 
 
+def _tag_refused(tag: str) -> str:
+    short = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return (f"YAML tag {shown(short)} is not allowed; a stack file holds plain strings, numbers, "
+            "booleans, lists and mappings")
+
+
 class _Decoder:
     """Nodes to Python values with yaml.v3's rules and budgets."""
 
@@ -287,8 +293,7 @@ class _Decoder:
     def _check_collection_tag(self, node: _Node) -> None:
         expected = "map" if node.kind == "map" else "seq"
         if node.tag not in (None, "!", _CORE + expected):
-            raise self.fail(node.line, f"YAML tag {shown(node.tag)} is not allowed; a stack file holds plain "
-                                       "strings, numbers, booleans, lists and mappings")
+            raise self.fail(node.line, _tag_refused(node.tag))
 
     def scalar(self, node: _Node) -> Any:
         if node.plain:
@@ -296,8 +301,7 @@ class _Decoder:
         if node.tag in (None, "!"):
             return node.value
         if not node.tag.startswith(_CORE) or node.tag[len(_CORE):] not in _SCALAR_TAGS:
-            raise self.fail(node.line, f"YAML tag {shown(node.tag)} is not allowed; a stack file holds plain "
-                                       "strings, numbers, booleans, lists and mappings")
+            raise self.fail(node.line, _tag_refused(node.tag))
         wanted = node.tag[len(_CORE):]
         if wanted == "str":
             return node.value
@@ -325,9 +329,8 @@ class _Decoder:
                 continue
             key = self.value(key_item, depth + 1) if key_node.kind == "scalar" else None
             if not isinstance(key, str):
-                what = "a list or mapping" if key is None and key_node.kind != "scalar" else shown(key)
-                raise self.fail(key_node.line, f"key {what} is not a string; mapping keys are names "
-                                               "(quote it if it is one)")
+                what = "a list or mapping" if key_node.kind != "scalar" else f"the {type(key).__name__} {shown(key)}"
+                raise self.fail(key_node.line, f"a key is {what}; keys are names (quote it if it is one)")
             if key in lines:
                 raise self.fail(key_node.line, f"key {shown(key)} is defined twice (first on line "
                                                f"{lines[key] + 1}); Pulumi refuses duplicate keys")

@@ -52,14 +52,15 @@ def program_view(document):
 
 @pytest.mark.parametrize("extra,expected", [
     ("  dicomstream:dicomStores: []\n", "key 'dicomstream:dicomStores' is defined twice (first on line 7)"),
-    ("  dicomstream:protect: !!python/object:os.system ls\n", "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
+    ("  dicomstream:protect: !!python/object:os.system ls\n", "YAML tag '!!python/object:os.system' is not allowed"),
     ("  dicomstream:protect: !!binary aGVsbG8=\n", "is not allowed"),
     ("  dicomstream:protect: !local x\n", "YAML tag '!local' is not allowed"),
     ("  dicomstream:protect: !!int abc\n", "cannot read !!str 'abc' as !!int"),
     ("  dicomstream:alerts: !!set {a, b}\n", "is not allowed"),
     ("  dicomstream:alerts: &a {x: *a}\n", "inside the value it names (a recursive alias)"),
     ("  dicomstream:alerts: *nothing\n", "names no anchor"),
-    ("  {a: 1}: x\n", "is not a string"),
+    ("  {a: 1}: x\n", "a key is a list or mapping"),
+    ("  dicomstream:alerts: {1: x}\n", "a key is the int 1"),
     ("---\nconfig: {}\n", "one YAML document"),
 ])
 def test_refused_with_a_line(tmp_path, extra, expected):
