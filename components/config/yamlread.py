@@ -338,7 +338,9 @@ class _Decoder:
             result[key] = self.value(value_item, depth + 1)
         for merge in merges:
             target = merge.node if isinstance(merge, _Alias) else merge
-            sources = [merge] if target.kind == "map" else list(target.children) if target.kind == "seq" else []
+            # yaml.v3: a mapping, an alias of a mapping, or a written list of (aliases of) mappings.
+            listed = target.kind == "seq" and not isinstance(merge, _Alias)
+            sources = [merge] if target.kind == "map" else list(target.children) if listed else []
             if not sources or any((s.node if isinstance(s, _Alias) else s).kind != "map" for s in sources):
                 raise self.fail(target.line, "merge key '<<' takes a mapping or a list of mappings")
             for source in sources:
