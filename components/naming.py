@@ -43,7 +43,13 @@ _SHOWN_LIMIT = 80
 
 
 def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
-    """`repr(value)` for messages: control characters escaped, long values shortened."""
+    """`repr(value)` for messages: control characters escaped, long values shortened.
+
+    A `str` subclass with a repr of its own (a config `Secret`: `[secret]`) is shown by it, so no
+    message leaks a secret value.
+    """
+    if isinstance(value, str) and type(value).__repr__ is not str.__repr__:
+        return repr(value)[:limit]
     if isinstance(value, str):
         text = value if len(value) <= limit else value[:limit]
         out = repr(str(text))

@@ -241,3 +241,14 @@ def test_config_keys_as_pulumi_parses_them(tmp_path):
     assert any(": a:b:c: not a Pulumi config key" in line for line in lines)
     old_form = BASE.replace("dicomstream:environment: dev", "dicomstream:config:environment: dev")
     assert load_stack_file(write(tmp_path, old_form)).environment == "dev"
+
+
+def test_an_invalid_secret_is_reported_without_its_value():
+    values = engine_values({**read_stack_document(FIXTURES / "Pulumi.dev.yaml"),
+                            "dicomstream:alerts": {"notificationChannels": ["hunter2 is my password"]}},
+                           "f", "dicomstream").values
+    with pytest.raises(ConfigError) as info:
+        from_pulumi_config(values, "f", secret_keys=frozenset({"dicomstream:alerts"}))
+    (line,) = info.value.lines
+    assert line.startswith("f: alerts.notificationChannels[0]: [secret] is not a notification channel")
+    assert "hunter2" not in line
