@@ -24,6 +24,7 @@ import difflib
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +186,7 @@ def _node(value: Any, key: Any = None) -> Any:
 
     if isinstance(value, str):
         plain = str(value)
-        return DoubleQuotedScalarString(plain) if resolve("", plain) != ("str", plain) else plain
+        return DoubleQuotedScalarString(plain) if needs_quotes(plain) else plain
 
     if isinstance(value, Mapping):
         node = CommentedMap((k, _node(v, k)) for k, v in value.items())
@@ -195,6 +196,19 @@ def _node(value: Any, key: Any = None) -> Any:
     if isinstance(value, list):
         return CommentedSeq(_node(v) for v in value)
     return value
+
+
+# What yaml.v3's own encoder (Pulumi's writer) also quotes: YAML 1.1 booleans, timestamps and
+# base-60 numbers, which other YAML 1.1 readers would not take for strings.
+_OLD_BOOLS = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"}
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
+_BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+
+def needs_quotes(text: str) -> bool:
+    """Whether `text`, written plain, would be read as something other than this string."""
+    return (resolve("", text) != ("str", text) or text in _OLD_BOOLS or bool(_TIMESTAMP.fullmatch(text))
+            or bool(_BASE_60.fullmatch(text)))
 
 
 def _identity(item: Any) -> Any:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.config import ConfigError, load_stack_file, read_stack_document
 from dicomstream import promote as promote_module
@@ -69,6 +70,8 @@ def test_strings_that_look_like_other_types_stay_strings(stacks, name):
     stores = [s.name for s in load_stack_file(target).dicom_stores]
     assert name.strip("'\"") in stores
     assert all(isinstance(s, str) for s in stores)
+    # Written quoted, as yaml.v3 writes it, so that YAML 1.1 tools read a string too.
+    assert yaml.safe_load(target.read_text())["config"]["dicomstream:dicomStores"][2]["name"] == name.strip("'\"")
 
 
 def test_a_target_with_protect_yes_and_lists_of_lists(stacks):
