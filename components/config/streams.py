@@ -21,6 +21,7 @@ from components.naming import (
     label_count_problem,
     label_key_problem,
     label_value_problem,
+    project_id_problem,
     reserved_label_problem,
     shown,
 )
@@ -62,14 +63,15 @@ def build_datasets(raw: Any, healthcare: HealthcareConfig | None, gcp_project: s
         if ds is None or len(labels) != len(ds.labels):
             # Still count a dataset whose id is valid as declared, so that its streams are not
             # reported a second time as undeclared.
+            # (Its project is None when that is what is wrong: its short-form streams stay quiet.)
             lenient = _lenient(item, "id", "project")
-            if not bigquery_id_problem(lenient.get("id"), "dataset") and (lenient.get("project") or default_project):
-                placeholder = BigQueryDatasetConfig(lenient["id"], lenient.get("project") or default_project, None)
-                if isinstance(placeholder.project, str):
-                    seen.setdefault(placeholder.key, i)
-                    result.append(placeholder)
-                    continue
-            result.append(None)
+            if bigquery_id_problem(lenient.get("id"), "dataset"):
+                result.append(None)
+                continue
+            project = lenient.get("project", default_project)
+            placeholder = BigQueryDatasetConfig(lenient["id"], None if project_id_problem(project) else project, None)
+            seen.setdefault(placeholder.key, i)
+            result.append(placeholder)
             continue
         project = ds.project or default_project
         if project is None:
@@ -180,6 +182,8 @@ def resolve_stream(text: str, by_id: Mapping[str, list[BigQueryDatasetConfig]], 
     project = default_project
     if is_short_form(text):
         candidates = by_id.get(text.split(".")[0], [])
+        if any(c.project is None for c in candidates):
+            return None  # that dataset's project is wrong: reported once, at the dataset
         if len(candidates) > 1:
             projects = ", ".join(c.project for c in candidates)
             out.error(path, f"{shown(text)}: dataset {candidates[0].id!r} is declared in several projects "

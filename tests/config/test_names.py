@@ -121,3 +121,9 @@ def test_notification_channels_one_line_each():
 def test_long_values_are_shortened_in_messages():
     (line,) = errors(**{"dicomstream:environment": "X" * 100_000})
     assert len(line) < 400 and "(100000 characters)" in line
+
+
+@pytest.mark.parametrize("project,found", [({"a": 1}, "a mapping"), (["x"], "a list"), (7, "the number 7")])
+def test_a_dataset_project_of_the_wrong_type(project, found):
+    (line,) = errors(**{"dicomstream:bigquery/datasets/0/project": project})
+    assert line == f"{FILE}: bigquery.datasets[0].project: expected a string, found {found}"
