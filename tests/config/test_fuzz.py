@@ -73,10 +73,17 @@ KEYS = ["dicomstream:protect", "dicomstream:environment", "dicomstream:alerts", 
 
 @FUZZ
 @given(base=st.sampled_from(sorted(SHIPPED)), changes=st.dictionaries(st.sampled_from(KEYS), values, max_size=3),
-       store_field=st.tuples(st.sampled_from(["name", "labels", "streams"]), values))
-def test_validate_and_the_program_always_agree(base, changes, store_field):
+       store_field=st.tuples(st.sampled_from(["name", "labels", "streams"]), values),
+       dataset=st.tuples(st.sampled_from(["id", "project", "location", "existing", "labels", "kmsKeyName"]), values,
+                         st.booleans()))
+def test_validate_and_the_program_always_agree(base, changes, store_field, dataset):
     document = yaml.safe_load(SHIPPED[base])["config"]
     document["dicomstream:dicomStores"][0][store_field[0]] = store_field[1]
+    datasets = document["dicomstream:bigquery"]["datasets"]
+    field, value, append = dataset
+    if append:  # a second dataset with the same id, one field changed
+        datasets.append(dict(datasets[0]))
+    datasets[-1][field] = value
     document.update(changes)
 
     validated = outcome(lambda: build(document, "f.yaml"))
