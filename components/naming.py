@@ -37,6 +37,7 @@ TABLE_URI_SCHEME = "bq://"
 # letters, digits, '_' or '-' (international lowercase letters allowed), at most 63 characters.
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
+MAX_LABEL_BYTES = 128  # keys and values are also under 128 bytes in UTF-8
 # Labels the product sets itself on every stateful resource (components/labels.py).
 RESERVED_LABELS = ("environment", "managed-by")
 _SHOWN_LIMIT = 80
@@ -159,6 +160,8 @@ def label_key_problem(key: object) -> str | None:
             _is_label_char(ch, False) for ch in key[1:]):
         return (f"label key {shown(key)} must start with a lowercase letter and hold at most "
                 f"{MAX_LABEL_LENGTH} lowercase letters, digits, '_' or '-'")
+    if len(key.encode("utf-8")) >= MAX_LABEL_BYTES:
+        return f"label key {shown(key)} takes {len(key.encode('utf-8'))} bytes in UTF-8; keys take under {MAX_LABEL_BYTES}"
     return None
 
 
@@ -170,6 +173,9 @@ def label_value_problem(key: str, value: object) -> str | None:
     if len(value) > MAX_LABEL_LENGTH or not all(_is_label_char(ch, False) for ch in value):
         return (f"label {shown(key)}: value {shown(value)} holds more than lowercase letters, digits, '_' "
                 f"or '-' (at most {MAX_LABEL_LENGTH})")
+    if len(value.encode("utf-8")) >= MAX_LABEL_BYTES:
+        return (f"label {shown(key)}: value {shown(value)} takes {len(value.encode('utf-8'))} bytes in UTF-8; "
+                f"values take under {MAX_LABEL_BYTES}")
     return None
 
 
