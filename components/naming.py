@@ -19,10 +19,10 @@ _PROJECT_RE = re.compile(r"(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}
 # BigQuery dataset and table ids: letters, digits, underscores, at most 1024.
 _BQ_ID_RE = re.compile(r"[A-Za-z0-9_]{1,1024}")
 _BQ_ID_CHAR = re.compile(r"[A-Za-z0-9_]")
-# Healthcare dataset and DICOM store ids: 1-256 of letters, digits, underscores, hyphens, periods;
-# not `.` or `..` (they are path segments in the resource name).
-_HC_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,256}")
-_HC_ID_CHAR = re.compile(r"[A-Za-z0-9_.-]")
+# Healthcare dataset and DICOM store ids: 1-256 letters (any script), numbers, underscores, hyphens,
+# periods (`[\p{L}\p{N}_\-\.]{1,256}`, the discovery document's rule for datasetId); not `.` or `..`
+# (they are path segments in the resource name).
+_HC_ID_MAX = 256
 _LOCATION_RE = re.compile(r"[a-z]+(?:-[a-z]+[0-9]*)?")
 # Cloud KMS key ring and key names: 1-63 letters, digits, underscores, hyphens.
 _KMS_PART_RE = re.compile(r"[A-Za-z0-9_-]{1,63}")
@@ -82,6 +82,11 @@ def _first_bad_char(value: str, allowed: re.Pattern[str]) -> str | None:
     return None
 
 
+def _is_healthcare_id_char(ch: str) -> bool:
+    """`[\p{L}\p{N}_\-\.]`: str.isalnum() is exactly the letter and number categories."""
+    return ch.isalnum() or ch in "_-."
+
+
 def suggest_bigquery_id(value: str) -> str:
     """A valid BigQuery id close to `value`: invalid characters become underscores."""
     fixed = "".join(ch if _BQ_ID_CHAR.fullmatch(ch) else "_" for ch in value)[:1024]
@@ -111,11 +116,11 @@ def healthcare_id_problem(value: object, kind: str = "DICOM store") -> str | Non
         return f"a {kind} id must be a string, not {type(value).__name__}"
     if not value:
         return f"a {kind} id must not be empty"
-    if len(value) > 256:
-        return f"a {kind} id has at most 256 characters (found {len(value)})"
-    bad = _first_bad_char(value, _HC_ID_CHAR)
+    if len(value) > _HC_ID_MAX:
+        return f"a {kind} id has at most {_HC_ID_MAX} characters (found {len(value)})"
+    bad = next((ch for ch in value if not _is_healthcare_id_char(ch)), None)
     if bad is not None:
-        fixed = "".join(ch if _HC_ID_CHAR.fullmatch(ch) else "-" for ch in value)[:256]
+        fixed = "".join(ch if _is_healthcare_id_char(ch) else "-" for ch in value)[:_HC_ID_MAX]
         return (
             f"{kind} id {shown(value)} contains {shown(bad)}; use only letters, digits, '_', '-' and '.', "
             f"e.g. {shown(fixed)}"
@@ -235,7 +240,7 @@ def is_valid_project_id(value: object) -> bool:
 
 
 def is_valid_healthcare_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_HC_ID_RE.fullmatch(value)) and value not in (".", "..")
+    return healthcare_id_problem(value) is None
 
 
 @dataclass(frozen=True, order=True)

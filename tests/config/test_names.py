@@ -127,3 +127,10 @@ def test_long_values_are_shortened_in_messages():
 def test_a_dataset_project_of_the_wrong_type(project, found):
     (line,) = errors(**{"dicomstream:bigquery/datasets/0/project": project})
     assert line == f"{FILE}: bigquery.datasets[0].project: expected a string, found {found}"
+
+
+@pytest.mark.parametrize("name,ok", [("données", True), ("放射線科", True), ("ct.2_a-b", True), ("a b", False),
+                                     ("a/b", False), ("a" * 256, True), ("a" * 257, False)])
+def test_healthcare_ids_follow_the_discovery_documents_rule(name, ok):
+    """`[\\p{L}\\p{N}_\\-\\.]{1,256}` (healthcare v1 discovery document, datasets.create datasetId)."""
+    assert (healthcare_id_problem(name, "Healthcare dataset") is None) is ok
