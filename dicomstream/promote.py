@@ -317,7 +317,7 @@ def write_atomically(path: Path, text: str) -> None:
     An interrupted write leaves the old file or the new one, never a truncated mix; the file's
     permissions are kept.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # a symlinked stack file stays a symlink; its target is replaced
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

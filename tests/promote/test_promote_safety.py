@@ -105,3 +105,12 @@ def test_write_keeps_the_files_mode(stacks):
     os.chmod(target, 0o600)
     write_atomically(target, promote(stacks).new_text)
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_symlinked_target_stays_a_symlink(stacks, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("shared") / "Pulumi.staging.yaml"
+    target = stacks / "Pulumi.staging.yaml"
+    target.rename(elsewhere)
+    target.symlink_to(elsewhere)
+    write_atomically(target, promote(stacks).new_text)
+    assert target.is_symlink() and "oncology" in elsewhere.read_text()
