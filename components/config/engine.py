@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from components.config.diagnostics import ConfigError, Issue
+from components.config.yamlread import MAX_DEPTH
 from components.secret import EncryptedSecret, Secret
 
 SECURE = "secure"
@@ -161,14 +162,30 @@ def _as_secret(value: Any) -> Any:
     return value
 
 
+class TooDeep(ValueError):
+    """A JSON value nested deeper than a stack file may be (the engine's yaml.v3 allows 10,000 levels)."""
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def decode_object(text: str, secret: bool) -> Any:
-    """`pulumi.Config.get_object`: JSON text to a value; ValueError when it is not JSON."""
+    """`pulumi.Config.get_object`: JSON text to a value; ValueError when it is not JSON, TooDeep."""
     if isinstance(text, EncryptedSecret):
         return text
     try:
         value = json.loads(text, object_pairs_hook=_secure_hook)
     except RecursionError:
-        raise ValueError("nested too deeply") from None
+        raise TooDeep() from None
+    if _depth(value) > MAX_DEPTH:
+        raise TooDeep()
     return _as_secret(value) if secret else value
 
 

@@ -15,10 +15,11 @@ from typing import Any, Mapping
 from components.config.collector import Collector
 from components.config.colocation import warn_not_colocated
 from components.config.diagnostics import ConfigError, Issue, describe, did_you_mean
-from components.config.engine import decode_object, decode_scalar, engine_values
+from components.config.engine import TooDeep, decode_object, decode_scalar, engine_values
 from components.config.model import AlertsConfig, HealthcareConfig, StackConfig
 from components.config.schema import GCP_KEYS, KEYS, OBJECT_KEYS, RawAlerts, RawHealthcare, parse_flag
 from components.config.streams import build_datasets, build_stores
+from components.config.yamlread import MAX_DEPTH
 from components.naming import environment_problem, notification_channel_problem, project_id_problem
 from components.secret import EncryptedSecret
 
@@ -131,6 +132,9 @@ def _decode(values: Mapping[str, str], project_name: str, secret_keys: frozenset
             if name in OBJECT_KEYS:
                 try:
                     value = decode_object(text, secret)
+                except TooDeep:
+                    out.error(name, f"nested more than {MAX_DEPTH} levels deep")
+                    continue
                 except ValueError:
                     out.error(name, f"expected a {'list' if name == 'dicomStores' else 'mapping'}, "
                                     f"found {describe(text)}")

@@ -252,3 +252,13 @@ def test_an_invalid_secret_is_reported_without_its_value():
     (line,) = info.value.lines
     assert line.startswith("f: alerts.notificationChannels[0]: [secret] is not a notification channel")
     assert "hunter2" not in line
+
+
+@pytest.mark.parametrize("depth", [70, 5000])
+def test_deep_values_from_the_engine_are_a_line(depth):
+    """yaml.v3 lets Pulumi read 10,000 levels; the program refuses past 64 with a line, not a RecursionError."""
+    values = engine_values(read_stack_document(FIXTURES / "Pulumi.dev.yaml"), "f", "dicomstream").values
+    values["dicomstream:alerts"] = "[" * depth + "]" * depth
+    with pytest.raises(ConfigError) as info:
+        from_pulumi_config(values, "f")
+    assert info.value.lines == ["f: alerts: nested more than 64 levels deep"]
