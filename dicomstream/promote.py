@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from components.config import NAMESPACE, ConfigError, Issue, build, read_stack_document
-from components.config.yamlread import decode_text, parse, read_bytes, resolve, uses_anchors
+from components.config.files import decode_text, read_bytes
+from components.config.yamlread import parse, resolve, uses_anchors
 from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef
 
 # Keys of a BigQuery dataset entry that are the environment's, not the design's.

@@ -5,7 +5,8 @@ resolved `StackConfig`. Every problem is reported at once, one line each, as
 `FILE: FIELD.PATH: what is wrong and how to fix it`, so that the program, the CLI and the reconciler
 show the same messages. One module per job:
 
-- `yamlread`: the file read as Pulumi reads it (yaml.v3 rules), bounded in size, depth and aliases
+- `files`: a file read from disk, bounded (regular files only, at most 2 MiB)
+- `yamlread`: the text read as Pulumi reads it (yaml.v3 rules), bounded in depth, values and aliases
 - `engine`: the `config:` mapping as the engine's strings (`PULUMI_CONFIG`), and back
 - `schema`: the YAML shape (pydantic); `model`: the resolved dataclasses
 - `resolve`: `from_pulumi_config`, the one function every path ends in; `streams`, `colocation`

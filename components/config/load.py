@@ -8,7 +8,8 @@ from typing import Any
 from components.config.diagnostics import ConfigError, Issue, describe, did_you_mean
 from components.config.resolve import build
 from components.config.model import StackConfig
-from components.config.yamlread import MAX_BYTES, load_file, parse
+from components.config.files import MAX_BYTES
+from components.config.yamlread import load_file, parse
 
 STACKS_DIR = "stacks"
 # Keys a Pulumi stack file may hold besides `config` (secrets providers, ESC environments).

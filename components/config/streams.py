@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from components.config.collector import Collector
+from components.config.diagnostics import describe
 from components.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig
 from components.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore
 from components.naming import (
@@ -159,8 +160,6 @@ def _store_streams(streams: list[Any], path: str, by_id: dict[str, list[BigQuery
 
 
 def _describe(value: Any) -> str:
-    from components.config.diagnostics import describe
-
     return "an encrypted value (secure:)" if isinstance(value, EncryptedSecret) else describe(value)
 
 

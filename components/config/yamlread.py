@@ -8,23 +8,22 @@ is refused, and alias expansion is limited by yaml.v3's ratio rule. What yaml.v3
 value we cannot use is refused with a line naming where: tags other than the core ones
 (`!!python/object`, `!!binary`, `!!set`, local `!tags`), non-string keys, several documents.
 
-Limits (README, "Stack configuration"): the file is a regular file of at most `MAX_BYTES`, nested
-at most `MAX_DEPTH` deep, and expands to at most `MAX_VALUES` values.
+Limits (README, "Stack configuration"): nested at most `MAX_DEPTH` deep, at most `MAX_VALUES`
+values composed or expanded (the file itself is read by `files`, at most `files.MAX_BYTES`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import stat
 from typing import Any
 
 import yaml
 
 from components.config.diagnostics import ConfigError, Issue
+from components.config.files import decode_text, read_bytes
 from components.naming import shown
 
-MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 500_000
 
@@ -59,59 +58,6 @@ class _Alias:
 
     def __init__(self, node: _Node, line: int):
         self.node, self.line = node, line
-
-
-# ------------------------------------------------------------------------------- the file
-
-
-def read_bytes(path: os.PathLike | str, file: str) -> bytes:
-    """The file's bytes; ConfigError for anything that is not a readable regular file of sane size.
-
-    Opened non-blocking (a FIFO never hangs), checked with fstat on the open descriptor (no race
-    between the check and the read), read to at most MAX_BYTES + 1 bytes (`/dev/zero` cannot
-    exhaust memory).
-    """
-    def fail(message: str) -> ConfigError:
-        return ConfigError([Issue(file, "(file)", message)])
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise fail("no such file; stack files live in stacks/Pulumi.<stack>.yaml") from None
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot open the file: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise fail("is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise fail("is not a regular file (a FIFO, device or socket)")
-        if info.st_size > MAX_BYTES:
-            raise fail(f"is {info.st_size:,} bytes; a stack file holds at most {MAX_BYTES:,}")
-        chunks, size = [], 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_BYTES:
-            raise fail(f"holds more than {MAX_BYTES:,} bytes; a stack file holds at most {MAX_BYTES:,}")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise fail(f"cannot read the file: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-
-
-def decode_text(data: bytes, file: str) -> str:
-    """UTF-8 text without a byte-order mark (Pulumi strips it too)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([Issue(file, "(file)", f"not UTF-8 text (byte {exc.start}: {exc.reason}); "
-                                                 "a stack file is YAML text")]) from None
-    return text[1:] if text.startswith("\ufeff") else text
 
 
 # ------------------------------------------------------------------------------- composing

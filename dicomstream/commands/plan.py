@@ -102,7 +102,7 @@ def plan(
 
 def _load_compare(path: Path):
     """The --compare plan, refused (PlanFileError) unless it is a readable plan of the right shape."""
-    from components.config.yamlread import read_bytes
+    from components.config.files import read_bytes
     from dicomstream.plan import PlanFileError, load_plan
 
     read_bytes(path, str(path))  # a regular file of sane size: ConfigError otherwise
@@ -128,7 +128,7 @@ def _load_compare(path: Path):
 
 def _load_policy_config(path: Path) -> dict:
     """The --policy-config mapping: policy name -> level, or -> {enforcementLevel, ...options}."""
-    from components.config.yamlread import read_bytes
+    from components.config.files import read_bytes
     from dicomstream.policy_client import LEVELS, PolicyConfigError, load_policy_config
 
     read_bytes(path, str(path))

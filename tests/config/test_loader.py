@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from components.config import ConfigError, build, engine_values, from_pulumi_config, load_stack_file, read_stack_document
-from components.config.yamlread import MAX_BYTES, parse
+from components.config.files import MAX_BYTES
+from components.config.yamlread import parse
 from dicomstream.capture import config_values
 
 ROOT = Path(__file__).resolve().parents[2]
