@@ -15,7 +15,10 @@ from components.config.diagnostics import ConfigError, Issue
 MAX_BYTES = 2 * 1024 * 1024
 
 
-def read_bytes(path: os.PathLike | str, file: str) -> bytes:
+STACK_FILE_HINT = "no such file; stack files live in stacks/Pulumi.<stack>.yaml"
+
+
+def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HINT) -> bytes:
     """The file's bytes; ConfigError for anything that is not a readable regular file of sane size."""
 
     def fail(message: str) -> ConfigError:
@@ -24,7 +27,7 @@ def read_bytes(path: os.PathLike | str, file: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise fail("no such file; stack files live in stacks/Pulumi.<stack>.yaml") from None
+        raise fail(missing) from None
     except (OSError, ValueError) as exc:
         raise fail(f"cannot open the file: {getattr(exc, 'strerror', None) or exc}") from None
     try:

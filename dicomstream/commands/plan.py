@@ -105,7 +105,7 @@ def _load_compare(path: Path):
     from components.config.files import read_bytes
     from dicomstream.plan import PlanFileError, load_plan
 
-    read_bytes(path, str(path))  # a regular file of sane size: ConfigError otherwise
+    read_bytes(path, str(path), "no such plan file")  # a regular file of sane size: ConfigError otherwise
     try:
         plan = load_plan(path)
     except PlanFileError:
@@ -131,7 +131,7 @@ def _load_policy_config(path: Path) -> dict:
     from components.config.files import read_bytes
     from dicomstream.policy_client import LEVELS, PolicyConfigError, load_policy_config
 
-    read_bytes(path, str(path))
+    read_bytes(path, str(path), "no such policy configuration file")
     try:
         config = load_policy_config(path)
     except RecursionError:
