@@ -13,12 +13,14 @@ import stat
 from components.config.diagnostics import ConfigError, Issue
 
 MAX_BYTES = 2 * 1024 * 1024
+# A JSON plan of 11,000 stores (the most a stack file can hold) is about 30 MiB.
+PLAN_MAX_BYTES = 32 * 1024 * 1024
 
 
 STACK_FILE_HINT = "no such file; stack files live in stacks/Pulumi.<stack>.yaml"
 
 
-def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HINT) -> bytes:
+def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HINT, limit: int = MAX_BYTES) -> bytes:
     """The file's bytes; ConfigError for anything that is not a readable regular file of sane size."""
 
     def fail(message: str) -> ConfigError:
@@ -36,17 +38,17 @@ def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HIN
             raise fail("is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise fail("is not a regular file (a FIFO, device or socket)")
-        if info.st_size > MAX_BYTES:
-            raise fail(f"is {info.st_size:,} bytes; a stack file holds at most {MAX_BYTES:,}")
+        if info.st_size > limit:
+            raise fail(f"is {info.st_size:,} bytes; at most {limit:,} are read")
         chunks, size = [], 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        if size > MAX_BYTES:
-            raise fail(f"holds more than {MAX_BYTES:,} bytes; a stack file holds at most {MAX_BYTES:,}")
+        if size > limit:
+            raise fail(f"holds more than {limit:,} bytes; at most {limit:,} are read")
         return b"".join(chunks)
     except OSError as exc:
         raise fail(f"cannot read the file: {exc.strerror or exc}") from None

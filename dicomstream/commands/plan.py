@@ -102,10 +102,10 @@ def plan(
 
 def _load_compare(path: Path):
     """The --compare plan, refused (PlanFileError) unless it is a readable plan of the right shape."""
-    from components.config.files import read_bytes
+    from components.config.files import PLAN_MAX_BYTES, read_bytes
     from dicomstream.plan import PlanFileError, load_plan
 
-    read_bytes(path, str(path), "no such plan file")  # a regular file of sane size: ConfigError otherwise
+    read_bytes(path, str(path), "no such plan file", PLAN_MAX_BYTES)  # a regular file of sane size: ConfigError otherwise
     try:
         plan = load_plan(path)
     except PlanFileError:
