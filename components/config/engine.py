@@ -14,6 +14,7 @@ Offline, a `secure:` entry cannot be decrypted. It is passed in-band as the obje
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import math
 from dataclasses import dataclass, field
@@ -56,9 +57,12 @@ def _go_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value).replace("e-0", "e-").replace("e+0", "e+")
+        # Go's encoding/json: shortest digits, plain between 1e-6 and 1e21, else `1e+21` / `1e-7`.
+        if value == 0 or 1e-6 <= abs(value) < 1e21:
+            text = format(decimal.Decimal(repr(value)), "f")
+            return text[:-2] if text.endswith(".0") else text
+        mantissa, _, exponent = repr(value).partition("e")
+        return f"{mantissa.removesuffix('.0')}e{exponent[0]}{exponent[1:].lstrip('0') or '0'}"
     return str(value)
 
 

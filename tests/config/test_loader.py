@@ -263,3 +263,10 @@ def test_deep_values_from_the_engine_are_a_line(depth):
     with pytest.raises(ConfigError) as info:
         from_pulumi_config(values, "f")
     assert info.value.lines == ["f: alerts: nested more than 64 levels deep"]
+
+
+@pytest.mark.parametrize("value,text", [(1.0, "1"), (0.1, "0.1"), (1.5e16, "15000000000000000"), (1e21, "1e+21"),
+                                        (2.5e-7, "2.5e-7"), (True, "true"), (None, "null"), (2**64 - 1, str(2**64 - 1))])
+def test_top_level_scalars_as_gos_json(value, text):
+    """What `Plaintext.marshalText` (json.Marshal) gives the program for a top-level value."""
+    assert engine_values({"k": value}, "f", "p").values == {"p:k": text}
