@@ -73,7 +73,9 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
 
     environment = decoded.get("environment")
     if "environment" in decoded:
-        problem = environment_problem(environment)
+        # An empty `environment:` reaches the program as the text "null" (Pulumi's JSON of nothing).
+        problem = ("no value (null); set the environment name, e.g. dev" if environment == "null"
+                   else environment_problem(environment))
         if problem:
             out.error("environment", problem)
             environment = None

@@ -270,3 +270,8 @@ def test_deep_values_from_the_engine_are_a_line(depth):
 def test_top_level_scalars_as_gos_json(value, text):
     """What `Plaintext.marshalText` (json.Marshal) gives the program for a top-level value."""
     assert engine_values({"k": value}, "f", "p").values == {"p:k": text}
+
+
+def test_an_empty_environment_is_not_an_environment_named_null(tmp_path):
+    (line,) = problems(write(tmp_path, BASE.replace("environment: dev", "environment:")))
+    assert line.endswith("environment: no value (null); set the environment name, e.g. dev")
