@@ -275,3 +275,10 @@ def test_top_level_scalars_as_gos_json(value, text):
 def test_an_empty_environment_is_not_an_environment_named_null(tmp_path):
     (line,) = problems(write(tmp_path, BASE.replace("environment: dev", "environment:")))
     assert line.endswith("environment: no value (null); set the environment name, e.g. dev")
+
+
+@pytest.mark.parametrize("key", ["dicomstream:environment", "dicomstream:protect", "dicomstream:dicomStores"])
+def test_the_bomb_is_refused_under_any_key(tmp_path, key):
+    text = BOMB.replace("  dicomstream:environment: dev\n", "").replace("dicomstream:protect: *a8", f"{key}: *a8")
+    (line,) = problems(write(tmp_path, text))
+    assert "refused as an alias bomb" in line and len(line) < 300

@@ -76,7 +76,8 @@ def test_strings_that_look_like_other_types_stay_strings(stacks, name):
 
 def test_a_target_with_protect_yes_and_lists_of_lists(stacks):
     target = stacks / "Pulumi.staging.yaml"
-    target.write_text(target.read_text() + "  dicomstream:protect: yes\n  gcp:region: [[a, b], [c]]\n")
+    deep = "[" * 60 + "x" + "]" * 60
+    target.write_text(target.read_text() + f"  dicomstream:protect: yes\n  gcp:region: [[a, b], [c]]\n  gcp:zone: {deep}\n")
     assert load_stack_file(target).protect is True
     result = promote(stacks)
     write_atomically(target, result.new_text)
