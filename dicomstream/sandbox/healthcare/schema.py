@@ -1,50 +1,78 @@
-"""DICOM instance → BigQuery row and schema, following Google's "Understanding the BigQuery DICOM schema".
+"""DICOM instance → BigQuery row and schema, as the Healthcare API writes them (stream and export).
 
-- Columns are named by the data element keyword; only elements present in the instance get a
-  column, except that a Person Name column always has all its components.
-- VR → type: AE AS CS LO LT SH ST UC UI UR UT DS IS → STRING; DA → DATE; TM → TIME;
-  DT → TIMESTAMP; PN → RECORD(Alphabetic, Ideographic, Phonetic); FL FD → FLOAT;
-  AT SL SS UL US SV UV → INTEGER; SQ → RECORD (REPEATED, one entry per item).
-- Mode: VM 1 in the DICOM dictionary → NULLABLE, any other VM → REPEATED.
-- Excluded VRs (binary: OB OD OF OL OV OW UN), elements of 1 MB or more, private and unknown
-  elements, and values that do not parse as their VR go to `DroppedTags.TagName`.
-- Every row also carries `LastUpdated` (TIMESTAMP) and `Type` ("CREATE") like streamed tables.
+The only module that knows the table's shape. Checked against the column paths and types of a
+table Google's export wrote (IDC's `dicom_metadata`; tests/sandbox/test_schema_reference.py):
 
-Schemas are kept in the BigQuery REST form (`{"name","type","mode","fields"}` dicts) so they can be
-stored as JSON and turned into `bigquery.SchemaField.from_api_repr`.
+- Flattened schema (`schemaFlattened`, the default): one column per data element keyword, group
+  0002 (file meta) included, group lengths not. VR → type: DA DATE, TM TIME, DT TIMESTAMP,
+  FL FD FLOAT, AT SL SS UL US SV UV INTEGER, PN RECORD(`Alphabetic|Ideographic|Phonetic` →
+  `FamilyName|GivenName|MiddleName|NamePrefix|NameSuffix`, always all of them), SQ RECORD
+  (REPEATED), everything else (DS and IS too) STRING. VM other than 1 → REPEATED.
+- Private elements (and public ones without a keyword) → `OtherElements` (REPEATED RECORD `Tag`
+  "Tag_GGGGEEEE", `Data` REPEATED STRING), at the level where they occur; a private *sequence*
+  becomes a `Tag_GGGGEEEE` RECORD column whose items follow the same rules.
+- Excluded VRs (OB OD OF OL OV OW UN), elements of 1 MB or more and values that do not parse as
+  their VR → `DroppedTags` (REPEATED RECORD `TagName`, `TagReference`) on the top-level row.
+- Every row: `StorageClass`, `BlobStorageSize`, `LastUpdated`, `Type` (INSERT / DELETE),
+  `SourceDicomStore` when the destination has `includeSourceStore`.
+- JSON schema (`schemaJson`): the three UIDs, `Metadata` (the DICOM JSON as one JSON value),
+  `StructuredStorageSize`, `DroppedTags` (REPEATED STRING), `StorageClass`, `LastUpdated`,
+  `BlobStorageSize`, `Type` (omitted with v1beta1 `changeDataCaptureConfig`), `SourceDicomStore`.
+
+Schemas are kept in the BigQuery REST form (`{"name","type","mode","fields"}` dicts).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from pydicom.dataelem import DataElement
 from pydicom.datadict import dictionary_VM
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 MAX_TAG_BYTES = 1024 * 1024
+MAX_ROW_BYTES = 1024 * 1024  # BigQuery's streaming insert row limit: bigger instances are not streamed
 EXCLUDED_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
-STRING_VRS = frozenset({"AE", "AS", "CS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT", "DS", "IS"})
 INTEGER_VRS = frozenset({"AT", "SL", "SS", "UL", "US", "SV", "UV"})
 FLOAT_VRS = frozenset({"FL", "FD"})
-PN_COMPONENTS = ("Alphabetic", "Ideographic", "Phonetic")
+PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
+PN_COMPONENTS = ("FamilyName", "GivenName", "MiddleName", "NamePrefix", "NameSuffix")
 
+STUDY, SERIES, SOP = "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"
+OTHER_ELEMENTS = "OtherElements"
 DROPPED_TAGS = "DroppedTags"
 LAST_UPDATED = "LastUpdated"
 TYPE_COLUMN = "Type"
-METADATA_FIELDS = [
-    {"name": LAST_UPDATED, "type": "TIMESTAMP", "mode": "NULLABLE"},
-    {"name": TYPE_COLUMN, "type": "STRING", "mode": "NULLABLE"},
-]
-DROPPED_FIELD = {
-    "name": DROPPED_TAGS,
-    "type": "RECORD",
-    "mode": "REPEATED",
-    "fields": [{"name": "TagName", "type": "STRING", "mode": "NULLABLE"}],
-}
+STORAGE_CLASS = "StorageClass"
+BLOB_SIZE = "BlobStorageSize"
+STRUCTURED_SIZE = "StructuredStorageSize"
+SOURCE_STORE = "SourceDicomStore"
+METADATA = "Metadata"
+INSERT, DELETE = "INSERT", "DELETE"
+STANDARD = "STANDARD"
+
+
+def _f(name: str, typ: str = "STRING", mode: str = "NULLABLE", fields: list[dict] | None = None) -> dict:
+    spec = {"name": name, "type": typ, "mode": mode}
+    if fields is not None:
+        spec["fields"] = fields
+    return spec
+
+
+PN_FIELDS = [_f(g, "RECORD", fields=[_f(c) for c in PN_COMPONENTS]) for g in PN_GROUPS]
+OTHER_FIELD = _f(OTHER_ELEMENTS, "RECORD", "REPEATED", [_f("Tag"), _f("Data", mode="REPEATED")])
+DROPPED_FIELD = _f(DROPPED_TAGS, "RECORD", "REPEATED", [_f("TagName"), _f("TagReference")])
+KEY_FIELDS = [_f(STUDY), _f(SERIES), _f(SOP)]
+EVENT_FIELDS = [_f(STORAGE_CLASS), _f(BLOB_SIZE, "INTEGER"), _f(LAST_UPDATED, "TIMESTAMP"), _f(TYPE_COLUMN)]
+SOURCE_FIELD = _f(SOURCE_STORE)
+JSON_FIELDS = KEY_FIELDS + [
+    _f(METADATA, "JSON"), _f(STRUCTURED_SIZE, "INTEGER"), _f(DROPPED_TAGS, mode="REPEATED"),
+] + EVENT_FIELDS
 
 
 class Mismatch(ValueError):
@@ -53,15 +81,15 @@ class Mismatch(ValueError):
 
 @dataclass
 class Converted:
-    """One instance as a row: its values, the schema they need, and what was dropped."""
+    """One instance as a flattened row: its values, the schema they need, and what was dropped."""
 
     row: dict
     fields: list[dict]
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)  # {"TagName", "TagReference"}
 
 
-def tag_name(elem: DataElement) -> str:
-    return elem.keyword or f"{elem.tag.group:04X}{elem.tag.elem:04X}"
+def private_name(elem: DataElement) -> str:
+    return f"Tag_{elem.tag.group:04X}{elem.tag.elem:04X}"
 
 
 def _vr(elem: DataElement) -> str:
@@ -133,6 +161,16 @@ def _datetime(text: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _person_name(value: object) -> dict:
+    """`Family^Given^Middle^Prefix^Suffix=ideographic=phonetic` → nested components."""
+    groups = (str(value).split("=") + ["", ""])[:3]
+    out = {}
+    for group_name, text in zip(PN_GROUPS, groups):
+        parts = (text.split("^") + [""] * 5)[:5]
+        out[group_name] = {c: (p or None) for c, p in zip(PN_COMPONENTS, parts)}
+    return out
+
+
 def _scalar(vr: str, value: object) -> object:
     if value is None or value == "":
         return None
@@ -143,11 +181,7 @@ def _scalar(vr: str, value: object) -> object:
     if vr == "DT":
         return _datetime(str(value))
     if vr == "PN":
-        return {
-            "Alphabetic": getattr(value, "alphabetic", str(value)) or None,
-            "Ideographic": getattr(value, "ideographic", "") or None,
-            "Phonetic": getattr(value, "phonetic", "") or None,
-        }
+        return _person_name(value)
     if vr in FLOAT_VRS:
         number = float(value)  # type: ignore[arg-type]
         return None if math.isnan(number) or math.isinf(number) else number
@@ -157,79 +191,132 @@ def _scalar(vr: str, value: object) -> object:
 
 
 def _type_of(vr: str) -> str:
-    if vr == "DA":
-        return "DATE"
-    if vr == "TM":
-        return "TIME"
-    if vr == "DT":
-        return "TIMESTAMP"
-    if vr in ("PN", "SQ"):
-        return "RECORD"
-    if vr in FLOAT_VRS:
-        return "FLOAT"
-    if vr in INTEGER_VRS:
-        return "INTEGER"
-    return "STRING"
+    return {"DA": "DATE", "TM": "TIME", "DT": "TIMESTAMP", "PN": "RECORD", "SQ": "RECORD"}.get(
+        vr, "FLOAT" if vr in FLOAT_VRS else "INTEGER" if vr in INTEGER_VRS else "STRING"
+    )
 
 
-PN_FIELDS = [{"name": c, "type": "STRING", "mode": "NULLABLE"} for c in PN_COMPONENTS]
+def _other_data(elem: DataElement) -> list[str]:
+    """A private element's values as strings (binary as base64, like DICOM JSON's InlineBinary)."""
+    value = elem.value
+    if isinstance(value, (bytes, bytearray)):
+        return [base64.b64encode(bytes(value)).decode()]
+    values = list(value) if isinstance(value, (list, MultiValue)) else [value]
+    return [str(v) for v in values if v is not None and v != ""]
 
 
-def convert_dataset(ds: Dataset) -> Converted:
+def _elements(ds: Dataset, with_file_meta: bool):
+    if with_file_meta and getattr(ds, "file_meta", None) is not None:
+        yield from ds.file_meta
+    yield from ds
+
+
+def convert_dataset(ds: Dataset, path: str = "", with_file_meta: bool = False) -> Converted:
     """The row and schema fields of one dataset (recursively for sequence items)."""
     row: dict = {}
     fields: list[dict] = []
-    dropped: list[str] = []
-    for elem in ds:
+    dropped: list[dict] = []
+    others: list[dict] = []
+    for elem in _elements(ds, with_file_meta):
         tag = elem.tag
-        if tag.group == 0x0002 or tag.elem == 0x0000:
-            continue  # file meta information and group lengths are not metadata columns
-        name = tag_name(elem)
+        if tag.elem == 0x0000:
+            continue  # group lengths are encoding details, not metadata columns
         vr = _vr(elem)
-        if tag.is_private or not elem.keyword or vr in EXCLUDED_VRS or _size(elem) >= MAX_TAG_BYTES:
-            if not (tag.is_private and tag.elem < 0x0100):  # private creator ids are bookkeeping
-                dropped.append(name)
-            continue
+        unknown = tag.is_private or not elem.keyword
+        name = private_name(elem) if unknown else elem.keyword
+        ref = f"{path}{tag.group:04X}{tag.elem:04X}"
         if vr == "SQ":
-            items = [convert_dataset(item) for item in elem.value or []]
+            items = [convert_dataset(item, f"{ref}.") for item in elem.value or []]
             sub_fields: list[dict] = []
             for item in items:
                 sub_fields = merge_fields(sub_fields, item.fields)[0]
-                dropped.extend(f"{name}.{d}" for d in item.dropped)
-            fields.append({"name": name, "type": "RECORD", "mode": "REPEATED", "fields": sub_fields})
+                dropped.extend(item.dropped)
+            fields.append(_f(name, "RECORD", "REPEATED", sub_fields))
             row[name] = [item.row for item in items]
             continue
-        repeated = _repeated(elem)
+        if vr in EXCLUDED_VRS and not unknown or _size(elem) >= MAX_TAG_BYTES:
+            dropped.append({"TagName": name, "TagReference": ref})
+            continue
+        if unknown:
+            others.append({"Tag": name, "Data": _other_data(elem)})
+            continue
         raw = elem.value
         values = list(raw) if isinstance(raw, (list, MultiValue)) else ([] if raw is None or raw == "" else [raw])
         try:
             converted = [_scalar(vr, v) for v in values]
         except (Mismatch, ValueError, TypeError):
-            dropped.append(name)
+            dropped.append({"TagName": name, "TagReference": ref})
             continue
-        spec: dict = {"name": name, "type": _type_of(vr), "mode": "REPEATED" if repeated else "NULLABLE"}
-        if vr == "PN":
-            spec["fields"] = [dict(f) for f in PN_FIELDS]
-        fields.append(spec)
+        repeated = _repeated(elem)
+        fields.append(_f(name, _type_of(vr), "REPEATED" if repeated else "NULLABLE",
+                         _copy_list(PN_FIELDS) if vr == "PN" else None))
         if repeated:
             row[name] = [v for v in converted if v is not None]
         else:
             row[name] = converted[0] if converted else None
+    if others:
+        fields.append(_copy(OTHER_FIELD))
+        row[OTHER_ELEMENTS] = others
     return Converted(row=row, fields=fields, dropped=dropped)
 
 
 def instance_row(ds: Dataset) -> Converted:
-    """A top-level row: the dataset's columns plus `DroppedTags` when anything was dropped."""
-    converted = convert_dataset(ds)
+    """A top-level flattened row: file meta and dataset columns, plus `DroppedTags` when needed."""
+    converted = convert_dataset(ds, with_file_meta=True)
     if converted.dropped:
-        converted.fields.append(dict(DROPPED_FIELD, fields=[dict(f) for f in DROPPED_FIELD["fields"]]))
-        converted.row[DROPPED_TAGS] = [{"TagName": name} for name in converted.dropped]
+        converted.fields.append(_copy(DROPPED_FIELD))
+        converted.row[DROPPED_TAGS] = list(converted.dropped)
     return converted
 
 
-def with_metadata(row: dict, last_updated: str, kind: str = "CREATE") -> dict:
-    """The row as written to a table: plus `LastUpdated` and `Type`."""
-    return {**row, LAST_UPDATED: last_updated, TYPE_COLUMN: kind}
+def event_row(row: dict, kind: str, last_updated: str, blob_size: int | None, source_store: str | None = None) -> dict:
+    """The row as written to a table: plus `StorageClass`, `BlobStorageSize`, `LastUpdated`, `Type`.
+
+    A DELETE row carries the key columns only (the instance is gone).
+    """
+    out = dict(row) if kind != DELETE else {k: row.get(k) for k in (STUDY, SERIES, SOP)}
+    if kind != DELETE:
+        out[STORAGE_CLASS] = STANDARD
+        out[BLOB_SIZE] = blob_size
+    out[LAST_UPDATED] = last_updated
+    out[TYPE_COLUMN] = kind
+    if source_store is not None:
+        out[SOURCE_STORE] = source_store
+    return out
+
+
+def event_fields(fields: list[dict], source_store: bool) -> list[dict]:
+    """The fields a flattened event row needs (the instance's plus the event columns)."""
+    merged, _ = merge_fields(fields, KEY_FIELDS + EVENT_FIELDS + ([SOURCE_FIELD] if source_store else []))
+    return merged
+
+
+def json_row(keys: dict, metadata: dict | None, dropped: list[dict], kind: str, last_updated: str,
+             blob_size: int | None, source_store: str | None, with_type: bool = True) -> dict:
+    """A `schemaJson` row: the UIDs, `Metadata` as JSON text, sizes, dropped tag names."""
+    text = json.dumps(metadata, separators=(",", ":")) if metadata is not None and kind != DELETE else None
+    out = {STUDY: keys.get(STUDY), SERIES: keys.get(SERIES), SOP: keys.get(SOP)}
+    if kind != DELETE:
+        out.update({
+            METADATA: text, STRUCTURED_SIZE: len(text.encode()) if text else None,
+            DROPPED_TAGS: [d["TagName"] for d in dropped], STORAGE_CLASS: STANDARD, BLOB_SIZE: blob_size,
+        })
+    out[LAST_UPDATED] = last_updated
+    if with_type:
+        out[TYPE_COLUMN] = kind
+    if source_store is not None:
+        out[SOURCE_STORE] = source_store
+    return out
+
+
+def json_fields(source_store: bool, with_type: bool = True) -> list[dict]:
+    fields = [f for f in JSON_FIELDS if with_type or f["name"] != TYPE_COLUMN]
+    return _copy_list(fields + ([SOURCE_FIELD] if source_store else []))
+
+
+def row_bytes(row: dict) -> int:
+    """Size of a row as BigQuery's streaming insert counts it (its JSON encoding)."""
+    return len(json.dumps(row, separators=(",", ":"), ensure_ascii=False, default=str).encode())
 
 
 def merge_fields(existing: list[dict], new: list[dict]) -> tuple[list[dict], list[str]]:
@@ -260,7 +347,22 @@ def merge_fields(existing: list[dict], new: list[dict]) -> tuple[list[dict], lis
 def _copy(spec: dict) -> dict:
     out = dict(spec)
     if "fields" in spec:
-        out["fields"] = [_copy(f) for f in spec["fields"]]
+        out["fields"] = _copy_list(spec["fields"])
+    return out
+
+
+def _copy_list(specs: list[dict]) -> list[dict]:
+    return [_copy(f) for f in specs]
+
+
+def column_paths(fields: list[dict], prefix: str = "") -> dict[str, str]:
+    """Every dotted column path of a schema and its type (the reference file's form)."""
+    out: dict[str, str] = {}
+    for spec in fields:
+        path = prefix + spec["name"]
+        out[path] = spec["type"]
+        if spec["type"] == "RECORD":
+            out.update(column_paths(spec.get("fields", []), path + "."))
     return out
 
 
