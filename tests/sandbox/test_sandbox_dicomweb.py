@@ -26,11 +26,11 @@ def _uid(entry: dict, tag: str) -> str:
 def test_acceptance_store_with_dicomweb_client_and_row_visible_in_bigquery(world, healthcare, bigquery_client, web, store, instances):
     healthcare.set_stream_configs(store, [world.table_uri("instances")])
     web.store_instances([instances[0]])
-    rows = query(bigquery_client, f"SELECT SOPInstanceUID, PatientName.Alphabetic AS pn, StudyDate, Modality, Type FROM {world.sql('instances')}")
+    rows = query(bigquery_client, f"SELECT SOPInstanceUID, PatientName.Alphabetic.FamilyName AS pn, StudyDate, Modality, Type FROM {world.sql('instances')}")
     ds = instances[0]
     assert rows == [{
-        "SOPInstanceUID": ds.SOPInstanceUID, "pn": str(ds.PatientName).split("=")[0],
-        "StudyDate": rows[0]["StudyDate"], "Modality": ds.Modality, "Type": "CREATE",
+        "SOPInstanceUID": ds.SOPInstanceUID, "pn": ds.PatientName.family_name,
+        "StudyDate": rows[0]["StudyDate"], "Modality": ds.Modality, "Type": "INSERT",
     }]
     assert rows[0]["StudyDate"].strftime("%Y%m%d") == ds.StudyDate
 

@@ -6,7 +6,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from dicomstream.sandbox.healthcare.schema import instance_row, merge_fields
+from dicomstream.sandbox.emulator.tables.schema import instance_row, merge_fields
 
 
 def _fields(converted) -> dict:

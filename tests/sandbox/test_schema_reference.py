@@ -17,7 +17,7 @@ import pytest
 from pydicom.datadict import dictionary_VR, keyword_dict
 
 from dicomstream.sandbox import synthetic
-from dicomstream.sandbox.healthcare import schema
+from dicomstream.sandbox.emulator.tables import schema
 
 REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "healthcare-dicom-export-columns.tsv"
 

@@ -9,7 +9,7 @@ from pydicom import dcmread
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from dicomstream.sandbox.healthcare.errors import invalid
+from dicomstream.sandbox.emulator.errors import invalid
 
 # DICOM tags used in responses (group+element hex as in DICOM JSON).
 REFERENCED_SOP_SEQUENCE = "00081199"

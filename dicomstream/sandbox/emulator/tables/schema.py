@@ -314,6 +314,31 @@ def json_fields(source_store: bool, with_type: bool = True) -> list[dict]:
     return _copy_list(fields + ([SOURCE_FIELD] if source_store else []))
 
 
+@dataclass(frozen=True)
+class Layout:
+    """The row shape a destination asks for in its `bigqueryDestination`."""
+
+    json: bool = False  # schemaJson (else the flattened schema)
+    source_store: bool = False  # includeSourceStore
+    cdc: bool = False  # v1beta1 changeDataCaptureConfig: latest row per instance, no Type column
+
+    @classmethod
+    def of(cls, dest: dict) -> "Layout":
+        return cls("schemaJson" in dest, bool(dest.get("includeSourceStore")), "changeDataCaptureConfig" in dest)
+
+    def row(self, inst, kind: str, now: str, store_name: str) -> tuple[dict, list[dict]]:  # noqa: ANN001 - state.Instance
+        """An instance event as (row, fields) for this destination."""
+        source = store_name if self.source_store else None
+        keys = {STUDY: inst.study, SERIES: inst.series, SOP: inst.sop}
+        if self.json:
+            dropped = inst.row.get(DROPPED_TAGS, [])
+            return (json_row(keys, inst.metadata, dropped, kind, now, inst.blob_size, source, not self.cdc),
+                    json_fields(self.source_store, not self.cdc))
+        if kind == DELETE:
+            return event_row(keys, DELETE, now, None, source), event_fields([], self.source_store)
+        return event_row(inst.row, kind, now, inst.blob_size, source), event_fields(inst.fields, self.source_store)
+
+
 def row_bytes(row: dict) -> int:
     """Size of a row as BigQuery's streaming insert counts it (its JSON encoding)."""
     return len(json.dumps(row, separators=(",", ":"), ensure_ascii=False, default=str).encode())
