@@ -107,7 +107,6 @@ def parse_table_uri(uri: object, path: str) -> TableRef:
 def check_destination(dest: object, where: str, version: str) -> tuple[TableRef, dict]:
     """A `bigqueryDestination` (stream or export): its table and the destination, normalised."""
     dest = check_object(dest, where, DESTINATION_FIELDS.get(version, DESTINATION_FIELDS["v1"]))
-    ref = parse_table_uri(dest.get("tableUri"), f"{where}.tableUri")
     if "force" in dest:
         check_bool(dest["force"], f"{where}.force")
     if "includeSourceStore" in dest:
@@ -125,6 +124,7 @@ def check_destination(dest: object, where: str, version: str) -> tuple[TableRef,
     if "changeDataCaptureConfig" in dest and "schemaJson" not in dest:
         raise invalid(f"{where}.changeDataCaptureConfig is only supported with schemaJson; "
                       "the flattened schema is not compatible with change data capture")
+    ref = parse_table_uri(dest.get("tableUri"), f"{where}.tableUri")  # JSON types first, as Google parses
     return ref, {**dest, "tableUri": ref.uri}
 
 
