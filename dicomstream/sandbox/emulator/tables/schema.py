@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from pydicom.datadict import dictionary_VM
+from pydicom.datadict import dictionary_VM, keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -206,9 +206,14 @@ def _other_data(elem: DataElement) -> list[str]:
 
 
 def _elements(ds: Dataset, with_file_meta: bool):
-    if with_file_meta and getattr(ds, "file_meta", None) is not None:
-        yield from ds.file_meta
-    yield from ds
+    """(tag, element) pairs; element None when pydicom cannot decode the stored value at all."""
+    sources = [ds.file_meta] if with_file_meta and getattr(ds, "file_meta", None) is not None else []
+    for source in sources + [ds]:
+        for tag in list(source.keys()):
+            try:
+                yield tag, source[tag]
+            except (ValueError, TypeError, OverflowError, KeyError):
+                yield tag, None
 
 
 def convert_dataset(ds: Dataset, path: str = "", with_file_meta: bool = False) -> Converted:
@@ -217,10 +222,13 @@ def convert_dataset(ds: Dataset, path: str = "", with_file_meta: bool = False) -
     fields: list[dict] = []
     dropped: list[dict] = []
     others: list[dict] = []
-    for elem in _elements(ds, with_file_meta):
-        tag = elem.tag
+    for tag, elem in _elements(ds, with_file_meta):
         if tag.elem == 0x0000:
             continue  # group lengths are encoding details, not metadata columns
+        if elem is None:  # a value that does not even decode as its VR
+            name = keyword_for_tag(tag) or f"Tag_{tag.group:04X}{tag.elem:04X}"
+            dropped.append({"TagName": name, "TagReference": f"{path}{tag.group:04X}{tag.elem:04X}"})
+            continue
         vr = _vr(elem)
         unknown = tag.is_private or not elem.keyword
         name = private_name(elem) if unknown else elem.keyword
@@ -244,7 +252,7 @@ def convert_dataset(ds: Dataset, path: str = "", with_file_meta: bool = False) -
         values = list(raw) if isinstance(raw, (list, MultiValue)) else ([] if raw is None or raw == "" else [raw])
         try:
             converted = [_scalar(vr, v) for v in values]
-        except (Mismatch, ValueError, TypeError):
+        except (Mismatch, ValueError, TypeError, OverflowError):
             dropped.append({"TagName": name, "TagReference": ref})
             continue
         repeated = _repeated(elem)
