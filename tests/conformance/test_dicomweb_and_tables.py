@@ -64,6 +64,11 @@ def test_dicomweb_methods_through_googles_client(google, dataset, instances):
     meta = google.call(stores.studies().retrieveMetadata(parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/metadata"))
     assert meta[0]["00100010"]["Value"][0]["Alphabetic"] == str(ds.PatientName).split("=")[0]
     path = f"studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}"
+    series_meta = google.call(stores.studies().series().retrieveMetadata(
+        parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/metadata"))
+    assert ds.SOPInstanceUID in {m["00080018"]["Value"][0] for m in series_meta}
+    one = google.call(stores.studies().series().instances().retrieveMetadata(parent=store, dicomWebPath=f"{path}/metadata"))
+    assert [m["00080018"]["Value"][0] for m in one] == [ds.SOPInstanceUID]
     assert google.call(stores.studies().series().instances().delete(parent=store, dicomWebPath=path)) == {}
     op = google.call(stores.studies().series().delete(parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"))
     assert op["done"] is True

@@ -54,6 +54,8 @@ def test_store_fields_of_the_discovery_document_are_accepted_and_kept(google, da
         name=f"{dataset}/dicomStores/radiology", updateMask="notificationConfigs,labels.team",
         body={"notificationConfigs": [], "labels": {"team": "cardiology"}}))
     assert "notificationConfigs" not in patched and patched["labels"] == {"team": "cardiology", "é-site": "nord_1"}
+    assert google.call(google.stores().delete(name=f"{dataset}/dicomStores/radiology")) == {}
+    assert google.error(google.stores().get(name=f"{dataset}/dicomStores/radiology"))["status"] == "NOT_FOUND"
 
 
 def test_v1beta1_change_data_capture_needs_the_json_schema(google, dataset, bq_dataset):
@@ -168,6 +170,8 @@ def test_export_with_unspecified_disposition_and_refused_destinations(google, da
     op = google.call(google.stores().export(name=store, body={
         "bigqueryDestination": {"tableUri": uri, "writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"}}))
     assert _wait(google, op["name"]).get("error") is None
+    listed = google.call(google.datasets().operations().list(name=dataset))
+    assert op["name"] in [o["name"] for o in listed["operations"]]
     err = google.error(google.stores().export(name=store, body={
         "bigqueryDestination": {"tableUri": f"bq://another-project.{bq_dataset}.t"}}))
     assert err["code"] == 400 and "own project" in err["message"]
