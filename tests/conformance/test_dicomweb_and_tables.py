@@ -61,6 +61,11 @@ def test_dicomweb_methods_through_googles_client(google, dataset, instances):
     assert {s["0020000D"]["Value"][0] for s in studies} == {i.StudyInstanceUID for i in instances}
     series = google.call(stores.searchForSeries(parent=store, dicomWebPath="series"))
     assert {s["0020000E"]["Value"][0] for s in series} == {i.SeriesInstanceUID for i in instances}
+    in_study = google.call(stores.studies().searchForSeries(parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/series"))
+    assert {s["0020000E"]["Value"][0] for s in in_study} == {i.SeriesInstanceUID for i in instances if i.StudyInstanceUID == ds.StudyInstanceUID}
+    in_series = google.call(stores.studies().series().searchForInstances(
+        parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances"))
+    assert {i["00080018"]["Value"][0] for i in in_series} == {i.SOPInstanceUID for i in instances if i.SeriesInstanceUID == ds.SeriesInstanceUID}
     meta = google.call(stores.studies().retrieveMetadata(parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/metadata"))
     assert meta[0]["00100010"]["Value"][0]["Alphabetic"] == str(ds.PatientName).split("=")[0]
     path = f"studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}"
