@@ -9,6 +9,7 @@ import time
 import pytest
 from conftest import LOCATION, PROJECT
 
+from dicomstream.sandbox import synthetic
 from dicomstream.sandbox.identity import fake_service_agent_email
 
 
@@ -172,6 +173,14 @@ def test_export_with_unspecified_disposition_and_refused_destinations(google, da
     assert _wait(google, op["name"]).get("error") is None
     listed = google.call(google.datasets().operations().list(name=dataset))
     assert op["name"] in [o["name"] for o in listed["operations"]]
+    sandbox.healthcare_client().store_instances(store, list(synthetic.generate(2, seed=41)))
+    as_json = f"bq://{PROJECT}.{bq_dataset}.snapshot_json"
+    op = google.call(google.stores().export(name=store, body={
+        "bigqueryDestination": {"tableUri": as_json, "schemaJson": {}, "includeSourceStore": True}}))
+    assert _wait(google, op["name"]).get("error") is None
+    table = sandbox.bigquery_client(PROJECT).get_table(as_json[len("bq://"):])
+    assert {f.name: f.field_type for f in table.schema}["Metadata"] == "JSON"
+    assert "SourceDicomStore" in {f.name for f in table.schema} and table.num_rows == 2
     err = google.error(google.stores().export(name=store, body={
         "bigqueryDestination": {"tableUri": f"bq://another-project.{bq_dataset}.t"}}))
     assert err["code"] == 400 and "own project" in err["message"]
