@@ -282,7 +282,7 @@ class HealthcareBackend:
             dest = config["bigqueryDestination"]
             ref = TableRef.parse(dest["tableUri"])
             layout = bqschema.Layout.of(dest)
-            rows = []
+            rows, sent = [], []
             for inst, kind in events:
                 if layout.cdc and kind == bqschema.DELETE:
                     continue  # change data capture: the instance's row is removed below, no tombstone
@@ -294,6 +294,7 @@ class HealthcareBackend:
                              "insert limit; it was not streamed", "INVALID_ARGUMENT"))
                     continue
                 rows.append((row, fields))
+                sent.append(inst)
             replaced = [inst.sop for inst, _ in events] if layout.cdc else []
             if not rows and not replaced:
                 continue
@@ -304,7 +305,7 @@ class HealthcareBackend:
             except Exception as exc:  # noqa: BLE001 - a streaming failure never fails the request
                 problem = ApiError(500, f"streaming to {ref.uri} failed: {exc}", "INTERNAL")
             if problem is not None:
-                for inst, _ in events:
+                for inst in sent or [inst for inst, _ in events]:
                     self._log(now, store_name, inst, ref, problem)
 
     def _log(self, now: str, store_name: str, inst: Instance, ref: TableRef, problem: ApiError) -> None:
