@@ -8,7 +8,7 @@ import json
 from io import BytesIO
 
 import pytest
-from conftest import PROJECT
+from google_client import PROJECT
 from pydicom import dcmwrite
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import LOCATION, PROJECT
+from google_client import LOCATION, PROJECT
 
 from dicomstream.sandbox import synthetic
 from dicomstream.sandbox.identity import fake_service_agent_email

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import LOCATION, PROJECT
+from google_client import LOCATION, PROJECT
 from discovery_schema import document
 
 from dicomstream.sandbox import synthetic
