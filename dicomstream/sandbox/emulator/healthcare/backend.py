@@ -1,6 +1,7 @@
 """The Cloud Healthcare API backend: datasets, DICOM stores, their IAM policies, operations,
-export to BigQuery, and streaming of instance events to the stores' destinations. Methods take
-and return plain data (backend objects as JSON-able dicts) or raise ApiError; no HTTP here."""
+export to BigQuery, and streaming of instance events to the stores' destinations. Methods return
+models (`state.py`), pages of models, operations or policies, or raise ApiError; the routes in
+`responses.py` turn them into Google's JSON. No HTTP here."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def _check_id(value: str | None, kind: str, param: str) -> str:
 
 
 def _page(items: list, page_size: str | None, page_token: str | None) -> tuple[list, str | None]:
+    """One page of `items` and the next page token (None on the last page)."""
     try:
         size = int(page_size) if page_size else 100
         start = int(page_token) if page_token else 0
@@ -89,15 +91,14 @@ class HealthcareBackend:
             if problem:
                 raise invalid(f"invalid parent: {problem}")
 
-    def get_dataset(self, name: str) -> dict:
+    def get_dataset(self, name: str) -> DatasetState:
         with self.core.lock:
-            return self.dataset(name).resource()
+            return self.dataset(name)
 
-    def list_datasets(self, parent: str, page_size: str | None, page_token: str | None) -> dict:
+    def list_datasets(self, parent: str, page_size: str | None, page_token: str | None) -> tuple[list[DatasetState], str | None]:
         with self.core.lock:
-            items = [ds.resource() for n, ds in sorted(self.core.state.datasets.items()) if n.startswith(parent + "/datasets/")]
-        page, token = _page(items, page_size, page_token)
-        return {"datasets": page, **({"nextPageToken": token} if token else {})}
+            items = [ds for n, ds in sorted(self.core.state.datasets.items()) if n.startswith(parent + "/datasets/")]
+        return _page(items, page_size, page_token)
 
     def delete_dataset(self, name: str) -> dict:
         with self.core.lock:
@@ -108,7 +109,7 @@ class HealthcareBackend:
         return {}
 
     # -- DICOM stores -------------------------------------------------------------------------
-    def create_store(self, version: str, dataset_name: str, store_id: str | None, body: dict) -> dict:
+    def create_store(self, version: str, dataset_name: str, store_id: str | None, body: dict) -> DicomStoreState:
         _check_id(store_id, "DICOM store", "dicomStoreId")
         validation.check_store_body(body, version)
         with self.core.lock:
@@ -128,18 +129,18 @@ class HealthcareBackend:
             )
             ds.stores[store_id] = store
             self.core.persistence.mark_dirty()
-            return store.resource()
+            return store
 
-    def get_store(self, dataset_name: str, store_id: str) -> dict:
+    def get_store(self, dataset_name: str, store_id: str) -> DicomStoreState:
         with self.core.lock:
-            return self.store(dataset_name, store_id).resource()
+            return self.store(dataset_name, store_id)
 
-    def list_stores(self, dataset_name: str, page_size: str | None, page_token: str | None, filter_text: str | None = None) -> dict:
+    def list_stores(self, dataset_name: str, page_size: str | None, page_token: str | None,
+                    filter_text: str | None = None) -> tuple[list[DicomStoreState], str | None]:
         matches = validation.label_filter(filter_text)
         with self.core.lock:
-            items = [s.resource() for _, s in sorted(self.dataset(dataset_name).stores.items()) if matches(s.labels)]
-        page, token = _page(items, page_size, page_token)
-        return {"dicomStores": page, **({"nextPageToken": token} if token else {})}
+            items = [s for _, s in sorted(self.dataset(dataset_name).stores.items()) if matches(s.labels)]
+        return _page(items, page_size, page_token)
 
     def delete_store(self, dataset_name: str, store_id: str) -> dict:
         with self.core.lock:
@@ -149,7 +150,7 @@ class HealthcareBackend:
             self.core.persistence.mark_dirty()
         return {}
 
-    def patch_store(self, version: str, dataset_name: str, store_id: str, update_mask: str | None, body: dict) -> dict:
+    def patch_store(self, version: str, dataset_name: str, store_id: str, update_mask: str | None, body: dict) -> DicomStoreState:
         """Only the masked fields change; `streamConfigs` replaces the whole array."""
         if not update_mask:
             raise invalid("updateMask is required: name the fields to update, e.g. updateMask=streamConfigs")
@@ -188,7 +189,7 @@ class HealthcareBackend:
                 elif path == "notificationConfigs":
                     store.notification_configs = list(body.get("notificationConfigs") or [])
             self.core.persistence.mark_dirty()
-            return store.resource()
+            return store
 
     # -- IAM on datasets and stores -----------------------------------------------------------
     def get_iam_policy(self, resource: str, requested_version: str | None = None) -> dict:
@@ -373,8 +374,8 @@ class HealthcareBackend:
         except Exception as exc:  # noqa: BLE001 - reported through the operation
             self.core.finish(op, error=ApiError(500, f"export to {ref.uri} failed: {exc}", "INTERNAL"))
 
-    def list_operations(self, dataset_name: str) -> dict:
+    def list_operations(self, dataset_name: str, page_size: str | None, page_token: str | None) -> tuple[list[dict], str | None]:
         with self.core.lock:
             self.dataset(dataset_name)
             ops = [dict(op) for n, op in self.core.state.operations.items() if n.startswith(dataset_name + "/operations/")]
-        return {"operations": ops}
+        return _page(ops, page_size, page_token)
