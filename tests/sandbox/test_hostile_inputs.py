@@ -91,5 +91,5 @@ def test_hostile_values_land_in_a_column_of_their_vr_type_or_in_dropped_tags(val
     for keyword in values:
         assert (keyword in types) != (keyword in dropped), keyword
         if keyword in types:
-            assert types[keyword] == schema._type_of(dictionary_VR(keyword_dict[keyword]))
+            assert types[keyword] == schema.column_type(dictionary_VR(keyword_dict[keyword]))
     assert schema.row_bytes(converted.row) > 0

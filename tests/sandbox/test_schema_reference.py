@@ -105,7 +105,7 @@ def test_google_gives_each_vr_one_type(reference):
             by_vr.setdefault(vr, set()).add(typ)
     assert {vr: types for vr, types in by_vr.items() if len(types) > 1} == {}
     for vr, (typ,) in by_vr.items():
-        assert schema._type_of(vr) == typ, vr
+        assert schema.column_type(vr) == typ, vr
 
 
 def test_json_schema_columns_follow_the_discovery_document():

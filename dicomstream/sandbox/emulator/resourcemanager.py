@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components.naming import project_id_problem
 from dicomstream.sandbox.emulator.errors import ApiError, invalid
-from dicomstream.sandbox.emulator.http import Request, Router, json_response
+from dicomstream.sandbox.emulator.http import Router, json_response
 from dicomstream.sandbox.emulator.iam import IamPolicies
 from dicomstream.sandbox.identity import fake_project_number
 

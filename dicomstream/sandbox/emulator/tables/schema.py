@@ -190,7 +190,8 @@ def _scalar(vr: str, value: object) -> object:
     return str(value)
 
 
-def _type_of(vr: str) -> str:
+def column_type(vr: str) -> str:
+    """The BigQuery type Google gives a VR (DS and IS are STRING, AT is INTEGER)."""
     return {"DA": "DATE", "TM": "TIME", "DT": "TIMESTAMP", "PN": "RECORD", "SQ": "RECORD"}.get(
         vr, "FLOAT" if vr in FLOAT_VRS else "INTEGER" if vr in INTEGER_VRS else "STRING"
     )
@@ -256,7 +257,7 @@ def convert_dataset(ds: Dataset, path: str = "", with_file_meta: bool = False) -
             dropped.append({"TagName": name, "TagReference": ref})
             continue
         repeated = _repeated(elem)
-        fields.append(_f(name, _type_of(vr), "REPEATED" if repeated else "NULLABLE",
+        fields.append(_f(name, column_type(vr), "REPEATED" if repeated else "NULLABLE",
                          _copy_list(PN_FIELDS) if vr == "PN" else None))
         if repeated:
             row[name] = [v for v in converted if v is not None]
