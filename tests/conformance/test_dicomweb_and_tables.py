@@ -160,3 +160,27 @@ def test_an_instance_over_one_megabyte_is_not_streamed_and_is_logged(google, dat
     assert len(entries) == 1 and "1 MB" in entries[0]["jsonPayload"]["error"]["message"]
     assert entries[0]["labels"] == {"healthcare.googleapis.com/dicom_stream": f"bq://{table}"}
     assert json.dumps(entries[0])  # a JSON log entry
+
+
+def test_storage_class_changes_stream_update_rows_and_show_in_storage_info(google, dataset, bq_dataset, bigquery_client, instances):
+    table = f"{PROJECT}.{bq_dataset}.classes"
+    body = {"streamConfigs": [{"bigqueryDestination": {"tableUri": f"bq://{table}"}}]}
+    store = google.call(google.stores().create(parent=dataset, dicomStoreId="classes", body=body))["name"]
+    store_instances(google, store, instances)
+    study = instances[0].StudyInstanceUID
+    in_study = [i for i in instances if i.StudyInstanceUID == study]
+    op = google.call(google.stores().dicomWeb().studies().setBlobStorageSettings(
+        resource=f"{store}/dicomWeb/studies/{study}", body={"blobStorageSettings": {"blobStorageClass": "ARCHIVE"}}))
+    assert op["done"] is True and op["metadata"]["counter"]["success"] == str(len(in_study))
+    ds = in_study[0]
+    info = google.call(google.stores().dicomWeb().studies().series().instances().getStorageInfo(
+        resource=f"{store}/dicomWeb/studies/{study}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}"))
+    assert info["blobStorageInfo"]["storageClass"] == "ARCHIVE" and int(info["blobStorageInfo"]["sizeBytes"]) > 1000
+    op = google.call(google.stores().setBlobStorageSettings(
+        resource=store, body={"blobStorageSettings": {"blobStorageClass": "ARCHIVE"}}))  # only the others change
+    rows = _rows(bigquery_client, f"SELECT SOPInstanceUID, Type, StorageClass FROM `{table}` WHERE Type = 'UPDATE'")
+    assert sorted(r["SOPInstanceUID"] for r in rows) == sorted(i.SOPInstanceUID for i in instances)
+    assert {r["StorageClass"] for r in rows} == {"ARCHIVE"}
+    err = google.error(google.stores().setBlobStorageSettings(
+        resource=store, body={"blobStorageSettings": {"blobStorageClass": "BLOB_STORAGE_CLASS_UNSPECIFIED"}}))
+    assert err["code"] == 400

@@ -37,6 +37,9 @@ DRIVEN = {
     "healthcare.projects.locations.datasets.dicomStores.studies.delete",
     "healthcare.projects.locations.datasets.dicomStores.studies.series.delete",
     "healthcare.projects.locations.datasets.dicomStores.studies.series.instances.delete",
+    "healthcare.projects.locations.datasets.dicomStores.setBlobStorageSettings",
+    "healthcare.projects.locations.datasets.dicomStores.dicomWeb.studies.setBlobStorageSettings",
+    "healthcare.projects.locations.datasets.dicomStores.dicomWeb.studies.series.instances.getStorageInfo",
     "cloudresourcemanager.projects.get", "cloudresourcemanager.projects.getIamPolicy",
     "cloudresourcemanager.projects.setIamPolicy",
 }

@@ -23,6 +23,8 @@ class Instance:
     fields: list[dict]  # schema fields the row needs
     stored_time: str
     blob_size: int = 0  # bytes of the stored Part 10 file (BlobStorageSize)
+    storage_class: str = "STANDARD"  # blob storage class (setBlobStorageSettings)
+    storage_class_time: str = ""  # when it last changed (RFC 3339), stored_time until then
 
 
 @dataclass

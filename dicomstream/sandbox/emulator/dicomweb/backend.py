@@ -1,17 +1,22 @@
 """The DICOMweb backend of a DICOM store: STOW-RS stores instances (and streams INSERT rows),
-QIDO-RS searches, WADO-RS serves metadata, deletes remove instances (and stream DELETE rows)."""
+QIDO-RS searches, WADO-RS serves metadata, deletes remove instances (and stream DELETE rows),
+storage-class changes (setBlobStorageSettings, streamed as UPDATE rows) and getStorageInfo."""
 
 from __future__ import annotations
+
+import json
 
 from dicomstream.sandbox.emulator.core import Core
 from dicomstream.sandbox.emulator.dicomweb import wire
 from dicomstream.sandbox.emulator.errors import invalid, not_found
+from dicomstream.sandbox.emulator.healthcare import validation
 from dicomstream.sandbox.emulator.healthcare.backend import HealthcareBackend
 from dicomstream.sandbox.emulator.state import Instance
 from dicomstream.sandbox.emulator.tables import schema as bqschema
 
 DEFAULT_QIDO_LIMIT = 100
 MAX_QIDO_LIMIT = {"studies": 5000, "series": 5000, "instances": 50000}
+STORAGE_CLASSES = ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE")
 
 
 class DicomWebBackend:
@@ -136,3 +141,48 @@ class DicomWebBackend:
             op["metadata"]["counter"] = {"success": str(len(doomed))}
         self.core.finish(op, {"@type": "type.googleapis.com/google.protobuf.Empty"})
         return dict(op)
+
+    # -- blob storage -------------------------------------------------------------------------
+    def set_blob_storage_settings(self, version: str, dataset_name: str, store_id: str, body: dict, study: str | None = None) -> dict:
+        """Moves the store's (or one study's) instances to a storage class: an operation, and one
+        UPDATE row per instance whose class changed."""
+        where = "set_blob_storage_settings_request"
+        body = validation.check_object(body, where, frozenset({"blobStorageSettings", "filterConfig"}))
+        settings = validation.check_object(body.get("blobStorageSettings", {}), f"{where}.blob_storage_settings",
+                                           frozenset({"blobStorageClass"}))
+        storage_class = settings.get("blobStorageClass")
+        if storage_class not in STORAGE_CLASSES:
+            raise invalid(f"blobStorageSettings.blobStorageClass must be one of {', '.join(STORAGE_CLASSES)} (found {storage_class!r})")
+        if "filterConfig" in body:
+            if study is not None:
+                raise invalid("filterConfig is only allowed when the resource is a DICOM store")
+            validation.check_filter_config(body["filterConfig"])
+        now = self.core.now()
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            targets = [i for i in store.instances.values() if study is None or i.study == study]
+            if study is not None and not targets:
+                raise not_found(f"no instance found for study {study}")
+            changed = [i for i in targets if i.storage_class != storage_class]
+            for inst in changed:
+                inst.storage_class, inst.storage_class_time = storage_class, now
+            configs = list(store.stream_configs)
+            op = self.core.operation(dataset_name, version, "dicom.DicomService.SetBlobStorageSettings")
+            op["metadata"]["counter"] = {"success": str(len(targets))} if targets else {}
+            self.core.persistence.mark_dirty()
+        self.healthcare.stream(store.name, [(inst, bqschema.UPDATE) for inst in changed], configs)
+        self.core.finish(op, {"@type": f"type.googleapis.com/google.cloud.healthcare.{version}.dicom.SetBlobStorageSettingsResponse"})
+        return dict(op)
+
+    def storage_info(self, dataset_name: str, store_id: str, study: str, series: str, sop: str) -> dict:
+        found = self._instances(dataset_name, store_id, study, series, sop)
+        if not found:
+            raise not_found(f"no instance found for study {study} series {series} instance {sop}")
+        inst = found[0]
+        text = json.dumps(inst.metadata, separators=(",", ":"))
+        return {
+            "referencedResource": f"{dataset_name}/dicomStores/{store_id}/dicomWeb/studies/{study}/series/{series}/instances/{sop}",
+            "blobStorageInfo": {"sizeBytes": str(inst.blob_size), "storageClass": inst.storage_class,
+                                "storageClassUpdateTime": inst.storage_class_time or inst.stored_time},
+            "structuredStorageInfo": {"sizeBytes": str(len(text.encode()))},
+        }

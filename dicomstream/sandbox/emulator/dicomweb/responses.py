@@ -8,9 +8,9 @@ from dicomstream.sandbox.emulator.healthcare.responses import STORE
 from dicomstream.sandbox.emulator.http import Request, Response, Router, json_response
 
 WEB = STORE + r"/dicomWeb"
-STUDY = WEB + r"/studies/(?P<study>[^/]+)"
-SERIES = STUDY + r"/series/(?P<series>[^/]+)"
-INSTANCE = SERIES + r"/instances/(?P<instance>[^/]+)"
+STUDY = WEB + r"/studies/(?P<study>[^/:]+)"
+SERIES = STUDY + r"/series/(?P<series>[^/:]+)"
+INSTANCE = SERIES + r"/instances/(?P<instance>[^/:]+)"
 DICOM_JSON = "application/dicom+json"
 MORE_RESULTS = '299 healthcare.googleapis.com "There are additional results that can be requested."'
 
@@ -49,6 +49,12 @@ def router(backend: DicomWebBackend) -> Router:
     r.add("GET", STUDY + r"/metadata", metadata)
     r.add("GET", SERIES + r"/metadata", metadata)
     r.add("GET", INSTANCE + r"/metadata", metadata)
+    r.add("POST", STORE + r":setBlobStorageSettings", lambda q: json_response(
+        b.set_blob_storage_settings(q.groups["version"], q.dataset_name, q.groups["store"], q.json())))
+    r.add("POST", STUDY + r":setBlobStorageSettings", lambda q: json_response(
+        b.set_blob_storage_settings(q.groups["version"], q.dataset_name, q.groups["store"], q.json(), q.groups["study"])))
+    r.add("GET", INSTANCE + r":getStorageInfo", lambda q: json_response(b.storage_info(
+        q.dataset_name, q.groups["store"], q.groups["study"], q.groups["series"], q.groups["instance"])))
     r.add("DELETE", STUDY, delete)
     r.add("DELETE", SERIES, delete)
     r.add("DELETE", INSTANCE, delete)

@@ -323,12 +323,7 @@ class HealthcareBackend:
         if "gcsDestination" in body:
             raise ApiError(501, "the sandbox exports to BigQuery only (gcsDestination is not emulated)", "UNIMPLEMENTED")
         if "filterConfig" in body:
-            config = validation.check_object(body["filterConfig"], "filter_config", frozenset({"resourcePathsGcsUri"}))
-            uri = config.get("resourcePathsGcsUri")
-            if uri is not None and not (isinstance(uri, str) and uri.startswith("gs://") and "/" in uri[5:]):
-                raise invalid(f"filterConfig.resourcePathsGcsUri must be gs://BUCKET/PATH (found {uri!r})")
-            if uri:
-                raise ApiError(501, "the sandbox has no Cloud Storage: filterConfig.resourcePathsGcsUri cannot be read", "UNIMPLEMENTED")
+            validation.check_filter_config(body["filterConfig"])
         if not isinstance(body.get("bigqueryDestination"), dict):
             raise invalid("bigqueryDestination is required")
         ref, dest = validation.check_destination(body["bigqueryDestination"], "bigqueryDestination", version)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from components.naming import InvalidName, TableRef, label_problem
-from dicomstream.sandbox.emulator.errors import invalid
+from dicomstream.sandbox.emulator.errors import ApiError, invalid
 
 STORE_FIELDS = frozenset({"name", "labels", "notificationConfig", "notificationConfigs", "streamConfigs"})
 STORE_PATCHABLE = STORE_FIELDS - {"name"}
@@ -126,6 +126,16 @@ def check_destination(dest: object, where: str, version: str) -> tuple[TableRef,
                       "the flattened schema is not compatible with change data capture")
     ref = parse_table_uri(dest.get("tableUri"), f"{where}.tableUri")  # JSON types first, as Google parses
     return ref, {**dest, "tableUri": ref.uri}
+
+
+def check_filter_config(value: object, where: str = "filter_config") -> None:
+    """`DicomFilterConfig`: a gs:// list of resource paths, which the sandbox cannot read (501)."""
+    config = check_object(value, where, frozenset({"resourcePathsGcsUri"}))
+    uri = config.get("resourcePathsGcsUri")
+    if uri is not None and not (isinstance(uri, str) and uri.startswith("gs://") and "/" in uri[5:]):
+        raise invalid(f"filterConfig.resourcePathsGcsUri must be gs://BUCKET/PATH (found {uri!r})")
+    if uri:
+        raise ApiError(501, "the sandbox has no Cloud Storage: filterConfig.resourcePathsGcsUri cannot be read", "UNIMPLEMENTED")
 
 
 def write_disposition(dest: dict) -> str:

@@ -13,7 +13,7 @@ table Google's export wrote (IDC's `dicom_metadata`; tests/sandbox/test_schema_r
   becomes a `Tag_GGGGEEEE` RECORD column whose items follow the same rules.
 - Excluded VRs (OB OD OF OL OV OW UN), elements of 1 MB or more and values that do not parse as
   their VR → `DroppedTags` (REPEATED RECORD `TagName`, `TagReference`) on the top-level row.
-- Every row: `StorageClass`, `BlobStorageSize`, `LastUpdated`, `Type` (INSERT / DELETE),
+- Every row: `StorageClass`, `BlobStorageSize`, `LastUpdated`, `Type` (INSERT / DELETE / UPDATE),
   `SourceDicomStore` when the destination has `includeSourceStore`.
 - JSON schema (`schemaJson`): the three UIDs, `Metadata` (the DICOM JSON as one JSON value),
   `StructuredStorageSize`, `DroppedTags` (REPEATED STRING), `StorageClass`, `LastUpdated`,
@@ -54,6 +54,7 @@ STRUCTURED_SIZE = "StructuredStorageSize"
 SOURCE_STORE = "SourceDicomStore"
 METADATA = "Metadata"
 INSERT, DELETE = "INSERT", "DELETE"
+UPDATE = "UPDATE"  # storage-class change: Google's value is not documented (see the sandbox README)
 STANDARD = "STANDARD"
 
 
@@ -278,14 +279,15 @@ def instance_row(ds: Dataset) -> Converted:
     return converted
 
 
-def event_row(row: dict, kind: str, last_updated: str, blob_size: int | None, source_store: str | None = None) -> dict:
+def event_row(row: dict, kind: str, last_updated: str, blob_size: int | None, source_store: str | None = None,
+              storage_class: str = STANDARD) -> dict:
     """The row as written to a table: plus `StorageClass`, `BlobStorageSize`, `LastUpdated`, `Type`.
 
     A DELETE row carries the key columns only (the instance is gone).
     """
     out = dict(row) if kind != DELETE else {k: row.get(k) for k in (STUDY, SERIES, SOP)}
     if kind != DELETE:
-        out[STORAGE_CLASS] = STANDARD
+        out[STORAGE_CLASS] = storage_class
         out[BLOB_SIZE] = blob_size
     out[LAST_UPDATED] = last_updated
     out[TYPE_COLUMN] = kind
@@ -301,14 +303,14 @@ def event_fields(fields: list[dict], source_store: bool) -> list[dict]:
 
 
 def json_row(keys: dict, metadata: dict | None, dropped: list[dict], kind: str, last_updated: str,
-             blob_size: int | None, source_store: str | None, with_type: bool = True) -> dict:
+             blob_size: int | None, source_store: str | None, with_type: bool = True, storage_class: str = STANDARD) -> dict:
     """A `schemaJson` row: the UIDs, `Metadata` as JSON text, sizes, dropped tag names."""
     text = json.dumps(metadata, separators=(",", ":")) if metadata is not None and kind != DELETE else None
     out = {STUDY: keys.get(STUDY), SERIES: keys.get(SERIES), SOP: keys.get(SOP)}
     if kind != DELETE:
         out.update({
             METADATA: text, STRUCTURED_SIZE: len(text.encode()) if text else None,
-            DROPPED_TAGS: [d["TagName"] for d in dropped], STORAGE_CLASS: STANDARD, BLOB_SIZE: blob_size,
+            DROPPED_TAGS: [d["TagName"] for d in dropped], STORAGE_CLASS: storage_class, BLOB_SIZE: blob_size,
         })
     out[LAST_UPDATED] = last_updated
     if with_type:
@@ -341,11 +343,12 @@ class Layout:
         keys = {STUDY: inst.study, SERIES: inst.series, SOP: inst.sop}
         if self.json:
             dropped = inst.row.get(DROPPED_TAGS, [])
-            return (json_row(keys, inst.metadata, dropped, kind, now, inst.blob_size, source, not self.cdc),
+            return (json_row(keys, inst.metadata, dropped, kind, now, inst.blob_size, source, not self.cdc, inst.storage_class),
                     json_fields(self.source_store, not self.cdc))
         if kind == DELETE:
             return event_row(keys, DELETE, now, None, source), event_fields([], self.source_store)
-        return event_row(inst.row, kind, now, inst.blob_size, source), event_fields(inst.fields, self.source_store)
+        return (event_row(inst.row, kind, now, inst.blob_size, source, inst.storage_class),
+                event_fields(inst.fields, self.source_store))
 
 
 def row_bytes(row: dict) -> int:
