@@ -63,6 +63,8 @@ def test_dicomweb_methods_through_googles_client(google, dataset, instances):
     assert {s["0020000E"]["Value"][0] for s in series} == {i.SeriesInstanceUID for i in instances}
     in_study = google.call(stores.studies().searchForSeries(parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/series"))
     assert {s["0020000E"]["Value"][0] for s in in_study} == {i.SeriesInstanceUID for i in instances if i.StudyInstanceUID == ds.StudyInstanceUID}
+    in_study_instances = google.call(stores.studies().searchForInstances(parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/instances"))
+    assert {i["00080018"]["Value"][0] for i in in_study_instances} == {i.SOPInstanceUID for i in instances if i.StudyInstanceUID == ds.StudyInstanceUID}
     in_series = google.call(stores.studies().series().searchForInstances(
         parent=store, dicomWebPath=f"studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances"))
     assert {i["00080018"]["Value"][0] for i in in_series} == {i.SOPInstanceUID for i in instances if i.SeriesInstanceUID == ds.SeriesInstanceUID}

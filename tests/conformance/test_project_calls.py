@@ -30,6 +30,7 @@ DRIVEN = {
     "healthcare.projects.locations.datasets.dicomStores.searchForSeries",
     "healthcare.projects.locations.datasets.dicomStores.searchForInstances",
     "healthcare.projects.locations.datasets.dicomStores.studies.searchForSeries",
+    "healthcare.projects.locations.datasets.dicomStores.studies.searchForInstances",
     "healthcare.projects.locations.datasets.dicomStores.studies.series.searchForInstances",
     "healthcare.projects.locations.datasets.dicomStores.studies.retrieveMetadata",
     "healthcare.projects.locations.datasets.dicomStores.studies.series.retrieveMetadata",
@@ -100,7 +101,10 @@ def test_every_call_the_project_makes_is_a_discovery_method_the_suite_drives(san
     instances = list(synthetic.generate(6, patients_count=1, seed=31))
     healthcare.store_instances(store, instances)
     list(healthcare.search_studies(store))
+    list(healthcare.search_series(store))
     list(healthcare.search_series(store, instances[0].StudyInstanceUID))
+    list(healthcare.search_instances(store, instances[0].StudyInstanceUID))
+    list(healthcare.search_instances(store, instances[0].StudyInstanceUID, instances[0].SeriesInstanceUID))
     healthcare.instance_uids(store)
     healthcare.study_metadata(store, instances[0].StudyInstanceUID)
     op = healthcare.export_to_bigquery(store, f"bq://{PROJECT}.{bq_dataset}.snapshot", "WRITE_TRUNCATE")
