@@ -146,6 +146,9 @@ def test_iam_policies_on_datasets_and_stores(google, dataset):
         assert google.call(api.getIamPolicy(resource=resource, options_requestedPolicyVersion=3)) == updated
         stale = google.error(api.setIamPolicy(resource=resource, body={"policy": policy}))
         assert (stale["code"], stale["status"]) == (409, "ABORTED")
+        asked = ["healthcare.dicomStores.get", "healthcare.datasets.get"]
+        assert google.call(api.testIamPermissions(resource=resource, body={"permissions": asked})) == {"permissions": asked}
+        assert google.error(api.testIamPermissions(resource=resource, body={"permissions": ["healthcare.*"]}))["code"] == 400
     missing = google.error(google.stores().getIamPolicy(resource=f"{dataset}/dicomStores/none"))
     assert missing["status"] == "NOT_FOUND"
 

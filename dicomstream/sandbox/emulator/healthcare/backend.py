@@ -202,6 +202,10 @@ class HealthcareBackend:
         self._resource(resource)
         return self.policies.set(resource, body)
 
+    def test_iam_permissions(self, resource: str, body: dict) -> dict:
+        self._resource(resource)
+        return self.policies.test_permissions(body)
+
     def _resource(self, name: str) -> None:
         parts = name.split("/")
         with self.core.lock:
