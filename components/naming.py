@@ -37,7 +37,7 @@ TABLE_URI_SCHEME = "bq://"
 # letters, digits, '_' or '-' (international lowercase letters allowed), at most 63 characters.
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
-MAX_LABEL_BYTES = 128  # keys and values are also under 128 bytes in UTF-8
+MAX_LABEL_BYTES = 128  # keys and values take at most 128 bytes of UTF-8 (healthcare v1 discovery document)
 # Labels the product sets itself on every stateful resource (components/labels.py).
 RESERVED_LABELS = ("environment", "managed-by")
 _SHOWN_LIMIT = 80
@@ -165,8 +165,8 @@ def label_key_problem(key: object) -> str | None:
             _is_label_char(ch, False) for ch in key[1:]):
         return (f"label key {shown(key)} must start with a lowercase letter and hold at most "
                 f"{MAX_LABEL_LENGTH} lowercase letters, digits, '_' or '-'")
-    if len(key.encode("utf-8")) >= MAX_LABEL_BYTES:
-        return f"label key {shown(key)} takes {len(key.encode('utf-8'))} bytes in UTF-8; keys take under {MAX_LABEL_BYTES}"
+    if len(key.encode("utf-8")) > MAX_LABEL_BYTES:
+        return f"label key {shown(key)} takes {len(key.encode('utf-8'))} bytes in UTF-8; at most {MAX_LABEL_BYTES}"
     return None
 
 
@@ -178,9 +178,9 @@ def label_value_problem(key: str, value: object) -> str | None:
     if len(value) > MAX_LABEL_LENGTH or not all(_is_label_char(ch, False) for ch in value):
         return (f"label {shown(key)}: value {shown(value)} holds more than lowercase letters, digits, '_' "
                 f"or '-' (at most {MAX_LABEL_LENGTH})")
-    if len(value.encode("utf-8")) >= MAX_LABEL_BYTES:
+    if len(value.encode("utf-8")) > MAX_LABEL_BYTES:
         return (f"label {shown(key)}: value {shown(value)} takes {len(value.encode('utf-8'))} bytes in UTF-8; "
-                f"values take under {MAX_LABEL_BYTES}")
+                f"at most {MAX_LABEL_BYTES}")
     return None
 
 
@@ -338,23 +338,8 @@ def healthcare_service_agent_email(project_number: str | int) -> str:
     return f"service-{project_number}@gcp-sa-healthcare.iam.gserviceaccount.com"
 
 
-# Google Cloud labels (Healthcare datasets and DICOM stores use the same rule)
-def _letter(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Ll", "Lo")
-
-
-def _label_char(ch: str) -> bool:
-    return _letter(ch) or unicodedata.category(ch).startswith("N") or ch in "_-"
-
-
 def label_problem(key: object, value: object) -> str | None:
-    """Google's label rule: keys `[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}`, values
-    `[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}`, each at most 128 bytes of UTF-8."""
+    """One label against Google's rule (the key's, then the value's): the sandbox's single check."""
     if not isinstance(key, str) or not isinstance(value, str):
         return "labels map strings to strings"
-    if not key or len(key) > 63 or len(key.encode()) > 128 or not _letter(key[0]) or not all(map(_label_char, key)):
-        return (f"invalid label key {key!r}: 1-63 characters, starting with a lower-case letter, then lower-case "
-                "letters, digits, '_' or '-'")
-    if len(value) > 63 or len(value.encode()) > 128 or not all(map(_label_char, value)):
-        return f"invalid value {value!r} of label {key!r}: at most 63 lower-case letters, digits, '_' or '-'"
-    return None
+    return label_key_problem(key) or label_value_problem(key, value)

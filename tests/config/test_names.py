@@ -65,7 +65,8 @@ def test_dot_ids_are_refused(name):
     assert {line.split(": ")[1] for line in lines} == {"healthcare.dataset", "dicomStores[0].name"}
 
 
-@pytest.mark.parametrize("key,ok", [("team", True), ("é-1", True), ("日本", True), ("日" * 42, True), ("日" * 43, False), ("Team", False), ("1team", False),
+@pytest.mark.parametrize("key,ok", [("team", True), ("é-1", True), ("日本", True), ("日" * 42, True), ("日" * 43, False),
+                                    ("ab" + "日" * 42, True), ("abc" + "日" * 42, False), ("Team", False), ("1team", False),
                                     ("_x", False), ("a" * 63, True), ("a" * 64, False), ("", False)])
 def test_label_keys(key, ok):
     assert (label_key_problem(key) is None) is ok
