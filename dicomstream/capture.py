@@ -11,11 +11,14 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import os
 import runpy
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -40,6 +43,8 @@ class CapturedResource:
     outputs: dict[str, Any]
     protect: bool
     provider: str | None = None
+    # `inputs` with every secret value as "[secret]": what a plan may print.
+    shown_inputs: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,7 +125,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        inputs = _plain(rpc.deserialize_properties(request.object))
+        raw_inputs = rpc.deserialize_properties(request.object)
+        inputs = _plain(raw_inputs)
         outputs = _plain(rpc.deserialize_properties(response.object)) if request.custom else {}
         self.capture.resources.append(CapturedResource(
             type=request.type,
@@ -135,18 +141,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=outputs,
             protect=bool(request.protect),
             provider=request.provider or None,
+            shown_inputs=_plain(raw_inputs, mask=True),
         ))
         return response
 
 
-def _plain(value: Any) -> Any:
-    """JSON-able values: unknowns as Pulumi's sentinel string, secrets unwrapped."""
+SECRET_MARK = "[secret]"
+
+
+def _plain(value: Any, mask: bool = False) -> Any:
+    """JSON-able values: unknowns as Pulumi's sentinel string, secrets unwrapped (or masked)."""
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
+            return SECRET_MARK if mask else _plain(value.get("value"))
+        return {k: _plain(v, mask) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, mask) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -168,7 +178,12 @@ def config_values(document: Mapping[str, Any]) -> dict[str, str]:
 
 def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicomstream",
                 program: Path = PROGRAM, preview: bool = True) -> Capture:
-    """Run `program` with `config` (a stack file's `config:` mapping) and capture its resources."""
+    """Run `program` with `config` (a stack file's `config:` mapping) and capture its resources.
+
+    The config reaches the program as the engine passes it (`config_values`); the program also
+    reads the stack file's key names (unknown keys, `secure:` entries), so `config` is written to
+    a temporary stack file that DICOMSTREAM_STACK_FILE names for the run.
+    """
     capture = Capture(project=project, stack=stack)
     logger = logging.getLogger(f"dicomstream.capture.{stack}")
     logger.propagate = False
@@ -183,8 +198,9 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     if added:
         sys.path.insert(0, root)
     try:
-        runpy.run_path(str(program), run_name="__main__")
-        _wait()
+        with _stack_file(config):
+            runpy.run_path(str(program), run_name="__main__")
+            _wait()
         capture.resources = stable_order(capture.resources)
         capture.outputs = _stack_outputs()
     except pulumi.RunError as exc:
@@ -193,6 +209,27 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
         if added:
             sys.path.remove(root)
     return capture
+
+
+@contextmanager
+def _stack_file(config: Mapping[str, Any]) -> Iterator[None]:
+    """A temporary stack file holding `config`, named by DICOMSTREAM_STACK_FILE while in use."""
+    import yaml
+
+    from components.stack_inputs import STACK_FILE_ENV
+
+    previous = os.environ.get(STACK_FILE_ENV)
+    with tempfile.TemporaryDirectory(prefix="dicomstream-plan-") as tmp:
+        path = Path(tmp) / "Pulumi.stack.yaml"
+        path.write_text(yaml.safe_dump({"config": dict(config)}, sort_keys=False), encoding="utf-8")
+        os.environ[STACK_FILE_ENV] = str(path)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(STACK_FILE_ENV, None)
+            else:
+                os.environ[STACK_FILE_ENV] = previous
 
 
 def stable_order(resources: list[CapturedResource]) -> list[CapturedResource]:
@@ -231,12 +268,22 @@ def _wait() -> None:
 
 
 def _stack_outputs() -> dict[str, Any]:
-    """`pulumi.export`ed values, resolved (the mock root stack never registers them itself)."""
+    """`pulumi.export`ed values, resolved (the mock root stack never registers them itself).
+
+    A secret output is shown as "[secret]", as `pulumi stack output` does.
+    """
     import asyncio
 
     from pulumi.runtime.settings import get_root_resource
 
     root = get_root_resource()
-    outputs = pulumi.Output.from_input(dict(getattr(root, "outputs", {}) or {}))
-    value = asyncio.get_event_loop().run_until_complete(outputs.future())
-    return _plain(value) if value is not None else {}
+    loop = asyncio.get_event_loop()
+    shown: dict[str, Any] = {}
+    for key, value in dict(getattr(root, "outputs", {}) or {}).items():
+        output = pulumi.Output.from_input(value)
+        if loop.run_until_complete(output._is_secret):
+            shown[key] = SECRET_MARK
+        else:
+            resolved = loop.run_until_complete(output.future())
+            shown[key] = _plain(resolved) if resolved is not None else None
+    return shown
