@@ -31,7 +31,8 @@ class DicomStoreArgs:
 
 
 def dicom_store(name: str, args: DicomStoreArgs, *, dataset: pulumi.Input[str], protect: bool,
-                parent: pulumi.Resource) -> gcp.healthcare.DicomStore:
+                parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()) -> gcp.healthcare.DicomStore:
+    """The store `args.store_id`, named `name` (its dataset component's name, then the store id)."""
     if len(args.streams) > MAX_STREAMS_PER_STORE and not validation_skipped():
         raise ValueError(f"DICOM store {args.store_id!r} streams to {len(args.streams)} tables; "
                          f"the limit is {MAX_STREAMS_PER_STORE}")
@@ -46,5 +47,6 @@ def dicom_store(name: str, args: DicomStoreArgs, *, dataset: pulumi.Input[str], 
             )
             for uri in args.table_uris
         ],
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(args.grants)),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(args.grants),
+                                    aliases=list(aliases)),
     )

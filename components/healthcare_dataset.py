@@ -52,8 +52,11 @@ class HealthcareDataset(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on),
         )
         self.id = self.dataset.id
+        # `NAME-STORE`: two Healthcare datasets may both hold a store `radiology`. dicomstream 0.1.0
+        # named stores by their id alone; the alias keeps such a store (and its images) in place.
         self.stores = {
-            store.store_id: dicom_store(store.store_id, store, dataset=self.id, protect=protect, parent=self)
+            store.store_id: dicom_store(f"{name}-{store.store_id}", store, dataset=self.id, protect=protect,
+                                        parent=self, aliases=[pulumi.Alias(name=store.store_id)])
             for store in stores
         }
         self.table_uris = {store.store_id: store.table_uris for store in stores}

@@ -18,7 +18,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -45,6 +45,8 @@ class CapturedResource:
     provider: str | None = None
     # `inputs` with every secret value as "[secret]": what a plan may print.
     shown_inputs: dict[str, Any] | None = None
+    # The URNs this resource answers to besides its own (`aliases`), as the engine resolves them.
+    aliases: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,11 +122,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks, capture: Capture):
         super().__init__(mocks)
         self.capture = capture
+        self._aliases: dict[str, list[str]] = {}  # URN -> alias URNs, for the children's inherited ones
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
+        aliases = alias_urns(request, response.urn, self.make_urn)
+        aliases = sorted(set(aliases) | set(self._inherited(request, aliases)))
+        self._aliases[response.urn] = aliases
         raw_inputs = rpc.deserialize_properties(request.object)
         inputs = _plain(raw_inputs)
         outputs = _plain(rpc.deserialize_properties(response.object)) if request.custom else {}
@@ -142,11 +148,36 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             provider=request.provider or None,
             shown_inputs=_plain(raw_inputs, mask=True),
+            aliases=aliases,
         ))
         return response
 
+    def _inherited(self, request, own: list[str]) -> list[str]:
+        """The engine's inherited child aliases: a child whose name (or alias name) starts with its
+        parent's name also answers to that name with the prefix replaced by each parent alias's name."""
+        parent = request.parent
+        parent_name = parent.rsplit("::", 1)[-1] if parent else ""
+        names = [request.name, *(urn.rsplit("::", 1)[-1] for urn in own)]
+        return [self.make_urn(parent, request.type, old + name[len(parent_name):])
+                for alias in self._aliases.get(parent, ()) for old in [alias.rsplit("::", 1)[-1]]
+                for name in names if parent_name and name.startswith(parent_name)]
+
 
 SECRET_MARK = "[secret]"
+
+
+def alias_urns(request: Any, urn: str, make_urn: Callable[[str, str, str], str]) -> list[str]:
+    """The URNs a RegisterResource request's aliases stand for (alias URNs, or specs resolved
+    with the monitor's own URN rule), so an old plan's URN can be matched to the resource."""
+    found = list(request.aliasURNs)
+    for alias in request.aliases:
+        if alias.urn:
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        found.append(make_urn(parent, spec.type or request.type, spec.name or request.name))
+    return sorted(set(found) - {urn})
 
 
 def _plain(value: Any, mask: bool = False) -> Any:
@@ -287,3 +318,50 @@ def _stack_outputs() -> dict[str, Any]:
             resolved = loop.run_until_complete(output.future())
             shown[key] = _plain(resolved) if resolved is not None else None
     return shown
+
+
+def run_as_engine(program_dir: Path, *, stack: str, project: str = "dicomstream") -> Capture:
+    """Run the program the way Pulumi's language host does, under the recording mocks.
+
+    As `pulumi-language-python-exec`: config from `PULUMI_CONFIG` (keys `ns:name`, structured
+    values as JSON text) and secret keys from `PULUMI_CONFIG_SECRET_KEYS`, the program directory
+    run by `runpy.run_path` with the working directory there. Used to check that a virtualenv
+    built only from requirements.txt runs the program (`python -m dicomstream.capture`).
+    """
+    from pulumi.runtime.config import get_config_env, get_config_secret_keys_env
+
+    capture = Capture(project=project, stack=stack)
+    config = get_config_env()
+    gcp_project = config.get("gcp:project") or project
+    mocks = RecordingMocks(gcp_project)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True,
+                             monitor=RecordingMonitor(mocks, capture))
+    pulumi.runtime.set_all_config(config, get_config_secret_keys_env())
+    os.chdir(program_dir)
+    try:
+        runpy.run_path(str(program_dir), run_name="__main__")
+        _wait()
+        capture.resources = stable_order(capture.resources)
+        capture.outputs = _stack_outputs()
+    except pulumi.RunError as exc:
+        capture.error = str(exc)
+    return capture
+
+
+def _main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=run_as_engine.__doc__.splitlines()[0])
+    parser.add_argument("program_dir", type=Path)
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--project", default="dicomstream")
+    args = parser.parse_args()
+    capture = run_as_engine(args.program_dir.resolve(), stack=args.stack, project=args.project)
+    json.dump({"error": capture.error, "outputs": capture.outputs,
+               "resources": [{**r.as_dict(), "inputs": r.shown_inputs} for r in capture.resources]},
+              sys.stdout, indent=1, sort_keys=True)
+    sys.exit(1 if capture.error else 0)
+
+
+if __name__ == "__main__":
+    _main()

@@ -67,7 +67,7 @@ def steps_of(capture: Capture) -> list[Step]:
         steps.append(Step(op="create", urn=r.urn, type=r.type, name=r.name, parent=r.parent or root,
                           dependencies=list(r.dependencies),
                           inputs=r.shown_inputs if r.shown_inputs is not None else r.inputs, protect=r.protect,
-                          custom=r.custom))
+                          custom=r.custom, aliases=list(r.aliases)))
     return steps
 
 

@@ -215,4 +215,4 @@ def test_the_program_with_validation_bypassed_is_stopped_by_the_pack(pack, monke
     resources = pack_resources(run_program(document, stack="dev"))
     mandatory = [v for v in pack.analyze(resources) if v.enforcement_level == "mandatory"]
     assert [v.policy_name for v in mandatory] == ["dicom-store-max-five-destinations"]
-    assert "DICOM store 'radiology' has 6 streamConfigs" in mandatory[0].message
+    assert "DICOM store 'imaging-radiology' has 6 streamConfigs" in mandatory[0].message

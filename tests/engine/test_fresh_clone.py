@@ -1,0 +1,92 @@
+"""A fresh clone run as Pulumi runs it: a venv built only from requirements.txt, config from the engine.
+
+One clone and one venv per session (about 15 s); each stack then runs in that venv the way the
+language host runs it (`dicomstream.capture.run_as_engine`) and must register exactly what the
+offline plan (`dicomstream plan --format json`, the project's own venv) shows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dicomstream.pulumi_venv import build_venv, clean_env, copy_tree, engine_config, tracked_files
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "stacks"
+STACKS = ["dev", "staging", "prod"]
+SERVICE = "gcp:projects/service:Service"
+
+
+@pytest.fixture(scope="session")
+def clone(tmp_path_factory):
+    """The repository as a new user clones it (stacks/ are the test fixtures), with Pulumi's venv."""
+    root = tmp_path_factory.mktemp("fresh") / "dicomstream"
+    copy_tree(REPO, root, [f for f in tracked_files(REPO) if not f.startswith("stacks/")])
+    copy_tree(FIXTURES, root / "stacks", [p.name for p in FIXTURES.glob("Pulumi.*.yaml")])
+    python = build_venv(root, root / ".venv")
+    return root, python
+
+
+def run_as_engine(clone, document, stack, decrypted=None, secret_keys=()):
+    root, python = clone
+    env = clean_env({"PULUMI_CONFIG": json.dumps(engine_config(document, decrypted)),
+                     "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys))})
+    result = subprocess.run([str(python), "-m", "dicomstream.capture", ".", "--stack", stack],
+                            cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert result.stdout, result.stderr
+    return json.loads(result.stdout)
+
+
+def offline_plan(path: Path) -> dict:
+    result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "plan", "--file", str(path),
+                             "--format", "json"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def comparable(resource: dict) -> tuple:
+    return (resource["urn"], resource["type"], resource["name"], resource["parent"],
+            tuple(sorted(resource["dependencies"])), json.dumps(resource["inputs"], sort_keys=True),
+            resource["protect"])
+
+
+def test_the_venv_holds_the_program_dependencies_only(clone):
+    _, python = clone
+    probe = "import importlib.util as u; print([m for m in ('duckdb', 'bqemulator', 'typer', 'pytest') if u.find_spec(m)])"
+    found = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=clean_env())
+    assert found.stdout.strip() == "[]", found.stdout + found.stderr
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_registers_what_the_offline_plan_shows(clone, stack):
+    path = FIXTURES / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())["config"]
+    engine = run_as_engine(clone, document, stack)
+    assert engine["error"] is None, engine["error"]
+    plan = offline_plan(path)
+    steps = [s for s in plan["steps"] if s["type"] != "pulumi:pulumi:Stack"]
+    root_urn = next(s["urn"] for s in plan["steps"] if s["type"] == "pulumi:pulumi:Stack")
+    for step in steps:  # the plan parents top-level resources to the stack explicitly
+        step["parent"] = step["parent"] if step["parent"] != root_urn else None
+    for resource in engine["resources"]:
+        resource["parent"] = resource["parent"] if resource["parent"] != root_urn else None
+    assert sorted(map(comparable, engine["resources"])) == sorted(map(comparable, steps))
+    assert engine["outputs"] == plan["outputs"]
+    assert any(r["type"] == SERVICE for r in engine["resources"])
+
+
+def test_requirements_pin_what_pyproject_pins():
+    """requirements.txt (what Pulumi installs) and pyproject.toml (what make installs) never drift."""
+    pins = lambda lines: dict(re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line.strip()).groups()  # noqa: E731
+                              for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    required = pins((REPO / "requirements.txt").read_text().splitlines())
+    project = pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    assert required and all(project.get(name) == version for name, version in required.items())
