@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 from bench.stacks import ANALYTICS, DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
 
 
@@ -34,6 +35,7 @@ def declare(stores: int) -> None:
     for project in dict.fromkeys(p for p, _ in DATASETS):
         grants.append(gcp.projects.IAMMember(f"{project}-jobuser", project=project, role="roles/bigquery.jobUser",
                                              member=agent.member, opts=after))
+    delay = PropagationDelay("iam-propagation", seconds=IAM_PROPAGATION_S, triggers=[g.id for g in grants], opts=after)
     hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1", opts=after)
     store_ids, streams = {}, {}
     for i in range(stores):
@@ -44,7 +46,7 @@ def declare(stores: int) -> None:
             stream_configs=[gcp.healthcare.DicomStoreStreamConfigArgs(
                 bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(
                     table_uri=uri)) for uri in uris],
-            opts=pulumi.ResourceOptions(depends_on=[*grants, *apis]))
+            opts=pulumi.ResourceOptions(depends_on=[*grants, delay, *apis]))
         store_ids[f"store-{i:04d}"], streams[f"store-{i:04d}"] = store.id, uris
     gcp.logging.Metric("stream-errors", project=IMAGING, name="dicomstream/stream_errors",
                        description="DICOM metadata rows that the Healthcare API failed to stream into BigQuery",

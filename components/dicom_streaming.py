@@ -19,6 +19,7 @@ from components.iam import BIGQUERY_DATA_EDITOR, BIGQUERY_JOB_USER
 from components.labels import resource_labels
 from components.monitoring import StreamMonitoring
 from components.project_iam import ProjectIamGrants
+from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 from components.service_agent import HealthcareServiceAgent
 
 
@@ -81,9 +82,19 @@ class DicomStreaming(pulumi.ComponentResource):
             for project in config.destination_projects()
         }
 
+        # Stores wait until the grants have propagated, or the Healthcare API refuses their streams.
+        all_grants = [self.agent.agent_role, *(g for ds in self.datasets.values() for g in ds.grants),
+                      *(m for grants in self.project_grants.values() for m in grants.members)]
+        self.iam_delay = None
+        if any(store.streams for store in config.dicom_stores):
+            self.iam_delay = PropagationDelay("iam-propagation", seconds=IAM_PROPAGATION_S,
+                                              triggers=[g.id for g in all_grants], opts=child)
+
         stores = []
         for store in config.dicom_stores:
             grants: list[pulumi.Resource] = [self.agent.agent_role]
+            if self.iam_delay is not None and store.streams:
+                grants.append(self.iam_delay)
             for key in dict.fromkeys(ref.dataset_key for ref in store.streams):
                 grants += self.datasets[key].grants
             for project in dict.fromkeys(ref.project for ref in store.streams):

@@ -92,6 +92,10 @@ def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_p
         ds = inputs.get("datasetId")
         return {"id": f"projects/{project}/datasets/{ds}", "etag": "mock-etag",
                 "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/projects/{project}/datasets/{ds}"}
+    if type_ == "gcp:projects/iAMMember:IAMMember":  # the provider's id: PROJECT/ROLE/MEMBER
+        return {"id": f"{project}/{inputs.get('role')}/{inputs.get('member')}"}
+    if type_ == "gcp:bigquery/datasetIamMember:DatasetIamMember":
+        return {"id": f"projects/{project}/datasets/{inputs.get('datasetId')}/{inputs.get('role')}/{inputs.get('member')}"}
     if type_ == "gcp:logging/metric:Metric":
         return {"id": inputs.get("name", name)}
     if type_ == "gcp:monitoring/alertPolicy:AlertPolicy":

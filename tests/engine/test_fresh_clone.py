@@ -90,3 +90,17 @@ def test_requirements_pin_what_pyproject_pins():
     required = pins((REPO / "requirements.txt").read_text().splitlines())
     project = pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
     assert required and all(project.get(name) == version for name, version in required.items())
+
+
+def test_the_dynamic_provider_host_can_load_the_delay_from_the_venv(clone):
+    """`pulumi-resource-pulumi-python` runs `python -m pulumi.dynamic` in the project directory with
+    the project's venv: the serialised PropagationDelay provider must load and run there."""
+    root, python = clone
+    script = ("import base64, dill; from pulumi.dynamic.dynamic import serialize_provider;"
+              "from components.propagation import DelayProvider;"
+              "blob = serialize_provider(DelayProvider());"
+              "import sys; [sys.modules.pop(m) for m in list(sys.modules) if m.startswith('components')];"
+              "provider = dill.loads(base64.b64decode(blob));"
+              "print(sorted(provider.create({'seconds': 0, 'triggers': ['g']}).outs))")
+    result = subprocess.run([str(python), "-c", script], cwd=root, capture_output=True, text=True, env=clean_env())
+    assert result.stdout.strip() == "['seconds', 'triggers']", result.stderr
