@@ -104,7 +104,14 @@ class SecretTexts:
         """For `ResourceOptions(transformations=[...])`: the resource's inputs through `wrap`."""
         import pulumi
 
+        warned: list[str] = []
+
         def transform(args: pulumi.ResourceTransformationArgs):
+            if not warned and any(text in args.name for text in self.texts):
+                # Logical names and URNs are never encrypted; say so once, without repeating the value.
+                warned.append(args.type_)
+                pulumi.log.warn(f"a {args.type_} is named after a secret config value: names and URNs are "
+                                "stored in plain text in the state; keep secrets out of ids that name resources")
             return pulumi.ResourceTransformationResult(props=self.wrap(args.props), opts=args.opts)
 
         return transform

@@ -45,26 +45,41 @@ def _in_project(key: str, project: str) -> str:
     return f"{project}:{name}" if namespace == model.NAMESPACE else key
 
 
-def file_keys(document: Mapping[str, Any], project: str) -> tuple[list[str], set[str]]:
-    """(key names to read, secret keys) of a stack file's `config:` mapping."""
-    names, secrets = [], set()
+ValuePath = tuple  # a path inside a structured value: keys and list indexes
+
+
+def file_keys(document: Mapping[str, Any], project: str) -> tuple[list[str], dict[str, list[ValuePath]]]:
+    """(key names to read, {secret key: paths of its `secure:` entries}) of a stack file's `config:`."""
+    names, secrets = [], {}
     for raw in document:
         key = _in_project(str(raw), project)
         if key.partition(":")[0] not in (project, *CHECKED_NAMESPACES):
             continue
         names.append(key)
-        if holds_secure(document[raw]):
-            secrets.add(key)
+        paths = secure_paths(document[raw])
+        if paths:
+            secrets[key] = paths
     return names, secrets
 
 
-def holds_secure(value: Any) -> bool:
-    """True for a `{secure: ...}` entry or a structure holding one (`pulumi config set --secret [--path]`)."""
+def secure_paths(value: Any, at: ValuePath = ()) -> list[ValuePath]:
+    """Where `{secure: ...}` entries are (`pulumi config set --secret [--path]`); `()` is the key itself."""
     if isinstance(value, dict):
-        return set(value) == {"secure"} or any(holds_secure(v) for v in value.values())
+        if set(value) == {"secure"}:
+            return [at]
+        return [p for k, v in value.items() for p in secure_paths(v, (*at, k))]
     if isinstance(value, list):
-        return any(holds_secure(v) for v in value)
-    return False
+        return [p for i, v in enumerate(value) for p in secure_paths(v, (*at, i))]
+    return []
+
+
+def at_path(value: Any, path: ValuePath) -> Any:
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
 
 
 def read_values(keys: Iterable[str]) -> dict[str, Any]:
@@ -85,28 +100,34 @@ def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[s
     project = pulumi.get_project()
     path = stack_file_path(pulumi.get_stack())
     document = model.read_stack_document(path) if path.exists() else {}
-    names, secret_keys = file_keys(document, project)
+    names, secrets = file_keys(document, project)
     values = read_values([*model_keys(project), *names])
-    config = _build(values, str(model.stack_file(pulumi.get_stack())), project, lenient, secret_keys)
-    return config, secret_texts([values[k] for k in secret_keys if k in values])
+    # Only the secure entries are secret texts, not every string of a key holding one (its location).
+    hidden = [at_path(values.get(key), path) for key, paths in secrets.items() for path in paths]
+    config = _build(values, str(model.stack_file(pulumi.get_stack())), project, lenient, secrets)
+    return config, secret_texts(hidden)
 
 
 def _build(values: dict[str, Any], file: str, project: str, lenient: bool,
-           secret_keys: set[str]) -> model.StackConfig:
-    """`from_pulumi_config`, telling it which keys are secret (or marking their strings ourselves)."""
+           secrets: dict[str, list[ValuePath]]) -> model.StackConfig:
+    """`from_pulumi_config`, telling it which keys are secret (or marking the secure strings ourselves)."""
     build = model.from_pulumi_config
     if "secret_keys" in inspect.signature(build).parameters:
-        return build(values, file, project, lenient=lenient, secret_keys=sorted(secret_keys))
-    marked = {k: mark_secret(v) if k in secret_keys else v for k, v in values.items()}
+        return build(values, file, project, lenient=lenient, secret_keys=sorted(secrets))
+    marked = dict(values)
+    for key, paths in secrets.items():
+        for path in paths:
+            marked[key] = mark_secret(marked.get(key), path)
     return build(marked, file, project, lenient=lenient)
 
 
-def mark_secret(value: Any) -> Any:
-    """Every string inside `value` as a `Secret` (Pulumi makes the whole key secret)."""
-    if isinstance(value, str):
-        return Secret(value)
-    if isinstance(value, dict):
-        return {k: mark_secret(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mark_secret(v) for v in value]
+def mark_secret(value: Any, path: ValuePath) -> Any:
+    """`value` with the string at `path` as a `Secret`."""
+    if not path:
+        return Secret(value) if isinstance(value, str) else value
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: mark_secret(value[head], rest)}
+    if isinstance(value, list) and isinstance(head, int) and head < len(value):
+        return [mark_secret(v, rest) if i == head else v for i, v in enumerate(value)]
     return value

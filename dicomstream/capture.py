@@ -206,6 +206,14 @@ class _WarningCollector(logging.Handler):
         self.capture.warnings.append(record.getMessage())
 
 
+def _logger(capture: Capture) -> logging.Logger:
+    """The engine log of one run: its warnings go to `capture.warnings`."""
+    logger = logging.getLogger(f"dicomstream.capture.{capture.stack}")
+    logger.propagate = False
+    logger.handlers[:] = [_WarningCollector(capture)]
+    return logger
+
+
 def config_values(document: Mapping[str, Any]) -> dict[str, str]:
     """A stack file's `config:` as the engine hands it to the program: structured values as JSON."""
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()}
@@ -220,9 +228,7 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     a temporary stack file that DICOMSTREAM_STACK_FILE names for the run.
     """
     capture = Capture(project=project, stack=stack)
-    logger = logging.getLogger(f"dicomstream.capture.{stack}")
-    logger.propagate = False
-    logger.handlers[:] = [_WarningCollector(capture)]
+    logger = _logger(capture)
     gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
     mocks = RecordingMocks(gcp_project)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger,
@@ -338,7 +344,7 @@ def run_as_engine(program_dir: Path, *, stack: str, project: str = "dicomstream"
     config = get_config_env()
     gcp_project = config.get("gcp:project") or project
     mocks = RecordingMocks(gcp_project)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True,
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, logger=_logger(capture),
                              monitor=RecordingMonitor(mocks, capture))
     pulumi.runtime.set_all_config(config, get_config_secret_keys_env())
     os.chdir(program_dir)
@@ -361,7 +367,7 @@ def _main() -> None:
     parser.add_argument("--project", default="dicomstream")
     args = parser.parse_args()
     capture = run_as_engine(args.program_dir.resolve(), stack=args.stack, project=args.project)
-    json.dump({"error": capture.error, "outputs": capture.outputs,
+    json.dump({"error": capture.error, "outputs": capture.outputs, "warnings": capture.warnings,
                "resources": [{**r.as_dict(), "inputs": r.shown_inputs} for r in capture.resources]},
               sys.stdout, indent=1, sort_keys=True)
     sys.exit(1 if capture.error else 0)

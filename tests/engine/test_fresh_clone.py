@@ -104,3 +104,42 @@ def test_the_dynamic_provider_host_can_load_the_delay_from_the_venv(clone):
               "print(sorted(provider.create({'seconds': 0, 'triggers': ['g']}).outs))")
     result = subprocess.run([str(python), "-c", script], cwd=root, capture_output=True, text=True, env=clean_env())
     assert result.stdout.strip() == "['seconds', 'triggers']", result.stderr
+
+
+def write_stack(clone, name: str, document: dict) -> None:
+    (clone[0] / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": document}, sort_keys=False))
+
+
+def test_a_secret_config_value_stays_secret_in_inputs_and_outputs(clone):
+    """`pulumi config set --secret --path 'dicomstream:healthcare.dataset' ...`: the file holds a
+    `secure:` entry, the engine passes the decrypted value and names the key secret."""
+    document = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())["config"]
+    document["dicomstream:healthcare"] = {**document["dicomstream:healthcare"], "dataset": {"secure": "v1:c2VjcmV0"}}
+    write_stack(clone, "secretive", document)
+    decrypted = {"dicomstream:healthcare": {**document["dicomstream:healthcare"], "dataset": "tumour-board"}}
+    engine = run_as_engine(clone, document, "secretive", decrypted, secret_keys=["dicomstream:healthcare"])
+    assert engine["error"] is None, engine["error"]
+    (hc,) = [r for r in engine["resources"] if r["type"] == "gcp:healthcare/dataset:Dataset"]
+    assert hc["inputs"]["name"] == "[secret]" and hc["inputs"]["location"] == "us-central1"
+    stores = [r for r in engine["resources"] if r["type"] == "gcp:healthcare/dicomStore:DicomStore"]
+    assert stores and all(s["inputs"]["dataset"] == "[secret]" for s in stores)
+    assert engine["outputs"]["healthcareDataset"] == "[secret]"
+    assert engine["outputs"]["dicomStores"] == "[secret]"
+    # Only logical names still hold it (Pulumi never encrypts names and URNs): the program says so.
+    shown = json.dumps({**engine, "resources": [{**r, "urn": "", "name": "", "parent": "", "dependencies": [],
+                                                     "propertyDependencies": {}}
+                                                for r in engine["resources"]]})
+    assert "tumour-board" not in shown
+    (warning,) = [w for w in engine["warnings"] if "named after a secret config value" in w]
+    assert "tumour-board" not in warning
+    assert engine["outputs"]["serviceAgentEmail"].endswith("gcp-sa-healthcare.iam.gserviceaccount.com")
+
+
+def test_a_misspelt_key_in_the_stack_file_is_reported_under_the_engine(clone):
+    """pulumi.Config cannot list keys: the program reads the names from the stack file."""
+    document = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())["config"]
+    document["dicomstream:enviroment"] = "dev"
+    write_stack(clone, "typo", document)
+    engine = run_as_engine(clone, document, "typo")
+    assert "stacks/Pulumi.typo.yaml: dicomstream:enviroment: unknown key 'enviroment'" in engine["error"]
+    assert engine["resources"] == []
