@@ -9,8 +9,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 from bench.stacks import ANALYTICS, DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
+from components.labels import resource_labels
+from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 
 
 def declare(stores: int) -> None:
@@ -23,7 +24,7 @@ def declare(stores: int) -> None:
     agent = gcp.projects.ServiceIdentity("agent", project=IMAGING, service="healthcare.googleapis.com", opts=after)
     grants: list[pulumi.Resource] = [gcp.projects.IAMMember(
         "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member, opts=after)]
-    labels = {"environment": "bench", "managed-by": "dicomstream"}
+    labels = resource_labels("bench")  # the product's labels, so that a label added there keeps parity
     for project, dataset_id in DATASETS:
         dataset = gcp.bigquery.Dataset(
             f"{project}.{dataset_id}", dataset_id=dataset_id, project=project, location="US",
