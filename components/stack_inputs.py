@@ -10,6 +10,7 @@ engine (decrypted secrets included); the file is never the source of a value.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -82,17 +83,29 @@ def at_path(value: Any, path: ValuePath) -> Any:
     return value
 
 
-def read_values(keys: Iterable[str]) -> dict[str, Any]:
-    """Each key's value from the engine: scalars as the strings it passes, structures decoded."""
-    values: dict[str, Any] = {}
+def read_values(keys: Iterable[str]) -> dict[str, str]:
+    """Each key's text from the engine (structures as JSON text), as `from_pulumi_config` takes it."""
+    values: dict[str, str] = {}
     for key in dict.fromkeys(keys):
         namespace, _, name = key.partition(":")
-        bag = pulumi.Config(namespace)
-        text = bag.get(name)
-        if text is None:
-            continue
-        values[key] = bag.get_object(name) if text.lstrip()[:1] in ("{", "[") else text
+        text = pulumi.Config(namespace).get(name)
+        if text is not None:
+            values[key] = text
     return values
+
+
+def secret_values(secrets: Mapping[str, list[ValuePath]]) -> list[Any]:
+    """The plain values at the `secure:` paths, decoded by `pulumi.Config.get_object` where structured."""
+    found = []
+    for key, paths in secrets.items():
+        namespace, _, name = key.partition(":")
+        bag = pulumi.Config(namespace)
+        try:
+            value = bag.get_object(name) if any(paths) else bag.get(name)
+        except pulumi.ConfigTypeError:
+            value = bag.get(name)  # not JSON after all: the model reports it
+        found += [at_path(value, path) for path in paths]
+    return found
 
 
 def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[str]]:
@@ -102,10 +115,9 @@ def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[s
     document = model.read_stack_document(path) if path.exists() else {}
     names, secrets = file_keys(document, project)
     values = read_values([*model_keys(project), *names])
-    # Only the secure entries are secret texts, not every string of a key holding one (its location).
-    hidden = [at_path(values.get(key), path) for key, paths in secrets.items() for path in paths]
     config = _build(values, str(model.stack_file(pulumi.get_stack())), project, lenient, secrets)
-    return config, secret_texts(hidden)
+    # The secure entries themselves are the secret texts, even where a value is built from one.
+    return config, secret_texts(secret_values(secrets))
 
 
 def _build(values: dict[str, Any], file: str, project: str, lenient: bool,
@@ -113,11 +125,17 @@ def _build(values: dict[str, Any], file: str, project: str, lenient: bool,
     """`from_pulumi_config`, telling it which keys are secret (or marking the secure strings ourselves)."""
     build = model.from_pulumi_config
     if "secret_keys" in inspect.signature(build).parameters:
-        return build(values, file, project, lenient=lenient, secret_keys=sorted(secrets))
-    marked = dict(values)
-    for key, paths in secrets.items():
+        return build(values, file, project, lenient=lenient, secret_keys=frozenset(secrets))
+    marked: dict[str, Any] = dict(values)
+    for key, paths in secrets.items():  # until the model takes secret_keys: decode, mark the entries
+        try:
+            decoded = json.loads(values[key]) if any(paths) and key in values else values.get(key)
+        except json.JSONDecodeError:
+            continue  # the model reports the malformed value
         for path in paths:
-            marked[key] = mark_secret(marked.get(key), path)
+            decoded = mark_secret(decoded, path)
+        if key in values:
+            marked[key] = decoded
     return build(marked, file, project, lenient=lenient)
 
 
