@@ -206,6 +206,14 @@ class _WarningCollector(logging.Handler):
         self.capture.warnings.append(record.getMessage())
 
 
+def _new_root_stack() -> None:
+    """Forget the previous run's root stack: `set_mocks` makes a new one only when there is none,
+    so a second stack planned in the same process would otherwise hang under the first's root."""
+    from pulumi.runtime import settings
+
+    settings.ROOT.set(None)
+
+
 def _logger(capture: Capture) -> logging.Logger:
     """The engine log of one run: its warnings go to `capture.warnings`."""
     logger = logging.getLogger(f"dicomstream.capture.{capture.stack}")
@@ -231,6 +239,7 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     logger = _logger(capture)
     gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
     mocks = RecordingMocks(gcp_project)
+    _new_root_stack()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger,
                              monitor=RecordingMonitor(mocks, capture))
     pulumi.runtime.set_all_config(config_values(config))

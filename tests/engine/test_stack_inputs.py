@@ -43,3 +43,16 @@ def test_values_built_from_a_secret_are_hidden_too():
     assert isinstance(hidden.wrap("projects/p/locations/l/datasets/tumour-board"), pulumi.Output)
     assert hidden.wrap("us-central1") == "us-central1"
     assert hidden.wrap({"a": ["x", 1]}) == {"a": ["x", 1]}
+
+
+def test_the_program_and_components_use_only_the_public_config_api():
+    """`pulumi.runtime.config` is internal (its CONFIG became a ContextVar once already)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [root / "__main__.py", *sorted((root / "components").rglob("*.py"))]
+    internal = re.compile(r"pulumi\.runtime\.config|get_config_env|runtime\.get_config|\bCONFIG\.get\(")
+    offenders = [str(p.relative_to(root)) for p in sources if internal.search(p.read_text())]
+    assert offenders == []
+    assert "pulumi.Config(" in (root / "components" / "stack_inputs.py").read_text()
