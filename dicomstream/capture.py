@@ -271,7 +271,7 @@ def _stack_file(config: Mapping[str, Any]) -> Iterator[None]:
     previous = os.environ.get(STACK_FILE_ENV)
     with tempfile.TemporaryDirectory(prefix="dicomstream-plan-") as tmp:
         path = Path(tmp) / "Pulumi.stack.yaml"
-        path.write_text(yaml.safe_dump({"config": dict(config)}, sort_keys=False), encoding="utf-8")
+        path.write_text(yaml.safe_dump({"config": _file_view(dict(config))}, sort_keys=False), encoding="utf-8")
         os.environ[STACK_FILE_ENV] = str(path)
         try:
             yield
@@ -280,6 +280,21 @@ def _stack_file(config: Mapping[str, Any]) -> Iterator[None]:
                 os.environ.pop(STACK_FILE_ENV, None)
             else:
                 os.environ[STACK_FILE_ENV] = previous
+
+
+def _file_view(value: Any) -> Any:
+    """A config value as a stack file holds it (an encrypted value as its `secure:` entry)."""
+    from components.secret import EncryptedSecret
+
+    if isinstance(value, EncryptedSecret):
+        return {"secure": str(value)}
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _file_view(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_file_view(v) for v in value]
+    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
 
 
 def stable_order(resources: list[CapturedResource]) -> list[CapturedResource]:
