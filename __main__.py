@@ -18,7 +18,7 @@ for warning in config.warnings:
 
 # Values set with `pulumi config set --secret` stay secret in every resource input that holds them.
 hidden = SecretTexts(secrets)
-streaming = DicomStreaming("dicomstream", config,
-                           opts=pulumi.ResourceOptions(transformations=[hidden.transformation()]))
+streaming = DicomStreaming("dicomstream", config, opts=pulumi.ResourceOptions(
+    transformations=[hidden.transformation()] if hidden.texts else []))
 for key, value in streaming.outputs.items():
     pulumi.export(key, hidden.wrap(value))

@@ -108,11 +108,23 @@ def secret_values(secrets: Mapping[str, list[ValuePath]]) -> list[Any]:
     return found
 
 
+def read_key_names_source(path: Path) -> Mapping[str, Any]:
+    """The stack file's `config:` mapping ({} when there is no file): YAML as Pulumi writes it, or
+    the JSON form the offline plan writes (DICOMSTREAM_STACK_FILE=...json)."""
+    if not path.exists():
+        return {}
+    if path.suffix == ".json":
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")).get("config") or {})
+        except (ValueError, AttributeError, TypeError):
+            pass  # not the plan's own file after all: read it as a stack file, with its errors
+    return model.read_stack_document(path)
+
+
 def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[str]]:
     """The stack model and the secret texts (see `keep_secrets`); `ConfigError` lists every problem."""
     project = pulumi.get_project()
-    path = stack_file_path(pulumi.get_stack())
-    document = model.read_stack_document(path) if path.exists() else {}
+    document = read_key_names_source(stack_file_path(pulumi.get_stack()))
     names, secrets = file_keys(document, project)
     values = read_values([*model_keys(project), *names])
     config = _build(values, str(model.stack_file(pulumi.get_stack())), project, lenient, secrets)
