@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import pulumi
 
 from components import config as model
-from components.secret import Secret, secret_texts
+from components.secret import EncryptedSecret, Secret, secret_texts
 
 # Where the program finds the stack file when it is not stacks/Pulumi.<stack>.yaml (the offline
 # plan runs documents that may not be in a file there).
@@ -65,9 +65,10 @@ def file_keys(document: Mapping[str, Any], project: str) -> tuple[list[str], dic
 
 def secure_paths(value: Any, at: ValuePath = ()) -> list[ValuePath]:
     """Where `{secure: ...}` entries are (`pulumi config set --secret [--path]`); `()` is the key itself."""
+    if isinstance(value, EncryptedSecret) or (isinstance(value, dict) and set(value) == {"secure"}
+                                              and isinstance(value["secure"], str)):
+        return [at]
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return [at]
         return [p for k, v in value.items() for p in secure_paths(v, (*at, k))]
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in secure_paths(v, (*at, i))]
@@ -122,7 +123,7 @@ def read_key_names_source(path: Path) -> Mapping[str, Any]:
 
 
 def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[str]]:
-    """The stack model and the secret texts (see `keep_secrets`); `ConfigError` lists every problem."""
+    """The stack model and the secret texts (see `SecretTexts`); `ConfigError` lists every problem."""
     project = pulumi.get_project()
     document = read_key_names_source(stack_file_path(pulumi.get_stack()))
     names, secrets = file_keys(document, project)
