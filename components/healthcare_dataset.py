@@ -9,6 +9,7 @@ import pulumi_gcp as gcp
 
 from components.dicom_store import DicomStoreArgs, dicom_store
 from components.iam import KMS_ENCRYPTER_DECRYPTER
+from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 
 
 class HealthcareDataset(pulumi.ComponentResource):
@@ -33,14 +34,17 @@ class HealthcareDataset(pulumi.ComponentResource):
         super().__init__("dicomstream:index:HealthcareDataset", name, None, opts)
         depends_on: list[pulumi.Resource] = []
         if kms_key_name:
-            # The Healthcare Service Agent encrypts the dataset; it needs the key before creation.
-            depends_on.append(gcp.kms.CryptoKeyIAMMember(
+            # The Healthcare Service Agent encrypts the dataset; it needs the key before creation,
+            # and the grant must have propagated (the same lag as any IAM change).
+            key_grant = gcp.kms.CryptoKeyIAMMember(
                 f"{name}-healthcare-kms",
                 crypto_key_id=kms_key_name,
                 role=KMS_ENCRYPTER_DECRYPTER,
                 member=agent_member,
                 opts=pulumi.ResourceOptions(parent=self),
-            ))
+            )
+            depends_on += [key_grant, PropagationDelay(f"{name}-kms-propagation", seconds=IAM_PROPAGATION_S,
+                                                       triggers=[key_grant.id], opts=pulumi.ResourceOptions(parent=self))]
         self.dataset = gcp.healthcare.Dataset(
             name,
             name=dataset_id,

@@ -88,6 +88,14 @@ def test_stores_wait_for_the_propagation_of_every_grant(prod):
         assert delay.urn in store.dependencies
 
 
+def test_the_cmek_healthcare_dataset_waits_for_its_key_grant(prod):
+    (dataset,) = prod.of_type("gcp:healthcare/dataset:Dataset")
+    (delay,) = [r for r in prod.of_type(DELAY) if r.name.endswith("kms-propagation")]
+    (grant,) = [r for r in prod.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember") if r.urn in delay.dependencies]
+    assert grant.inputs["cryptoKeyId"] == dataset.inputs["encryptionSpec"]["kmsKeyName"]
+    assert delay.urn in dataset.dependencies
+
+
 def test_the_alert_policy_waits_for_its_metric(prod):
     (metric,) = prod.of_type("gcp:logging/metric:Metric")
     (alert,) = prod.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
@@ -132,3 +140,21 @@ def test_a_store_created_right_after_its_grants_fails_and_after_the_delay_stream
     DelayProvider().create({"seconds": propagation_s, "triggers": ["grant"]})
     created = healthcare.create_dicom_store(hc_dataset, f"{store.name}-{unique_id}", body)
     assert created["streamConfigs"][0]["bigqueryDestination"]["tableUri"] == store.streams[0].uri
+
+
+@pytest.mark.parametrize("api", ["BIGQUERY", "CLOUDKMS", "HEALTHCARE", "LOGGING", "MONITORING"])
+def test_each_api_name_is_the_service_google_documents(api):
+    """The service name to enable is the host of the API's rootUrl in Google's own discovery
+    document (as bundled in google-api-python-client)."""
+    import json
+    from urllib.parse import urlparse
+
+    import googleapiclient
+
+    from components import apis
+
+    service = getattr(apis, api)
+    documents = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+    roots = {urlparse(json.loads(doc.read_text())["rootUrl"]).hostname
+             for doc in documents.glob(f"{service.split('.')[0]}.v*.json")}
+    assert roots == {service}
