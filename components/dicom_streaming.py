@@ -55,11 +55,11 @@ class DicomStreaming(pulumi.ComponentResource):
         ids = [ds.id for ds in config.bigquery_datasets]
         self.datasets: dict[tuple[str, str], BigQueryDataset] = {}
         for ds in config.bigquery_datasets:
-            name = dataset_name(ds, hc.project)
+            logical = dataset_name(ds, hc.project)
             # dicomstream 0.1.0 wrote PROJECT.ID only when another dataset shared the id.
             legacy = ds.id if ids.count(ds.id) == 1 else ds.full_id
             self.datasets[ds.key] = BigQueryDataset(
-                name,
+                logical,
                 BigQueryDatasetArgs(
                     dataset_id=ds.id,
                     project=ds.project,
@@ -72,7 +72,7 @@ class DicomStreaming(pulumi.ComponentResource):
                     after=self.apis.services if self.apis else (),
                 ),
                 opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=legacy)] if legacy != name else [])),
+                    child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=legacy)] if legacy != logical else [])),
             )
 
         # jobUser is project-level: the Healthcare API runs load jobs in the destination project.
