@@ -109,6 +109,20 @@ def secret_values(secrets: Mapping[str, list[ValuePath]]) -> list[Any]:
     return found
 
 
+def undecrypted(values: Mapping[str, str]) -> dict[str, list[ValuePath]]:
+    """Secure entries the engine passed still encrypted (the offline plan cannot decrypt them)."""
+    found = {}
+    for key, text in values.items():
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                paths = secure_paths(json.loads(text))
+            except ValueError:
+                continue
+            if paths:
+                found[key] = paths
+    return found
+
+
 def read_key_names_source(path: Path) -> Mapping[str, Any]:
     """The stack file's `config:` mapping ({} when there is no file): YAML as Pulumi writes it, or
     the JSON form the offline plan writes (DICOMSTREAM_STACK_FILE=...json)."""
@@ -128,6 +142,8 @@ def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[s
     document = read_key_names_source(stack_file_path(pulumi.get_stack()))
     names, secrets = file_keys(document, project)
     values = read_values([*model_keys(project), *names])
+    for key, paths in undecrypted(values).items():
+        secrets[key] = sorted(set(secrets.get(key, [])) | set(paths), key=str)
     config = _build(values, str(model.stack_file(pulumi.get_stack())), project, lenient, secrets)
     # The secure entries themselves are the secret texts, even where a value is built from one.
     return config, secret_texts(secret_values(secrets))

@@ -56,3 +56,12 @@ def test_the_program_and_components_use_only_the_public_config_api():
     offenders = [str(p.relative_to(root)) for p in sources if internal.search(p.read_text())]
     assert offenders == []
     assert "pulumi.Config(" in (root / "components" / "stack_inputs.py").read_text()
+
+
+def test_entries_still_encrypted_in_the_engine_text_are_secret_too():
+    from components.stack_inputs import undecrypted
+
+    values = {"dicomstream:healthcare": '{"location":"us-central1","kmsKeyName":{"secure":"v1:abc"}}',
+              "dicomstream:alerts": '{"secure":"v1:def"}', "dicomstream:environment": "dev",
+              "dicomstream:bigquery": "{not json"}
+    assert undecrypted(values) == {"dicomstream:healthcare": [("kmsKeyName",)], "dicomstream:alerts": [()]}
