@@ -35,14 +35,16 @@ def required_apis(config: StackConfig) -> dict[str, list[str]]:
         apis.setdefault(ds.project, []).append(BIGQUERY)
         if ds.kms_key_name and not ds.existing:
             keys.append(ds.kms_key_name)
-    for key in keys:
-        apis.setdefault(kms_project(key), []).append(CLOUDKMS)
+    for project in dict.fromkeys(kms_project(key) for key in keys):
+        if project is not None:  # None: an encrypted key name the offline plan cannot read
+            apis.setdefault(project, []).append(CLOUDKMS)
     return apis
 
 
-def kms_project(key_name: str) -> str:
-    """`projects/P/locations/L/keyRings/R/cryptoKeys/K` -> P."""
-    return key_name.split("/")[1]
+def kms_project(key_name: str) -> str | None:
+    """`projects/P/locations/L/keyRings/R/cryptoKeys/K` -> P (None when it is not a key name)."""
+    parts = str(key_name).split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "projects" else None
 
 
 class ProjectApis(pulumi.ComponentResource):

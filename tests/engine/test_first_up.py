@@ -158,3 +158,10 @@ def test_each_api_name_is_the_service_google_documents(api):
     roots = {urlparse(json.loads(doc.read_text())["rootUrl"]).hostname
              for doc in documents.glob(f"{service.split('.')[0]}.v*.json")}
     assert roots == {service}
+
+
+def test_the_kms_api_goes_to_the_project_of_the_key_when_the_key_can_be_read():
+    from components.apis import kms_project
+
+    assert kms_project("projects/acme-security-prod/locations/us/keyRings/r/cryptoKeys/k") == "acme-security-prod"
+    assert kms_project("v1:c2VjcmV0") is None  # an encrypted key name, offline: no Service can be named
