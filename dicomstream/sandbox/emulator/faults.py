@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from dicomstream.sandbox.healthcare.errors import STATUS_BY_CODE, ApiError, invalid
+from dicomstream.sandbox.emulator.errors import STATUS_BY_CODE, ApiError, invalid
 
 
 @dataclass
