@@ -30,7 +30,8 @@ class DicomStoreArgs:
 
 
 def dicom_store(name: str, args: DicomStoreArgs, *, dataset: pulumi.Input[str], protect: bool,
-                parent: pulumi.Resource) -> gcp.healthcare.DicomStore:
+                parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()) -> gcp.healthcare.DicomStore:
+    """The store `args.store_id`, named `name` (its dataset component's name, then the store id)."""
     # The limit of five streams is the model's rule (components/config), lenient under --no-validate.
     return gcp.healthcare.DicomStore(
         name,
@@ -43,5 +44,6 @@ def dicom_store(name: str, args: DicomStoreArgs, *, dataset: pulumi.Input[str], 
             )
             for uri in args.table_uris
         ],
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(args.grants)),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(args.grants),
+                                    aliases=list(aliases)),
     )

@@ -67,8 +67,9 @@ def steps_of(capture: Capture) -> list[Step]:
                   parent=None, dependencies=[], inputs={}, protect=False, custom=False)]
     for r in capture.resources:
         steps.append(Step(op="create", urn=r.urn, type=r.type, name=r.name, parent=r.parent or root,
-                          dependencies=list(r.dependencies), inputs=r.inputs, protect=r.protect,
-                          custom=r.custom))
+                          dependencies=list(r.dependencies),
+                          inputs=r.shown_inputs if r.shown_inputs is not None else r.inputs, protect=r.protect,
+                          custom=r.custom, aliases=list(r.aliases)))
     return steps
 
 

@@ -39,6 +39,7 @@ class Step:
     replace_reasons: list[str] = field(default_factory=list)  # the diffs that force a replacement
     destroys_imaging_data: bool = False
     was_protected: bool = False  # replace/delete of a protected resource: `pulumi up` refuses it
+    aliases: list[str] = field(default_factory=list)  # earlier URNs of this resource (`aliases` option)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -54,6 +55,8 @@ class Step:
             out["destroysImagingData"] = True
         if self.was_protected:
             out["wasProtected"] = True
+        if self.aliases:
+            out["aliases"] = self.aliases
         return out
 
     @classmethod
@@ -66,6 +69,7 @@ class Step:
             replace_reasons=list(data.get("replaceReasons") or []),
             destroys_imaging_data=bool(data.get("destroysImagingData", False)),
             was_protected=bool(data.get("wasProtected", False)),
+            aliases=list(data.get("aliases") or []),
         )
 
 

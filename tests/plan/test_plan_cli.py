@@ -39,7 +39,7 @@ def test_dev_plan_json_contract(dev_json):
 
 def test_dicom_store_depends_on_the_service_agent_grants(dev_json):
     by_urn = {step["urn"]: step for step in dev_json["steps"]}
-    radiology = next(s for s in dev_json["steps"] if s["type"] == DICOM_STORE and s["name"] == "radiology")
+    radiology = next(s for s in dev_json["steps"] if s["type"] == DICOM_STORE and s["name"] == "imaging-radiology")
     assert radiology["inputs"]["streamConfigs"] == [
         {"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.instances"}},
         {"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.radiology_instances"}},
@@ -132,7 +132,7 @@ def test_compare_out_and_markdown(tmp_path):
     assert result.returncode == 0, result.stderr
     text = comment.read_text()
     assert "destroy imaging data" in text and "| :x: `prod` |" in text
-    assert "**replace** `gcp:healthcare:DicomStore` radiology (changed: `dataset`)" in text
+    assert "**replace** `gcp:healthcare:DicomStore` imaging-radiology (changed: `dataset`)" in text
 
 
 @pytest.mark.parametrize("content", ["[]", "{oops", '{"steps": "x"}'])

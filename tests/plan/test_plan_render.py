@@ -15,7 +15,7 @@ def test_text_is_a_tree_like_pulumi_preview(stack_plans):
     text = render_text(stack_plans["dev"])
     lines = text.splitlines()
     assert lines[0] == "Previewing update (dev):"
-    store = next(line for line in lines if re.search(r"gcp:healthcare:DicomStore\s+radiology\s+create$", line))
+    store = next(line for line in lines if re.search(r"gcp:healthcare:DicomStore\s+imaging-radiology\s+create$", line))
     assert store.startswith(" +   ")
     root = next(line for line in lines if "pulumi:pulumi:Stack" in line)
     assert root.index("pulumi:pulumi:Stack") < store.index("gcp:healthcare:DicomStore")  # indented under it
