@@ -131,8 +131,11 @@ def test_compare_out_and_markdown(tmp_path):
     result = run_cli("plan", "--stack", "prod", "--compare", str(dev), "--format", "markdown", "--out", str(comment))
     assert result.returncode == 0, result.stderr
     text = comment.read_text()
-    assert "destroy imaging data" in text and "| :x: `prod` |" in text
-    assert "**replace** `gcp:healthcare:DicomStore` radiology (changed: `dataset`)" in text
+    assert "## dicomstream plan: :x: blocked" in text and "| :x: | `prod` | planned |" in text
+    assert ("> - `prod`: **replace** `gcp:healthcare:DicomStore` radiology (changed `dataset`; "
+            "destroys the DICOM instances it holds)") in text
+    # Destructive steps come before the stack's change table.
+    assert text.index("**delete** `gcp:healthcare:DicomStore` oncology") < text.index("**Changes (")
 
 
 @pytest.mark.parametrize("content", ["[]", "{oops", '{"steps": "x"}'])

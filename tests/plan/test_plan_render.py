@@ -40,10 +40,13 @@ def test_display_type():
 
 def test_markdown_of_real_plans(stack_plans):
     text = render_markdown(list(stack_plans.values()))
-    assert text.startswith("<!-- dicomstream-plan -->\n## dicomstream plan\n")
+    assert text.startswith("<!-- dicomstream-plan -->\n## dicomstream plan: :white_check_mark: nothing blocks\n")
     for stack in stack_plans:
-        assert f"| :white_check_mark: `{stack}` |" in text and f"### Stack `{stack}`" in text
+        assert f"| :white_check_mark: | `{stack}` | planned |" in text and f"### Stack `{stack}`: planned" in text
     assert "**Advisory policy violations" in text and "left out" not in text
+    # Promotion order, whatever order the plans come in.
+    reordered = render_markdown([stack_plans["prod"], stack_plans["dev"], stack_plans["staging"]])
+    assert reordered.index("`dev`") < reordered.index("`staging`") < reordered.index("`prod`")
 
 
 def _huge_plan(stack: str, n: int) -> Plan:
@@ -61,9 +64,9 @@ def test_markdown_is_truncated_under_the_limit_with_a_note():
     plans = [_huge_plan("dev", 3000), _huge_plan("prod", 3000)]
     text = render_markdown(plans)
     assert len(text) <= MARKDOWN_LIMIT
-    assert text.count("more line(s) of this plan left out") == 2
+    assert text.count("more line(s) of this stack's plan left out") == 2
     # What a reviewer must see survives: both stacks, their summary rows and the mandatory violation.
-    assert "| :x: `dev` | 3000 |" in text and "| :x: `prod` | 3000 |" in text
+    assert "| :x: | `dev` | planned | 3000 |" in text and "| :x: | `prod` | planned | 3000 |" in text
     assert text.count("dicom-store-max-five-destinations") == 2
     assert "not protected \\| x<br>y" in text  # cells are escaped
     # Advisory violations come one row per policy, naming the first resources.
@@ -76,19 +79,3 @@ def test_markdown_limit_holds_even_when_essentials_overflow():
     plan.policy_violations = [Violation("p", "m", "mandatory", "", "x" * 500) for _ in range(500)]
     text = render_markdown([plan])
     assert len(text) <= MARKDOWN_LIMIT and text.rstrip().endswith("see the plan artifact._")
-
-
-def test_comment_module_joins_saved_plans(stack_plans, tmp_path, capsys):
-    from dicomstream.plan.comment import main
-
-    paths = []
-    for name, plan in stack_plans.items():
-        paths.append(tmp_path / f"{name}.json")
-        paths[-1].write_text(plan.to_json())
-    out = tmp_path / "comment.md"
-    assert main([*map(str, paths), "--out", str(out)]) == 0
-    assert out.read_text() == render_markdown(list(stack_plans.values()))
-    bad = tmp_path / "bad.json"
-    bad.write_text("[]")
-    assert main([str(bad)]) == 2
-    assert capsys.readouterr().err.startswith(f"{bad}: not a plan")

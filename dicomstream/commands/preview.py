@@ -1,0 +1,103 @@
+"""`dicomstream preview capture|report`: the pull-request preview job's two halves (see preview.yml).
+
+capture: plan every stack file of this checkout without the pack (exit 0 even when stacks are
+invalid: they are recorded; 2 when nothing can be written). report: judge the head's manifest
+against the base's with this checkout's pack and write the comment; exit 0 when nothing blocks,
+1 when something does, 2 for unusable input (a manifest, a policy configuration).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+EXIT_BLOCKED = 1
+EXIT_INVALID = 2
+
+preview_app = typer.Typer(name="preview", no_args_is_help=True,
+                          help="Pull-request previews: capture plans (head), report on them (base).")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(preview_app, name="preview")
+
+
+def _fail(line: str) -> typer.Exit:
+    typer.echo(line, err=True)
+    return typer.Exit(EXIT_INVALID)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{path}: cannot write: {exc.strerror or exc}")
+
+
+@preview_app.command("capture")
+def capture_command(
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for manifest.json and one STACK.json plan per stack."),
+    stacks_dir: Optional[Path] = typer.Option(None, "--stacks-dir", help="Stack files [default: PROJECT/stacks]."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="The commit these plans describe [default: git HEAD]."),
+) -> None:
+    """Plan every stack file with this checkout's program, no policy pack: the untrusted half."""
+    from dicomstream.paths import project_root
+    from dicomstream.preview.capture import capture
+    from dicomstream.preview.manifest import write_manifest
+
+    root = project_root()
+    directory = stacks_dir or root / "stacks"
+    if not directory.is_dir():
+        raise _fail(f"{directory}: no such directory of stack files")
+    manifest = capture(root, directory, commit)
+    try:
+        write_manifest(manifest, out)
+    except OSError as exc:
+        raise _fail(f"{out}: cannot write the plans: {exc.strerror or exc}")
+    for entry in manifest.entries:
+        typer.echo(f"{entry.file}: {entry.status}")
+        for line in entry.lines:
+            typer.echo(f"  {line}")
+
+
+@preview_app.command("report")
+def report_command(
+    head: Path = typer.Option(..., "--head", help="The head job's capture directory (data: never executed)."),
+    base: Optional[Path] = typer.Option(None, "--base", help="The base's capture directory [default: no base]."),
+    head_stacks: Optional[Path] = typer.Option(None, "--head-stacks", help="The head's stacks/ (data): a stack file the manifest lacks is reported."),
+    out: Path = typer.Option(..., "--out", "-o", help="Write the comment (Markdown) here."),
+    json_out: Optional[Path] = typer.Option(None, "--json-out", help="Also write the verdict as JSON."),
+    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="Policy pack directory [default: PROJECT/policies]; PACK/STACK.json configures STACK."),
+    allow_destroy: bool = typer.Option(False, "--allow-destroy", help="Accept destroying unprotected DICOM stores and Healthcare datasets."),
+    artifact: Optional[str] = typer.Option(None, "--artifact", help="Where the full plans are (named in the comment)."),
+    limit: int = typer.Option(60_000, "--limit", help="Maximum comment length in characters."),
+) -> None:
+    """Judge head against base with this checkout's pack, write the comment: the trusted half."""
+    from dicomstream.paths import PACKAGE_ROOT, project_root
+    from dicomstream.plan.markdown import render_review
+    from dicomstream.plan.verdict import review_json
+    from dicomstream.preview.manifest import ManifestError, read_manifest
+    from dicomstream.preview.review import review
+
+    root = project_root()
+    pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
+                                   root / "policies")
+    try:
+        head_manifest = read_manifest(head)
+        base_manifest = read_manifest(base) if base is not None else None
+    except ManifestError as error:
+        raise _fail(str(error))
+    if head_stacks is not None and not head_stacks.is_dir():
+        raise _fail(f"{head_stacks}: no such directory of stack files")
+    result = review(head_manifest, base_manifest, pack_dir, head_stacks=head_stacks, allow_destroy=allow_destroy,
+                    artifact=artifact)
+    _write(out, render_review(result, limit=limit))
+    if json_out is not None:
+        _write(json_out, review_json(result))
+    for s in result.stacks:
+        typer.echo(f"{s.file}: {s.status}{' (blocks)' if s.blocked else ''}")
+    if result.blocked:
+        raise typer.Exit(EXIT_BLOCKED)
