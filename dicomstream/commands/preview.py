@@ -79,21 +79,28 @@ def report_command(
     from dicomstream.paths import PACKAGE_ROOT, project_root
     from dicomstream.plan.markdown import render_review
     from dicomstream.plan.verdict import review_json
-    from dicomstream.preview.manifest import ManifestError, read_manifest
+    from dicomstream.preview.manifest import Manifest, ManifestError, read_manifest
     from dicomstream.preview.review import review
 
     root = project_root()
     pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
                                    root / "policies")
+    if head_stacks is not None and not head_stacks.is_dir():
+        raise _fail(f"{head_stacks}: no such directory of stack files")
+    head_error = None
     try:
         head_manifest = read_manifest(head)
+    except ManifestError as error:
+        if head_stacks is None:
+            raise _fail(str(error))
+        # The head job failed or was tampered with: every head stack is reported missing, with why.
+        head_manifest, head_error = Manifest(commit="unknown", entries=[]), str(error)
+    try:
         base_manifest = read_manifest(base) if base is not None else None
     except ManifestError as error:
         raise _fail(str(error))
-    if head_stacks is not None and not head_stacks.is_dir():
-        raise _fail(f"{head_stacks}: no such directory of stack files")
     result = review(head_manifest, base_manifest, pack_dir, head_stacks=head_stacks, allow_destroy=allow_destroy,
-                    artifact=artifact)
+                    artifact=artifact, head_error=head_error)
     _write(out, render_review(result, limit=limit))
     if json_out is not None:
         _write(json_out, review_json(result))

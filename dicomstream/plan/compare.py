@@ -29,6 +29,14 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
                                      new[i] if i < len(new) else MISSING, f"{prefix}[{i}]")
     elif old is MISSING and new is None or new is MISSING and old is None:
         return  # an absent input and an explicit null are the same to the provider
+    elif (old is MISSING or new is MISSING) and isinstance(old if new is MISSING else new, (dict, list)) \
+            and (old if new is MISSING else new):
+        # An added or removed element: its leaves, so that the table shows, not just `streamConfigs[2]`.
+        side = old if new is MISSING else new
+        items = side.items() if isinstance(side, dict) else enumerate(side)
+        for key, value in items:
+            path = f"{prefix}[{key}]" if isinstance(side, list) else f"{prefix}.{key}" if prefix else str(key)
+            yield from changed_paths(MISSING if old is MISSING else value, MISSING if new is MISSING else value, path)
     elif old != new or type(old) is not type(new):
         yield prefix
 

@@ -19,6 +19,9 @@ from dicomstream.plan.verdict import OVERRIDE_LABEL, STATUS_TEXT, Review, StackR
 LIMIT = 60_000
 MARKER = "<!-- dicomstream-plan -->"  # lets the workflow find and update its one comment
 SHORT_VALUE = 60  # old -> new values are shown when each is at most this long
+DESTRUCTIVE_SHOWN = 50  # destructive steps listed per stack (1,000 replaced stores: the first 50)
+MANDATORY_SHOWN = 50  # mandatory violations listed per stack
+DATASET = "gcp:healthcare/dataset:Dataset"
 
 
 def _cell(value: object) -> str:
@@ -53,10 +56,16 @@ def _where(steps: dict[str, Step], urn: str) -> str:
     return f"`{_cell(display_type(step.type))}` {_cell(step.name)}" if step else _cell(urn or "(stack)")
 
 
-def _destructive_lines(review: Review) -> list[str]:
+def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[str]:
+    """Protected steps first, then Healthcare datasets, then stores; at most `shown` per stack."""
     rows = []
     for s in review.stacks:
-        for step in s.destructive:
+        steps = sorted(s.destructive, key=lambda st: (not st.was_protected, st.type != DATASET, st.name))
+        if len(steps) > shown:
+            more = len(steps) - shown
+            rows.append(f"> - `{_cell(s.stack)}`: {len(steps)} destructive steps; the first {shown} below, "
+                        f"{more} more in {review.artifact or 'the plan artifact'}")
+        for step in steps[:shown]:
             why = [f"changed {', '.join(_code(p) for p in step.replace_reasons)}"] if step.replace_reasons else []
             if step.destroys_imaging_data:
                 why.append("destroys the DICOM instances it holds")
@@ -68,7 +77,8 @@ def _destructive_lines(review: Review) -> list[str]:
                         f"{_cell(step.name)} ({'; '.join(why)})")
     if not rows:
         return []
-    return ["> [!CAUTION]", f"> **{len(rows)} destructive step(s)**, decided before anything else:", ">", *rows,
+    count = sum(len(s.destructive) for s in review.stacks)
+    return ["> [!CAUTION]", f"> **{count} destructive step(s)**, decided before anything else:", ">", *rows,
             ">", f"> Destroying unprotected stores or datasets needs the `{OVERRIDE_LABEL}` label on the pull "
             "request; protected resources must first be unprotected in a change of their own.", ""]
 
@@ -83,9 +93,13 @@ def _blocking(review: Review) -> list[str]:
     if mandatory:
         out += [f"**Mandatory policy violations ({len(mandatory)})**: `pulumi up` would be blocked.", "",
                 "| Stack | Policy | Resource | Message |", "|---|---|---|---|"]
-        for s, v in mandatory:
-            steps = {step.urn: step for step in s.plan.steps}
-            out.append(f"| `{_cell(s.stack)}` | `{_cell(v.policy_name)}` | {_where(steps, v.urn)} | {_cell(v.detail)} |")
+        for s in review.stacks:
+            steps = {step.urn: step for step in s.plan.steps} if s.plan else {}
+            for v in s.mandatory[:MANDATORY_SHOWN]:
+                out.append(f"| `{_cell(s.stack)}` | `{_cell(v.policy_name)}` | {_where(steps, v.urn)} | {_cell(v.detail)} |")
+            if len(s.mandatory) > MANDATORY_SHOWN:
+                out.append(f"| `{_cell(s.stack)}` | … | {len(s.mandatory) - MANDATORY_SHOWN} more | "
+                           f"in {_cell(review.artifact or 'the plan artifact')} |")
         out.append("")
     return (["### Blocking findings", "", *out] if out else [])
 

@@ -27,8 +27,12 @@ def policy_options(pack_dir: Path, stack: str):
 
 
 def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks: Path | None = None,
-           allow_destroy: bool = False, artifact: str | None = None) -> Review:
-    """Every stack of head and base with its status; the base's pack judges both sides' plans."""
+           allow_destroy: bool = False, artifact: str | None = None, head_error: str | None = None) -> Review:
+    """Every stack of head and base with its status; the base's pack judges both sides' plans.
+
+    `head_error`: why the head's manifest could not be read (each head stack file is then
+    reported as missing, with that reason, instead of the comment not being written at all).
+    """
     from dicomstream.plan.build import analyze_plans
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError
 
@@ -47,7 +51,8 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
         h, b = heads.get(stack), bases.get(stack)
         if h is None and stack in expected:
             reviews.append(StackReview(stack, f"stacks/{expected[stack].name}", "missing", lines=[
-                f"stacks/{expected[stack].name}: the head job wrote no plan for this stack file"]))
+                f"stacks/{expected[stack].name}: the head job wrote no plan for this stack file",
+                *([head_error] if head_error else [])]))
         elif h is None:
             reviews.append(_deleted(b))
         elif h.status != "planned":

@@ -50,11 +50,12 @@ def test_prod_against_dev(stack_plans):
     result = compare_plans(stack_plans["prod"], stack_plans["dev"], old_label="dev.json")
     assert result.compared_with == "dev.json"
     hc = step(result, HC_DATASET, "imaging")
-    assert hc.op == "replace" and {"project", "encryptionSpec"} <= set(hc.replace_reasons)
+    assert hc.op == "replace" and {"project", "encryptionSpec.kmsKeyName"} <= set(hc.replace_reasons)
     assert hc.destroys_imaging_data
     radiology = step(result, DICOM_STORE, "radiology")
     assert radiology.op == "replace" and radiology.replace_reasons == ["dataset"]
-    assert "streamConfigs[2]" in radiology.diffs and "labels.environment" in radiology.diffs
+    # An added stream shows its table, not just `streamConfigs[2]`.
+    assert "streamConfigs[2].bigqueryDestination.tableUri" in radiology.diffs and "labels.environment" in radiology.diffs
     assert radiology.destroys_imaging_data
     # dev-only resources are deleted, after everything else, and BigQuery datasets do not hold imaging data.
     deleted = [s for s in result.steps if s.op == "delete"]

@@ -76,6 +76,10 @@ def test_markdown_is_truncated_under_the_limit_with_a_note():
 
 def test_markdown_limit_holds_even_when_essentials_overflow():
     plan = _huge_plan("dev", 10)
-    plan.policy_violations = [Violation("p", "m", "mandatory", "", "x" * 500) for _ in range(500)]
+    plan.policy_violations = [Violation("p", "m", "mandatory", "", "x" * 2000) for _ in range(500)]
     text = render_markdown([plan])
     assert len(text) <= MARKDOWN_LIMIT and text.rstrip().endswith("see the plan artifact._")
+    # 500 mandatory violations are listed 50 at a time, the rest counted.
+    plan.policy_violations = [Violation("p", "m", "mandatory", "", f"v{i}") for i in range(500)]
+    text = render_markdown([plan])
+    assert "| v49 |" in text and "| v50 |" not in text and "| … | 450 more | in the plan artifact |" in text
