@@ -25,11 +25,14 @@ DATASET = "gcp:healthcare/dataset:Dataset"
 
 
 def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+    """Table-cell text: names and messages come from the head's plans, so no HTML gets through."""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
 def _code(value: object) -> str:
-    text = _cell(value).replace("`", "'")
+    """A code span (literal: no HTML escaping inside, no backtick to close it early)."""
+    text = str(value).replace("`", "'").replace("|", "\\|").replace("\r", "").replace("\n", " ")
     return f"`{text}`"
 
 
@@ -46,14 +49,14 @@ def _summary_table(review: Review) -> list[str]:
         violations = s.plan.policy_violations if s.plan else []
         mandatory = len(s.mandatory)
         mark = ":x:" if s.blocked else ":warning:" if s.destructive or s.status == "deleted" else ":white_check_mark:"
-        lines.append(f"| {mark} | `{_cell(s.stack)}` | {STATUS_TEXT.get(s.status, s.status)} | {cells} | "
+        lines.append(f"| {mark} | {_code(s.stack)} | {STATUS_TEXT.get(s.status, s.status)} | {cells} | "
                      f"{mandatory if s.plan else '–'} | {len(violations) - mandatory if s.plan else '–'} |")
     return lines
 
 
 def _where(steps: dict[str, Step], urn: str) -> str:
     step = steps.get(urn) if urn else None
-    return f"`{_cell(display_type(step.type))}` {_cell(step.name)}" if step else _cell(urn or "(stack)")
+    return f"{_code(display_type(step.type))} {_cell(step.name)}" if step else _cell(urn or "(stack)")
 
 
 def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[str]:
@@ -63,7 +66,7 @@ def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[s
         steps = sorted(s.destructive, key=lambda st: (not st.was_protected, st.type != DATASET, st.name))
         if len(steps) > shown:
             more = len(steps) - shown
-            rows.append(f"> - `{_cell(s.stack)}`: {len(steps)} destructive steps; the first {shown} below, "
+            rows.append(f"> - {_code(s.stack)}: {len(steps)} destructive steps; the first {shown} below, "
                         f"{more} more in {review.artifact or 'the plan artifact'}")
         for step in steps[:shown]:
             why = [f"changed {', '.join(_code(p) for p in step.replace_reasons)}"] if step.replace_reasons else []
@@ -73,7 +76,7 @@ def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[s
                 why.append("protected: `pulumi up` refuses it until a separate change unprotects it")
             elif s.destroy_allowed:
                 why.append(f"accepted by the `{OVERRIDE_LABEL}` label")
-            rows.append(f"> - `{_cell(s.stack)}`: **{step.op}** `{_cell(display_type(step.type))}` "
+            rows.append(f"> - {_code(s.stack)}: **{step.op}** {_code(display_type(step.type))} "
                         f"{_cell(step.name)} ({'; '.join(why)})")
     if not rows:
         return []
@@ -87,7 +90,7 @@ def _blocking(review: Review) -> list[str]:
     out = _destructive_lines(review)
     for s in review.stacks:
         if s.status in ("invalid", "failed", "missing", "pack-failed"):
-            out += [f"**`{_cell(s.stack)}`: {STATUS_TEXT[s.status]}** (`{_cell(s.file)}`)", "", "```text",
+            out += [f"**{_code(s.stack)}: {STATUS_TEXT[s.status]}** ({_code(s.file)})", "", "```text",
                     *[line.replace("```", "'''") for line in s.lines], "```", ""]
     mandatory = [(s, v) for s in review.stacks for v in s.mandatory]
     if mandatory:
@@ -96,9 +99,9 @@ def _blocking(review: Review) -> list[str]:
         for s in review.stacks:
             steps = {step.urn: step for step in s.plan.steps} if s.plan else {}
             for v in s.mandatory[:MANDATORY_SHOWN]:
-                out.append(f"| `{_cell(s.stack)}` | `{_cell(v.policy_name)}` | {_where(steps, v.urn)} | {_cell(v.detail)} |")
+                out.append(f"| {_code(s.stack)} | {_code(v.policy_name)} | {_where(steps, v.urn)} | {_cell(v.detail)} |")
             if len(s.mandatory) > MANDATORY_SHOWN:
-                out.append(f"| `{_cell(s.stack)}` | … | {len(s.mandatory) - MANDATORY_SHOWN} more | "
+                out.append(f"| {_code(s.stack)} | … | {len(s.mandatory) - MANDATORY_SHOWN} more | "
                            f"in {_cell(review.artifact or 'the plan artifact')} |")
         out.append("")
     return (["### Blocking findings", "", *out] if out else [])
@@ -130,7 +133,7 @@ def _advisory_rows(plan: Plan, violations: list, shown: int = 5) -> list[str]:
     for name, found in groups.items():
         names = ", ".join(_where(steps, v.urn) for v in found[:shown])
         more = f" and {len(found) - shown} more" if len(found) > shown else ""
-        rows.append(f"| {found[0].enforcement_level} | `{_cell(name)}` | {len(found)}: {names}{more} | "
+        rows.append(f"| {found[0].enforcement_level} | {_code(name)} | {len(found)}: {names}{more} | "
                     f"{_cell(found[0].detail)} |")
     return rows
 
@@ -139,7 +142,7 @@ def _sections(s: StackReview) -> tuple[list[str], list[str], set[int]]:
     """(essential lines, detail items, indexes of change rows) for one stack; an item may span
     lines (a `<details>` block is kept or left out whole)."""
     compared = f" (compared with {_cell(s.plan.compared_with)})" if s.plan and s.plan.compared_with else ""
-    essential = ["", f"### Stack `{_cell(s.stack)}`: {STATUS_TEXT.get(s.status, s.status)}{compared}", ""]
+    essential = ["", f"### Stack {_code(s.stack)}: {STATUS_TEXT.get(s.status, s.status)}{compared}", ""]
     if s.status in ("deleted", "base-missing"):
         essential += [*[f"> {_cell(line)}" for line in s.lines], ""]
     plan = s.plan
@@ -154,7 +157,7 @@ def _sections(s: StackReview) -> tuple[list[str], list[str], set[int]]:
             paths = ", ".join(_changed(step, p) for p in step.diffs)
             rows.add(len(details))
             details.append(f"| `{SYMBOLS.get(step.op, '?').strip() or '='}` | {step.op} | "
-                           f"`{_cell(display_type(step.type))}` | {_cell(step.name)} | {paths} |")
+                           f"{_code(display_type(step.type))} | {_cell(step.name)} | {paths} |")
         details.append("")
     else:
         details += ["No resource changes.", ""]
@@ -219,7 +222,7 @@ def render_review(review: Review, *, limit: int = LIMIT, title: str = "dicomstre
         out += kept
         if dropped:
             out += ["", f"_… {dropped} more line(s) of this stack's plan left out to stay under GitHub's comment "
-                        f"size limit; the full plan of `{_cell(s.stack)}` is in {where}._", ""]
+                        f"size limit; the full plan of {_code(s.stack)} is in {where}._", ""]
     text = "\n".join(out).rstrip() + "\n"
     if len(text) > limit:  # only if the essential parts alone are too long
         note = f"\n\n_… truncated to stay under GitHub's comment size limit; see {where}._\n"

@@ -111,3 +111,18 @@ def test_an_unusable_base_manifest_exits_2_with_one_line(fixture_manifest, tmp_p
     assert result.returncode == 2
     assert result.stderr == f"{tmp_path / 'base' / 'manifest.json'}: line 1: not JSON: Expecting property name enclosed in double quotes\n"
     assert not (tmp_path / "c.md").exists()
+
+
+def test_names_and_lines_from_the_head_cannot_inject_markup():
+    """The head's plans are untrusted data: no HTML, no closed code span, no escaped fence."""
+    from dicomstream.plan.model import Plan, Step
+    from dicomstream.plan.verdict import Review, StackReview
+
+    step = Step("create", "urn:pulumi:dev::dicomstream::gcp:healthcare/dicomStore:DicomStore::x",
+                "gcp:healthcare/dicomStore:DicomStore", "<details><summary>ok</summary>", None, [], {}, False)
+    invalid = StackReview("qa`", "stacks/Pulumi.qa.yaml", "invalid", lines=["```\n## :white_check_mark: nothing blocks"])
+    text = render_review(Review("h" * 40, "b" * 40, [StackReview("dev", "f", "new", Plan("dev", [step])), invalid]))
+    assert "<details><summary>ok" not in text and "&lt;details&gt;&lt;summary&gt;ok&lt;/summary&gt;" in text
+    assert "`qa'`" in text and "## :white_check_mark:" not in text.split("```text", 1)[0]
+    fenced = text.split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert fenced == "'''\n## :white_check_mark: nothing blocks"
