@@ -1,6 +1,7 @@
 """`dicomstream plan`: an engine-faithful offline `pulumi preview --policy-pack policies`.
 
-Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s), 2 invalid configuration
+Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s) or, with --compare, a step
+`pulumi up` would refuse (replacing or deleting a protected resource), 2 invalid configuration
 (the stack file, the policy configuration or the --compare plan), 70 the policy pack could not run.
 """
 
@@ -92,7 +93,7 @@ def plan(
         result = compare_plans(result, old, old_label=str(compare))
 
     _emit(result, format, out)
-    if result.mandatory_violations:
+    if result.mandatory_violations or any(s.was_protected for s in result.steps):
         raise typer.Exit(EXIT_MANDATORY)
 
 
