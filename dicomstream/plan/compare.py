@@ -88,7 +88,10 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
             diffs.append("protect")
         reasons = replace_reasons(step.type, diffs)
         op = "replace" if reasons else "update" if diffs else "same"
-        steps.append(_with(step, op, diffs, reasons, was_protected=op == "replace" and before.protect,
+        # The engine refuses a replace only when the resource is protected before and after (unprotecting
+        # and replacing in one update is allowed): pulumi/pulumi pkg/resource/deploy/step_generator.go.
+        refused = op == "replace" and before.protect and step.protect
+        steps.append(_with(step, op, diffs, reasons, was_protected=refused,
                            old_inputs=before.inputs if diffs else None))
     current = {resource_key(s) for s in new.steps}
     deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps if s.op != "delete" and resource_key(s) not in current]

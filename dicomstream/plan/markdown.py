@@ -73,7 +73,7 @@ def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[s
             if step.destroys_imaging_data:
                 why.append("destroys the DICOM instances it holds")
             if step.was_protected:
-                why.append("protected: `pulumi up` refuses it until a separate change unprotects it")
+                why.append("protected: `pulumi up` refuses it; unprotect it first")
             elif s.destroy_allowed:
                 why.append(f"accepted by the `{OVERRIDE_LABEL}` label")
             rows.append(f"> - {_code(s.stack)}: **{step.op}** {_code(display_type(step.type))} "
@@ -83,7 +83,8 @@ def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[s
     count = sum(len(s.destructive) for s in review.stacks)
     return ["> [!CAUTION]", f"> **{count} destructive step(s)**, decided before anything else:", ">", *rows,
             ">", f"> Destroying unprotected stores or datasets needs the `{OVERRIDE_LABEL}` label on the pull "
-            "request; protected resources must first be unprotected in a change of their own.", ""]
+            "request. `pulumi up` refuses to delete a protected resource until an earlier update has "
+            "unprotected it, and to replace one unless this change unprotects it.", ""]
 
 
 def _blocking(review: Review) -> list[str]:

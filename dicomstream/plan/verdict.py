@@ -4,8 +4,8 @@ A stack blocks when it is invalid, failed to plan, has no plan from the head job
 could not run on it, it has a mandatory violation, or it has destructive steps (replace/delete of
 a DICOM store or a Healthcare dataset, or of anything protected) that the override does not
 cover. The override (the `allow-destroy` label) accepts destroying unprotected stores and
-datasets; protected resources still block, because `pulumi up` refuses them until a separate
-change unprotects them.
+datasets; what `pulumi up` refuses (deleting a protected resource, replacing one that stays
+protected) still blocks.
 """
 
 from __future__ import annotations

@@ -132,3 +132,20 @@ def test_replace_reasons_table():
     assert replace_reasons(DICOM_STORE, ["labels.team", "name"]) == ["name"]
     assert replace_reasons(BQ_DATASET, ["labels.x", "defaultEncryptionConfiguration.kmsKeyName"]) == []
     assert replace_reasons("gcp:projects/iAMMember:IAMMember", ["member"]) == ["member"]
+
+
+def test_a_replace_is_refused_only_while_protected_before_and_after(dev_before):
+    """As the engine decides (pulumi/pulumi step_generator.go: `new.Protect && old.Protect`)."""
+    def protect(doc):
+        doc["dicomstream:protect"] = True
+    protected = _edited(protect)
+
+    def move(doc, keep_protect):
+        doc["dicomstream:protect"] = keep_protect
+        doc["dicomstream:healthcare"]["location"] = "europe-west4"
+    still = compare_plans(_edited(lambda d: move(d, True)), protected)
+    unprotected = compare_plans(_edited(lambda d: move(d, False)), protected)
+    for result, refused in ((still, True), (unprotected, False)):
+        (hc,) = [s for s in result.steps if s.type == HC_DATASET]
+        assert hc.op == "replace" and "location" in hc.replace_reasons
+        assert hc.was_protected is refused and hc.destroys_imaging_data

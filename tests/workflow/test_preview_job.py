@@ -87,7 +87,7 @@ def test_deleting_a_protected_store_fails_even_with_the_override(repo):
     job = repo.open_pull_request(change, allow_destroy=True)
     assert job.returncode == 1 and job.stack("prod")["blocked"]
     assert ("> - `prod`: **delete** `gcp:healthcare:DicomStore` cardiology (destroys the DICOM instances it holds; "
-            "protected: `pulumi up` refuses it until a separate change unprotects it)") in job.comment
+            "protected: `pulumi up` refuses it; unprotect it first)") in job.comment
 
 
 def test_a_change_in_components_touches_every_stack(repo):
