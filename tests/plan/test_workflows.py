@@ -127,6 +127,13 @@ def test_the_review_runs_the_base_code_on_the_heads_plans_and_always_comments():
     assert head["with"] == {"path": "head", "sparse-checkout": "stacks", "persist-credentials": False}
     text = _runs({"jobs": {"r": review}})
     assert ".github/scripts/preview.sh review" in text and "make test" not in text
+    # The step hands the script every variable it reads (a misspelt one would silently be empty).
+    script = (ROOT / ".github" / "scripts" / "preview.sh").read_text()
+    step = next(s for s in _steps(review) if "preview.sh review" in s.get("run", ""))
+    read = set(re.findall(r"\$\{?([A-Z_]+)", script)) - {"PLANS_DIR"}
+    assert read == set(step["env"]), read ^ set(step["env"])
+    capture_step = next(s for s in _steps(capture) if "preview.sh capture" in s.get("run", ""))
+    assert set(capture_step["env"]) == {"HEAD_SHA"}
     assert "contains(github.event.pull_request.labels.*.name, 'allow-destroy')" in json.dumps(review)
     comment = next(s for s in _steps(review) if s.get("uses", "").startswith("actions/github-script@"))
     assert comment["if"].startswith("always()") and "updateComment" in comment["with"]["script"]
