@@ -67,6 +67,7 @@ class ProjectRepo:
         git(work, "commit", "-qm", "base")
         git(tmp, "clone", "-q", "--bare", str(work), str(self.origin))
         self.count = 0
+        self.jobs: dict[str, tuple[Path, dict, str]] = {}
 
     def open_pull_request(self, change: Callable[[Path], None], *, allow_destroy: bool = False) -> Job:
         self.count += 1
@@ -97,13 +98,19 @@ class ProjectRepo:
         if (head / "plans" / "head").is_dir():
             shutil.copytree(head / "plans" / "head", base / "plans" / "head")
         shutil.copytree(head / "stacks", base / "head" / "stacks")
-        env.update(HEAD_STACKS="head/stacks", ALLOW_DESTROY="true" if allow_destroy else "false",
-                   ARTIFACT="the `preview-plans` artifact")
+        env.update(HEAD_STACKS="head/stacks", ARTIFACT="the `preview-plans` artifact")
+        self.jobs[head_sha] = (base, env, capture.stdout + capture.stderr)
+        return self.review(head_sha, allow_destroy=allow_destroy)
+
+    def review(self, head_sha: str, *, allow_destroy: bool = False) -> Job:
+        """The review job (again, as when a label is added: the head's plans are the same)."""
+        base, env, captured = self.jobs[head_sha]
+        env = {**env, "ALLOW_DESTROY": "true" if allow_destroy else "false"}
         review = subprocess.run(["bash", ".github/scripts/preview.sh", "review"], cwd=base, env=env,
                                 capture_output=True, text=True, timeout=300)
-        output = capture.stdout + capture.stderr + review.stdout + review.stderr
+        output = captured + review.stdout + review.stderr
         assert "Traceback" not in output, output
         comment = base / "plans" / "comment.md"
         verdict = base / "plans" / "review.json"
         return Job(review.returncode, comment.read_text() if comment.is_file() else "",
-                   json.loads(verdict.read_text()) if verdict.is_file() else {}, output, head_sha, base_sha)
+                   json.loads(verdict.read_text()) if verdict.is_file() else {}, output, head_sha, env["BASE_SHA"])

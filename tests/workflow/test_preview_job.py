@@ -72,7 +72,7 @@ def test_a_store_rename_destroys_data_and_fails_unless_the_override_is_given(rep
     assert text.index(line) < text.index("### Stack `dev`")  # before any stack's details
     assert "the `allow-destroy` label" in text
 
-    allowed = repo.open_pull_request(change, allow_destroy=True)
+    allowed = repo.review(job.head_sha, allow_destroy=True)  # the label added: the review runs again
     assert allowed.returncode == 0, allowed.output
     assert "cardiology (destroys the DICOM instances it holds; accepted by the `allow-destroy` label)" in allowed.comment
 
