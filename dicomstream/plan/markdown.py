@@ -146,6 +146,8 @@ def _sections(s: StackReview) -> tuple[list[str], list[str], set[int]]:
     essential = ["", f"### Stack {_code(s.stack)}: {STATUS_TEXT.get(s.status, s.status)}{compared}", ""]
     if s.status in ("deleted", "base-missing"):
         essential += [*[f"> {_cell(line)}" for line in s.lines], ""]
+    elif s.plan is None or s.status == "pack-failed":
+        essential += ["Not planned: see **Blocking findings** above for why.", ""]
     plan = s.plan
     if plan is None:
         return essential, [], set()
