@@ -3,15 +3,18 @@
 `ProjectRepo` is a copy of the project (program, components, pack, workflows, the fixture stacks)
 committed on `main` in a bare origin. `open_pull_request(change)` commits `change` on a feature
 branch, builds the merge commit GitHub tests (`refs/pull/N/merge`), and runs the preview jobs'
-steps as preview.yml runs them: `preview.sh capture` in a checkout of the merge commit (its own
-code), then `preview.sh review` in a checkout of the base (the base's script, code and pack) with
-the head's plans and stack files copied in as data (the artifact and the sparse checkout).
+steps as GitHub does: the `run:` script and `env:` of the capture step of preview.yml under
+`bash -eo pipefail` in a checkout of the merge commit (its own code), then those of the review
+step in a checkout of the base (the base's workflow, script, code and pack), with the head's plans
+and stack files copied in as data (what download-artifact and the sparse checkout do). `make
+setup` is the one step not run: the tests' own environment is on PATH instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,11 +22,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 PROJECT = ("__main__.py", "Pulumi.yaml", "components", "dicomstream", "policies", ".github")
 GIT = ["git", "-c", "user.name=Preview Test", "-c", "user.email=preview@example.com", "-c", "init.defaultBranch=main",
        "-c", "advice.detachedHead=false"]
+
+
+def workflow_step(checkout: Path, job: str, command: str, context: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The `run:` script and `env:` of the step of `job` that runs `command`, expressions evaluated."""
+    workflow = yaml.safe_load((checkout / ".github" / "workflows" / "preview.yml").read_text())
+    step = next(s for s in workflow["jobs"][job]["steps"] if command in s.get("run", ""))
+
+    def evaluate(match: re.Match) -> str:
+        assert match.group(1) in context, f"the test does not know the expression {match.group(1)!r}"
+        return context[match.group(1)]
+    env = {key: re.sub(r"\$\{\{\s*(.*?)\s*\}\}", evaluate, str(value)) for key, value in (step.get("env") or {}).items()}
+    return step["run"], env
+
+
+def run_step(checkout: Path, job: str, command: str, context: dict[str, str]) -> subprocess.CompletedProcess:
+    script, env = workflow_step(checkout, job, command, context)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PATH": path, **env}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=300)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -67,7 +92,7 @@ class ProjectRepo:
         git(work, "commit", "-qm", "base")
         git(tmp, "clone", "-q", "--bare", str(work), str(self.origin))
         self.count = 0
-        self.jobs: dict[str, tuple[Path, dict, str]] = {}
+        self.jobs: dict[str, tuple[Path, dict[str, str], str]] = {}
 
     def open_pull_request(self, change: Callable[[Path], None], *, allow_destroy: bool = False) -> Job:
         self.count += 1
@@ -87,30 +112,28 @@ class ProjectRepo:
 
         head = pr / "head"  # job "capture": a checkout of the merge commit, its own code
         git(feature, "worktree", "add", "-q", "--detach", str(head), merge_sha)
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               "HEAD_SHA": head_sha, "BASE_SHA": base_sha}
-        env.pop("PYTHONPATH", None)
-        capture = subprocess.run(["bash", ".github/scripts/preview.sh", "capture"], cwd=head, env=env,
-                                 capture_output=True, text=True, timeout=300)
+        context = {"github.event.pull_request.head.sha": head_sha, "github.event.pull_request.base.sha": base_sha,
+                   "github.server_url": "https://github.com", "github.repository": "acme/imaging",
+                   "github.run_id": str(self.count)}
+        capture = run_step(head, "capture", "preview.sh capture", context)
 
         base = pr / "base"  # job "review": a checkout of the base, the head's plans and stacks as data
         git(feature, "worktree", "add", "-q", "--detach", str(base), base_sha)
         if (head / "plans" / "head").is_dir():
             shutil.copytree(head / "plans" / "head", base / "plans" / "head")
         shutil.copytree(head / "stacks", base / "head" / "stacks")
-        env.update(HEAD_STACKS="head/stacks", ARTIFACT="the `preview-plans` artifact")
-        self.jobs[head_sha] = (base, env, capture.stdout + capture.stderr)
+        self.jobs[head_sha] = (base, context, capture.stdout + capture.stderr)
         return self.review(head_sha, allow_destroy=allow_destroy)
 
     def review(self, head_sha: str, *, allow_destroy: bool = False) -> Job:
         """The review job (again, as when a label is added: the head's plans are the same)."""
-        base, env, captured = self.jobs[head_sha]
-        env = {**env, "ALLOW_DESTROY": "true" if allow_destroy else "false"}
-        review = subprocess.run(["bash", ".github/scripts/preview.sh", "review"], cwd=base, env=env,
-                                capture_output=True, text=True, timeout=300)
+        base, context, captured = self.jobs[head_sha]
+        label = "contains(github.event.pull_request.labels.*.name, 'allow-destroy')"
+        review = run_step(base, "review", "preview.sh review", {**context, label: str(allow_destroy).lower()})
         output = captured + review.stdout + review.stderr
         assert "Traceback" not in output, output
         comment = base / "plans" / "comment.md"
         verdict = base / "plans" / "review.json"
         return Job(review.returncode, comment.read_text() if comment.is_file() else "",
-                   json.loads(verdict.read_text()) if verdict.is_file() else {}, output, head_sha, env["BASE_SHA"])
+                   json.loads(verdict.read_text()) if verdict.is_file() else {}, output, head_sha,
+                   context["github.event.pull_request.base.sha"])

@@ -138,5 +138,5 @@ def test_a_thousand_stores_keep_the_dataset_delete_and_stay_under_the_limit(tmp_
     dataset = ("> - `big`: **delete** `gcp:healthcare:Dataset` imaging (destroys the DICOM instances it holds; "
                "accepted by the `allow-destroy` label)")
     assert dataset in text and text.index(dataset) < text.index("store-0000")
-    assert re.search(r"\d{4} destructive steps; the first 50 below, \d+ more in the `preview-plans` artifact", text)
-    assert "the full plan of `big` is in the `preview-plans` artifact" in text
+    assert re.search(r"\d{4} destructive steps; the first 50 below, \d+ more in \[the `preview-plans` artifact\]", text)
+    assert "the full plan of `big` is in [the `preview-plans` artifact](https://github.com/acme/imaging/actions/runs/1)" in text
