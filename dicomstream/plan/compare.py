@@ -8,6 +8,7 @@ a DICOM store or a Healthcare dataset destroys imaging data and is flagged as su
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Iterator
 
@@ -15,6 +16,7 @@ from dicomstream.plan.model import Plan, Step
 from dicomstream.plan.replace import IMAGING_DATA_TYPES, replace_reasons
 
 MISSING = object()  # a path absent on one side of a diff
+SHORT_VALUE = 60  # old -> new values are shown when each is at most this long
 
 
 def changed_paths(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
@@ -111,3 +113,18 @@ def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
         was_protected=was_protected, property_dependencies=step.property_dependencies, old_inputs=old_inputs,
     )
+
+
+def short_change(step: Step, path: str) -> tuple[str, str] | None:
+    """(old, new) of a changed path as short text (`(none)` where absent), or None when either is
+    too long to show or the step has no previous inputs."""
+    if step.old_inputs is None:
+        return None
+    texts = []
+    for value in (value_at(step.old_inputs, path), value_at(step.inputs, path)):
+        text = "(none)" if value is MISSING else value if isinstance(value, str) else json.dumps(
+            value, separators=(",", ":"), sort_keys=True)
+        if len(text) > SHORT_VALUE:
+            return None
+        texts.append(text)
+    return texts[0], texts[1]

@@ -9,16 +9,13 @@ Advisory violations the base already had fold away under `<details>`.
 
 from __future__ import annotations
 
-import json
-
-from dicomstream.plan.compare import MISSING, value_at
+from dicomstream.plan.compare import short_change
 from dicomstream.plan.model import OPS, Plan, Step
 from dicomstream.plan.text import SYMBOLS, display_type
 from dicomstream.plan.verdict import OVERRIDE_LABEL, STATUS_TEXT, Review, StackReview, promotion_key
 
 LIMIT = 60_000
 MARKER = "<!-- dicomstream-plan -->"  # lets the workflow find and update its one comment
-SHORT_VALUE = 60  # old -> new values are shown when each is at most this long
 DESTRUCTIVE_SHOWN = 50  # destructive steps listed per stack (1,000 replaced stores: the first 50)
 MANDATORY_SHOWN = 50  # mandatory violations listed per stack
 DATASET = "gcp:healthcare/dataset:Dataset"
@@ -108,20 +105,14 @@ def _blocking(review: Review) -> list[str]:
     return (["### Blocking findings", "", *out] if out else [])
 
 
-def _value(value: object) -> str | None:
-    if value is MISSING:
-        return "(none)"
-    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return _code(text) if len(text) <= SHORT_VALUE else None
-
-
 def _changed(step: Step, path: str) -> str:
     """`path`, with `old` → `new` when both are short."""
     shown = _code(path) + (" (replace)" if path in step.replace_reasons else "")
-    if step.old_inputs is None:
+    change = short_change(step, path)
+    if change is None:
         return shown
-    old, new = _value(value_at(step.old_inputs, path)), _value(value_at(step.inputs, path))
-    return f"{shown}: {old} → {new}" if old is not None and new is not None else shown
+    old, new = (text if text == "(none)" else _code(text) for text in change)
+    return f"{shown}: {old} → {new}"
 
 
 def _advisory_rows(plan: Plan, violations: list, shown: int = 5) -> list[str]:

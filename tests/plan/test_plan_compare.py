@@ -87,6 +87,9 @@ def test_update_lists_the_changed_input_paths(dev_before):
     radiology = step(result, DICOM_STORE, "radiology")
     assert radiology.op == "update"
     assert radiology.diffs == ["streamConfigs[1].bigqueryDestination.tableUri", "labels.team"]
+    # The text tree shows short values as `pulumi preview --diff` does (old => new).
+    from dicomstream.plan import render_text
+    assert "~ labels.team: radiology => imaging" in render_text(result)
     assert not radiology.replace_reasons and not radiology.destroys_imaging_data
     assert step(result, DICOM_STORE, "cardiology").op == "same"
 
