@@ -83,3 +83,43 @@ def test_markdown_limit_holds_even_when_essentials_overflow():
     plan.policy_violations = [Violation("p", "m", "mandatory", "", f"v{i}") for i in range(500)]
     text = render_markdown([plan])
     assert "| v49 |" in text and "| v50 |" not in text and "| … | 450 more | in the plan artifact |" in text
+
+
+def test_any_review_fits_the_limit_and_keeps_its_verdict_and_summary():
+    """Whatever the stacks, statuses, steps and messages (names with markup included), the comment
+    stays under the limit and keeps the verdict and one summary row per stack."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from dicomstream.plan.markdown import render_review
+    from dicomstream.plan.verdict import STATUS_TEXT, Review, StackReview
+
+    text_st = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+    ops = st.sampled_from(["create", "update", "replace", "delete", "same"])
+    types = st.sampled_from(["gcp:healthcare/dicomStore:DicomStore", "gcp:healthcare/dataset:Dataset",
+                             "gcp:bigquery/dataset:Dataset"])
+
+    @st.composite
+    def stack_review(draw, index):
+        steps = [Step(draw(ops), f"urn:pulumi:s::dicomstream::{t}::n{i}", t, draw(text_st), None, [], {}, draw(st.booleans()),
+                      destroys_imaging_data=draw(st.booleans()), was_protected=draw(st.booleans()))
+                 for i, t in enumerate(draw(st.lists(types, max_size=40)))]
+        violations = [Violation("p", draw(text_st), draw(st.sampled_from(["mandatory", "advisory"])), "", draw(text_st))
+                      for _ in range(draw(st.integers(0, 20)))]
+        status = draw(st.sampled_from(sorted(STATUS_TEXT)))
+        plan = Plan(f"s{index}", steps, violations) if status not in ("invalid", "failed", "missing") else None
+        return StackReview(f"s{index}", "f", status, plan, lines=draw(st.lists(text_st, max_size=5)),
+                           destroy_allowed=draw(st.booleans()))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.integers(1, 4).flatmap(lambda n: st.tuples(*[stack_review(i) for i in range(n)])), st.integers(2_000, 20_000))
+    def check(stacks, limit):
+        review = Review("h" * 40, "b" * 40, list(stacks))
+        text = render_review(review, limit=limit)
+        assert len(text) <= limit
+        verdict = ":x: blocked" if review.blocked else ":white_check_mark: nothing blocks"
+        assert text.startswith(f"<!-- dicomstream-plan -->\n## dicomstream plan: {verdict}\n")
+        for s in stacks:
+            assert f"| `{s.stack}` | {STATUS_TEXT[s.status]} |" in text
+
+    check()
