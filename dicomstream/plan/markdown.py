@@ -18,6 +18,7 @@ LIMIT = 60_000
 MARKER = "<!-- dicomstream-plan -->"  # lets the workflow find and update its one comment
 DESTRUCTIVE_SHOWN = 50  # destructive steps listed per stack (1,000 replaced stores: the first 50)
 MANDATORY_SHOWN = 50  # mandatory violations listed per stack
+LINES_SHOWN = 50  # validation lines listed per invalid stack
 DATASET = "gcp:healthcare/dataset:Dataset"
 
 
@@ -88,8 +89,11 @@ def _blocking(review: Review) -> list[str]:
     out = _destructive_lines(review)
     for s in review.stacks:
         if s.status in ("invalid", "failed", "missing", "pack-failed"):
+            more = len(s.lines) - LINES_SHOWN
             out += [f"**{_code(s.stack)}: {STATUS_TEXT[s.status]}** ({_code(s.file)})", "", "```text",
-                    *[line.replace("```", "'''") for line in s.lines], "```", ""]
+                    *[line.replace("```", "'''") for line in s.lines[:LINES_SHOWN]],
+                    *([f"… {more} more line(s) in {review.artifact or 'the plan artifact'}"] if more > 0 else []),
+                    "```", ""]
     mandatory = [(s, v) for s in review.stacks for v in s.mandatory]
     if mandatory:
         out += [f"**Mandatory policy violations ({len(mandatory)})**: `pulumi up` would be blocked.", "",

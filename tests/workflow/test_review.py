@@ -126,3 +126,12 @@ def test_names_and_lines_from_the_head_cannot_inject_markup():
     assert "`qa'`" in text and "## :white_check_mark:" not in text.split("```text", 1)[0]
     fenced = text.split("```text\n", 1)[1].split("\n```", 1)[0]
     assert fenced == "'''\n## :white_check_mark: nothing blocks"
+
+
+def test_an_invalid_stack_lists_fifty_lines_and_counts_the_rest():
+    from dicomstream.plan.verdict import Review, StackReview
+
+    lines = [f"stacks/Pulumi.dev.yaml: dicomStores[{i}].name: bad" for i in range(120)]
+    text = render_review(Review("h", "b", [StackReview("dev", "stacks/Pulumi.dev.yaml", "invalid", lines=lines)]))
+    assert "dicomStores[49].name" in text and "dicomStores[50].name" not in text
+    assert "… 70 more line(s) in the plan artifact\n```" in text
