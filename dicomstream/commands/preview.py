@@ -8,6 +8,7 @@ against the base's with this checkout's pack and write the comment; exit 0 when 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -104,7 +105,26 @@ def report_command(
     _write(out, render_review(result, limit=limit))
     if json_out is not None:
         _write(json_out, review_json(result))
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
     for s in result.stacks:
         typer.echo(f"{s.file}: {s.status}{' (blocks)' if s.blocked else ''}")
+        if annotate and s.blocked:
+            for line in _reasons(s)[:10]:
+                typer.echo(f"::error file={_property(s.file)},title={_property(s.stack + ': ' + s.status)}::{_data(line)}")
     if result.blocked:
         raise typer.Exit(EXIT_BLOCKED)
+
+
+def _reasons(stack) -> list[str]:
+    """Why a stack blocks, one line each (for GitHub's annotations on the stack file)."""
+    steps = [f"{s.op} {s.type} {s.name}: destructive" for s in stack.blocking_destruction]
+    return [*stack.lines, *steps, *(f"{v.policy_name}: {v.detail}" for v in stack.mandatory)]
+
+
+def _data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's runner unescapes it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")

@@ -46,7 +46,7 @@ def workflow_step(checkout: Path, job: str, command: str, context: dict[str, str
 def run_step(checkout: Path, job: str, command: str, context: dict[str, str]) -> subprocess.CompletedProcess:
     script, env = workflow_step(checkout, job, command, context)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PATH": path, **env}
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PATH": path, "GITHUB_ACTIONS": "true", **env}
     return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=checkout, env=env,
                           capture_output=True, text=True, timeout=300)
 

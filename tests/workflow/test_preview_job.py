@@ -57,6 +57,9 @@ def test_a_sixth_stream_fails_and_the_comment_names_the_stack_and_the_limit(repo
     assert "| :x: | `dev` | invalid | – |" in text
     assert ("**`dev`: invalid** (`stacks/Pulumi.dev.yaml`)\n\n```text\nstacks/Pulumi.dev.yaml: dicomStores[0].streams[5]: "
             "a DICOM store streams to at most 5 BigQuery tables (found 6)\n```") in text
+    # An annotation on the stack file, in the pull request's diff.
+    assert ("::error file=stacks/Pulumi.dev.yaml,title=dev%3A invalid::stacks/Pulumi.dev.yaml: dicomStores[0].streams[5]: "
+            "a DICOM store streams to at most 5 BigQuery tables (found 6)") in job.output
     # The other stacks are still there, planned.
     assert "### Stack `staging`: planned" in text and "### Stack `prod`: planned" in text
 
