@@ -15,13 +15,14 @@ from dicomstream.preview.manifest import Entry, Manifest
 STACK_FILE = re.compile(r"Pulumi\.(.+)\.ya?ml")
 
 
-def stack_files(stacks_dir: Path) -> dict[str, Path]:
-    """{stack name: file} for every `Pulumi.NAME.yaml` (or .yml) in `stacks_dir`, by name."""
-    found = {}
+def stack_files(stacks_dir: Path) -> dict[str, list[Path]]:
+    """{stack name: its files} for every `Pulumi.NAME.yaml` (or .yml) in `stacks_dir`, by name.
+    More than one file for a name (`.yaml` and `.yml`) is the caller's to report, never to pick."""
+    found: dict[str, list[Path]] = {}
     for path in sorted(stacks_dir.glob("Pulumi.*")):
         match = STACK_FILE.fullmatch(path.name)
         if match and path.is_file():
-            found[match.group(1)] = path
+            found.setdefault(match.group(1), []).append(path)
     return found
 
 
@@ -35,8 +36,14 @@ def capture(root: Path, stacks_dir: Path, commit: str | None = None) -> Manifest
     root = root.resolve()
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
     entries = []
-    for stack, path in stack_files(stacks_dir).items():
+    for stack, paths in stack_files(stacks_dir).items():
+        path = paths[0]
         shown = _relative(path, root)
+        if len(paths) > 1:
+            names = " and ".join(_relative(p, root) for p in paths)
+            entries.append(Entry(stack=stack, file=shown, status="invalid",
+                                 lines=[f"{names}: two files for stack {stack!r}; keep one"]))
+            continue
         try:
             plan = plan_stack(read_stack_document(path), stack=stack, file=shown, program=program)
         except ConfigError as error:

@@ -50,8 +50,8 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
     for stack in sorted({*heads, *bases, *expected}, key=promotion_key):
         h, b = heads.get(stack), bases.get(stack)
         if h is None and stack in expected:
-            reviews.append(StackReview(stack, f"stacks/{expected[stack].name}", "missing", lines=[
-                f"stacks/{expected[stack].name}: the head job wrote no plan for this stack file",
+            reviews.append(StackReview(stack, f"stacks/{expected[stack][0].name}", "missing", lines=[
+                f"stacks/{expected[stack][0].name}: the head job wrote no plan for this stack file",
                 *([head_error] if head_error else [])]))
         elif h is None:
             reviews.append(_deleted(b))

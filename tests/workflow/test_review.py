@@ -135,3 +135,14 @@ def test_an_invalid_stack_lists_fifty_lines_and_counts_the_rest():
     text = render_review(Review("h", "b", [StackReview("dev", "stacks/Pulumi.dev.yaml", "invalid", lines=lines)]))
     assert "dicomStores[49].name" in text and "dicomStores[50].name" not in text
     assert "… 70 more line(s) in the plan artifact\n```" in text
+
+
+def test_two_files_for_one_stack_are_reported_not_picked(tmp_path):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (FIXTURES / "stacks" / "Pulumi.dev.yaml").read_text()
+    (stacks / "Pulumi.dev.yaml").write_text(text)
+    (stacks / "Pulumi.dev.yml").write_text(text.replace("radiology", "other"))
+    (entry,) = capture(tmp_path, stacks, "c").entries
+    assert (entry.stack, entry.status) == ("dev", "invalid")
+    assert entry.lines == ["stacks/Pulumi.dev.yaml and stacks/Pulumi.dev.yml: two files for stack 'dev'; keep one"]
