@@ -12,7 +12,7 @@ from __future__ import annotations
 from dicomstream.plan.compare import short_change
 from dicomstream.plan.model import OPS, Plan, Step
 from dicomstream.plan.text import SYMBOLS, display_type
-from dicomstream.plan.verdict import OVERRIDE_LABEL, STATUS_TEXT, Review, StackReview, promotion_key
+from dicomstream.plan.verdict import OVERRIDE_LABEL, STATUS_TEXT, Review, StackReview, promotion_key, short_commit
 
 LIMIT = 60_000
 MARKER = "<!-- dicomstream-plan -->"  # lets the workflow find and update its one comment
@@ -32,10 +32,6 @@ def _code(value: object) -> str:
     """A code span (literal: no HTML escaping inside, no backtick to close it early)."""
     text = str(value).replace("`", "'").replace("|", "\\|").replace("\r", "").replace("\n", " ")
     return f"`{text}`"
-
-
-def _short(commit: str) -> str:
-    return commit[:12] if commit else "unknown"
 
 
 def _summary_table(review: Review) -> list[str]:
@@ -199,7 +195,7 @@ def render_review(review: Review, *, limit: int = LIMIT, title: str = "dicomstre
     verdict = ":x: blocked" if review.blocked else ":white_check_mark: nothing blocks"
     head = [MARKER, f"## {title}: {verdict}", ""]
     if review.head_commit:
-        head += [f"Head `{_short(review.head_commit)}` compared with base `{_short(review.base_commit)}`."
+        head += [f"Head `{short_commit(review.head_commit)}` compared with base `{short_commit(review.base_commit)}`."
                  + (f" Full plans: {review.artifact}." if review.artifact else ""), ""]
     head += [*_summary_table(review), "", *_blocking(review)]
     sections = [_sections(s) for s in review.stacks]

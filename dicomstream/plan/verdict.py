@@ -75,6 +75,10 @@ class Review:
         return any(s.blocked for s in self.stacks)
 
 
+def short_commit(commit: str | None) -> str:
+    return (commit or "unknown")[:12]
+
+
 def promotion_key(stack: str) -> tuple[int, str]:
     """dev, staging, prod, then every other stack by name."""
     return (PROMOTION_ORDER.index(stack), "") if stack in PROMOTION_ORDER else (len(PROMOTION_ORDER), stack)

@@ -8,14 +8,19 @@ violations the base already had can be told from new ones.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dicomstream.plan.compare import compare, urn_key
 from dicomstream.plan.model import Plan
-from dicomstream.plan.verdict import Review, StackReview, promotion_key
+from dicomstream.plan.verdict import Review, StackReview, promotion_key, short_commit
 from dicomstream.preview.capture import stack_files
 from dicomstream.preview.manifest import Entry, Manifest
 
-def policy_options(pack_dir: Path, stack: str):
+if TYPE_CHECKING:
+    from dicomstream.plan.build import PolicyOptions
+
+
+def policy_options(pack_dir: Path, stack: str) -> "PolicyOptions":
     """The base's pack, configured for `stack` by `PACK/STACK.json` when there is one (prod.json)."""
     from dicomstream.plan import PolicyOptions
     from dicomstream.policy_client import load_policy_config
@@ -66,7 +71,7 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
 
 def _compared(head: Entry, base: Entry | None, base_commit: str | None, allow_destroy: bool) -> StackReview:
     if base is not None and base.plan is not None:
-        plan = compare(head.plan, base.plan, old_label=f"base {_short(base_commit)}")
+        plan = compare(head.plan, base.plan, old_label=f"base {short_commit(base_commit)}")
         advisory = {(v.policy_name, urn_key(v.urn)) for v in base.plan.policy_violations if not v.mandatory}
         return StackReview(head.stack, head.file, "planned", plan, base_advisory=advisory,
                            destroy_allowed=allow_destroy)
@@ -85,6 +90,3 @@ def _deleted(base: Entry) -> StackReview:
         f"{base.file} is deleted: the deploy workflow stops updating this stack; its {count} resource(s) stay "
         f"as they are (destroying them is a separate `pulumi destroy --stack {base.stack}`)."])
 
-
-def _short(commit: str | None) -> str:
-    return (commit or "unknown")[:12]
