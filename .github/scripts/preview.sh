@@ -22,7 +22,7 @@ case "${1:-}" in
     # does not plan is reported as "base plan missing" on the stacks concerned, never hidden.
     python -m dicomstream.cli preview capture --out "$plans/base" --commit "${BASE_SHA:?}"
     args=(--head "$plans/head" --base "$plans/base" --out "$plans/comment.md" --json-out "$plans/review.json"
-          --artifact "${ARTIFACT:-the preview-plans artifact of this run}")
+          --head-commit "${HEAD_SHA:?}" --artifact "${ARTIFACT:-the preview-plans artifact of this run}")
     if [ -n "${HEAD_STACKS:-}" ]; then args+=(--head-stacks "$HEAD_STACKS"); fi
     if [ "${ALLOW_DESTROY:-false}" = true ]; then args+=(--allow-destroy); fi
     python -m dicomstream.cli preview report "${args[@]}"

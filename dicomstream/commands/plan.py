@@ -57,7 +57,7 @@ def plan(
     from components.config import ConfigError, read_stack_document, stack_file
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
-    from dicomstream.paths import PACKAGE_ROOT, project_root
+    from dicomstream.paths import policy_pack_dir, project_root
     from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, load_plan, plan_stack
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError, load_policy_config
 
@@ -76,8 +76,7 @@ def plan(
     except (PlanFileError, PolicyConfigError) as error:
         raise _fail([str(error)], EXIT_INVALID)
 
-    pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
-                                   root / "policies")
+    pack_dir = policy_pack or policy_pack_dir(root)
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
     options = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
     try:

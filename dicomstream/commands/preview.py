@@ -74,18 +74,18 @@ def report_command(
     policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="Policy pack directory [default: PROJECT/policies]; PACK/STACK.json configures STACK."),
     allow_destroy: bool = typer.Option(False, "--allow-destroy", help="Accept destroying unprotected DICOM stores and Healthcare datasets."),
     artifact: Optional[str] = typer.Option(None, "--artifact", help="Where the full plans are (named in the comment)."),
+    head_commit: Optional[str] = typer.Option(None, "--head-commit", help="The head commit to name [default: the head manifest's]."),
     limit: int = typer.Option(60_000, "--limit", help="Maximum comment length in characters."),
 ) -> None:
     """Judge head against base with this checkout's pack, write the comment: the trusted half."""
-    from dicomstream.paths import PACKAGE_ROOT, project_root
+    from dicomstream.paths import policy_pack_dir, project_root
     from dicomstream.plan.markdown import render_review
     from dicomstream.plan.verdict import review_json
     from dicomstream.preview.manifest import Manifest, ManifestError, read_manifest
     from dicomstream.preview.review import review
 
     root = project_root()
-    pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
-                                   root / "policies")
+    pack_dir = policy_pack or policy_pack_dir(root)
     if head_stacks is not None and not head_stacks.is_dir():
         raise _fail(f"{head_stacks}: no such directory of stack files")
     head_error = None
@@ -100,6 +100,8 @@ def report_command(
         base_manifest = read_manifest(base) if base is not None else None
     except ManifestError as error:
         raise _fail(str(error))
+    if head_commit:
+        head_manifest.commit = head_commit
     result = review(head_manifest, base_manifest, pack_dir, head_stacks=head_stacks, allow_destroy=allow_destroy,
                     artifact=artifact, head_error=head_error)
     _write(out, render_review(result, limit=limit))

@@ -77,10 +77,12 @@ def test_a_head_job_that_wrote_nothing_still_gets_a_comment(fixture_manifest, tm
     write_manifest(fixture_manifest, tmp_path / "base")
     out = tmp_path / "comment.md"
     result = run_report("--head", str(tmp_path / "head"), "--base", str(tmp_path / "base"),
-                        "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out), cwd=FIXTURES)
+                        "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out), "--head-commit", "a" * 40,
+                        cwd=FIXTURES)
     assert result.returncode == 1
     text = out.read_text()
     assert "| :x: | `dev` | no plan from the head job | – |" in text
+    assert f"Head `{'a' * 12}` compared with base `{'f' * 12}`" in text  # named even when its plans are missing
     assert f"{tmp_path / 'head' / 'manifest.json'}: no such file" in text
 
 
