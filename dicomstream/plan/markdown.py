@@ -43,8 +43,9 @@ def _summary_table(review: Review) -> list[str]:
         violations = s.plan.policy_violations if s.plan else []
         mandatory = len(s.mandatory)
         mark = ":x:" if s.blocked else ":warning:" if s.destructive or s.status == "deleted" else ":white_check_mark:"
+        judged = s.plan is not None and s.status != "pack-failed"  # no pack, no verdict: not "0"
         lines.append(f"| {mark} | {_code(s.stack)} | {STATUS_TEXT.get(s.status, s.status)} | {cells} | "
-                     f"{mandatory if s.plan else '–'} | {len(violations) - mandatory if s.plan else '–'} |")
+                     f"{mandatory if judged else '–'} | {len(violations) - mandatory if judged else '–'} |")
     return lines
 
 

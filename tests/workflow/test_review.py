@@ -4,6 +4,7 @@ cannot run, a head job that wrote nothing, and manifests that are not what captu
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ def test_a_pack_that_cannot_run_blocks_every_stack_and_says_why(fixture_manifest
         ("dev", "pack-failed", True), ("staging", "pack-failed", True), ("prod", "pack-failed", True)]
     text = render_review(result)
     assert "**`prod`: policy pack failed** (`stacks/Pulumi.prod.yaml`)" in text
+    assert re.search(r"\| :x: \| `dev` \| policy pack failed \| 0 \| 0 \| 0 \| 0 \| \d+ \| – \| – \|", text)
     assert f"{tmp_path / 'no-pack'}: the policy pack could not run: " in text
 
 
