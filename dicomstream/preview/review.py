@@ -62,10 +62,11 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
             reviews.append(_deleted(b))
         elif h.status != "planned":
             reviews.append(StackReview(stack, h.file, h.status, lines=h.lines))
-        elif pack_error:
-            reviews.append(StackReview(stack, h.file, "pack-failed", plan=h.plan, lines=[pack_error]))
         else:
-            reviews.append(_compared(h, b, base.commit if base else None, allow_destroy))
+            reviewed = _compared(h, b, base.commit if base else None, allow_destroy)
+            if pack_error:  # the changes are still shown; no verdict of the pack without the pack
+                reviewed.status, reviewed.lines = "pack-failed", [pack_error]
+            reviews.append(reviewed)
     return Review(head.commit, base.commit if base else "none", reviews, allow_destroy, artifact)
 
 

@@ -50,6 +50,7 @@ def test_a_pack_that_cannot_run_blocks_every_stack_and_says_why(fixture_manifest
         ("dev", "pack-failed", True), ("staging", "pack-failed", True), ("prod", "pack-failed", True)]
     text = render_review(result)
     assert "**`prod`: policy pack failed** (`stacks/Pulumi.prod.yaml`)" in text
+    # Still compared with the base (nothing changed here), but no violation counts without a pack.
     assert re.search(r"\| :x: \| `dev` \| policy pack failed \| 0 \| 0 \| 0 \| 0 \| \d+ \| – \| – \|", text)
     assert f"{tmp_path / 'no-pack'}: the policy pack could not run: " in text
 
