@@ -20,7 +20,8 @@ case "${1:-}" in
   review)
     # The base's own stacks with the base's own code: what the head is compared with. A base that
     # does not plan is reported as "base plan missing" on the stacks concerned, never hidden.
-    python -m dicomstream.cli preview capture --out "$plans/base" --commit "${BASE_SHA:?}"
+    python -m dicomstream.cli preview capture --out "$plans/base" --commit "${BASE_SHA:?}" \
+      || echo "::warning::the base did not plan (exit $?): every stack is compared with nothing"
     args=(--head "$plans/head" --base "$plans/base" --out "$plans/comment.md" --json-out "$plans/review.json"
           --head-commit "${HEAD_SHA:?}" --artifact "${ARTIFACT:-the preview-plans artifact of this run}")
     if [ -n "${HEAD_STACKS:-}" ]; then args+=(--head-stacks "$HEAD_STACKS"); fi

@@ -2,8 +2,8 @@
 
 capture: plan every stack file of this checkout without the pack (exit 0 even when stacks are
 invalid: they are recorded; 2 when nothing can be written). report: judge the head's manifest
-against the base's with this checkout's pack and write the comment; exit 0 when nothing blocks,
-1 when something does, 2 for unusable input (a manifest, a policy configuration).
+against the base's with this checkout's pack and write the comment, whatever happened to either
+side's capture; exit 0 when nothing blocks, 1 when something does, 2 for unusable arguments.
 """
 
 from __future__ import annotations
@@ -96,14 +96,15 @@ def report_command(
             raise _fail(str(error))
         # The head job failed or was tampered with: every head stack is reported missing, with why.
         head_manifest, head_error = Manifest(commit="unknown", entries=[]), str(error)
+    base_manifest, base_error = None, None
     try:
         base_manifest = read_manifest(base) if base is not None else None
-    except ManifestError as error:
-        raise _fail(str(error))
+    except ManifestError as error:  # the base did not plan: said on every stack, the head still judged
+        base_error = str(error)
     if head_commit:
         head_manifest.commit = head_commit
     result = review(head_manifest, base_manifest, pack_dir, head_stacks=head_stacks, allow_destroy=allow_destroy,
-                    artifact=artifact, head_error=head_error)
+                    artifact=artifact, head_error=head_error, base_error=base_error)
     _write(out, render_review(result, limit=limit))
     if json_out is not None:
         _write(json_out, review_json(result))

@@ -32,11 +32,13 @@ def policy_options(pack_dir: Path, stack: str) -> "PolicyOptions":
 
 
 def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks: Path | None = None,
-           allow_destroy: bool = False, artifact: str | None = None, head_error: str | None = None) -> Review:
+           allow_destroy: bool = False, artifact: str | None = None, head_error: str | None = None,
+           base_error: str | None = None) -> Review:
     """Every stack of head and base with its status; the base's pack judges both sides' plans.
 
-    `head_error`: why the head's manifest could not be read (each head stack file is then
-    reported as missing, with that reason, instead of the comment not being written at all).
+    `head_error` / `base_error`: why that side's manifest could not be read. Each head stack file
+    is then reported as missing, or each head stack as "base plan missing", with that reason,
+    instead of the comment not being written at all.
     """
     from dicomstream.plan.build import analyze_plans
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError
@@ -63,6 +65,8 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
         elif h.status != "planned":
             reviews.append(StackReview(stack, h.file, h.status, lines=h.lines))
         else:
+            if b is None and base_error:
+                b = Entry(stack, h.file, "failed", lines=[base_error])
             reviewed = _compared(h, b, base.commit if base else None, allow_destroy)
             if pack_error:  # the changes are still shown; no verdict of the pack without the pack
                 reviewed.status, reviewed.lines = "pack-failed", [pack_error]

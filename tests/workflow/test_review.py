@@ -107,14 +107,23 @@ def test_a_manifest_that_capture_did_not_write_is_refused_naming_the_field(fixtu
     assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
 
 
-def test_an_unusable_base_manifest_exits_2_with_one_line(fixture_manifest, tmp_path):
+def test_a_base_that_wrote_nothing_is_said_on_every_stack(fixture_manifest, tmp_path):
     write_manifest(fixture_manifest, tmp_path / "head")
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "manifest.json").write_text("{not json")
-    result = run_report("--head", str(tmp_path / "head"), "--base", str(tmp_path / "base"),
-                        "--out", str(tmp_path / "c.md"), cwd=FIXTURES)
-    assert result.returncode == 2
-    assert result.stderr == f"{tmp_path / 'base' / 'manifest.json'}: line 1: not JSON: Expecting property name enclosed in double quotes\n"
+    out = tmp_path / "c.md"
+    result = run_report("--head", str(tmp_path / "head"), "--base", str(tmp_path / "base"), "--out", str(out),
+                        cwd=FIXTURES)
+    assert result.returncode == 0, result.stderr  # nothing in the head blocks
+    text = out.read_text()
+    assert text.count("planned; base plan missing") == 6  # 3 summary rows, 3 headings
+    assert f"> {tmp_path / 'base' / 'manifest.json'}: line 1: not JSON: Expecting property name" in text
+
+
+def test_unusable_arguments_exit_2_with_one_line(tmp_path):
+    result = run_report("--head", str(tmp_path), "--head-stacks", str(tmp_path / "nope"), "--out", str(tmp_path / "c.md"),
+                        cwd=FIXTURES)
+    assert result.returncode == 2 and result.stderr == f"{tmp_path / 'nope'}: no such directory of stack files\n"
     assert not (tmp_path / "c.md").exists()
 
 
