@@ -137,6 +137,7 @@ def test_the_review_runs_the_base_code_on_the_heads_plans_and_always_comments():
     assert "contains(github.event.pull_request.labels.*.name, 'allow-destroy')" in json.dumps(review)
     comment = next(s for s in _steps(review) if s.get("uses", "").startswith("actions/github-script@"))
     assert comment["if"].startswith("${{ !cancelled() &&") and "updateComment" in comment["with"]["script"]
+    assert "the review did not run" in comment["with"]["script"]  # never an older plan left standing
     # Only the review job, which never runs the pull request's code, may write to the pull request.
     writers = [name for name, job in jobs.items() if (job.get("permissions") or {}).get("pull-requests") == "write"]
     assert writers == ["review"]
