@@ -76,7 +76,7 @@ def test_demo_prints_streamed_rows_and_exits_0():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
     assert "Rows streamed into bq://acme-imaging-dev.dicom_metadata.instances" in out
-    assert "Patient name" in out and "SOP Instance UID" in out
+    assert "Patient name" in out and "SOP Instance UID" in out and "INSERT" in out
     assert re.search(r"Stored \d+ instances", out) and "Traceback" not in out + result.stderr
 
 
