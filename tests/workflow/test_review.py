@@ -160,3 +160,20 @@ def test_two_files_for_one_stack_are_reported_not_picked(tmp_path):
     (entry,) = capture(tmp_path, stacks, "c").entries
     assert (entry.stack, entry.status) == ("dev", "invalid")
     assert entry.lines == ["stacks/Pulumi.dev.yaml and stacks/Pulumi.dev.yml: two files for stack 'dev'; keep one"]
+
+
+def test_a_stack_whose_plan_crashes_is_recorded_and_the_others_still_plan(tmp_path, monkeypatch):
+    import dicomstream.plan as plan_module
+
+    real = plan_module.plan_stack
+
+    def flaky(document, *, stack, **kwargs):
+        if stack == "staging":
+            raise RuntimeError("provider mock exploded")
+        return real(document, stack=stack, **kwargs)
+    monkeypatch.setattr(plan_module, "plan_stack", flaky)
+    manifest = capture(FIXTURES, FIXTURES / "stacks", "c")
+    assert [(e.stack, e.status) for e in manifest.entries] == [("dev", "planned"), ("prod", "planned"), ("staging", "failed")]
+    assert manifest.entries[2].lines == ["stacks/Pulumi.staging.yaml: the program failed: RuntimeError: provider mock exploded"]
+    (staging,) = [s for s in review(manifest, None, PACK).stacks if s.stack == "staging"]
+    assert staging.blocked and staging.status == "failed"
