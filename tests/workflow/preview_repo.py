@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 PROJECT = ("__main__.py", "Pulumi.yaml", "components", "dicomstream", "policies", ".github")
 GIT = ["git", "-c", "user.name=Preview Test", "-c", "user.email=preview@example.com", "-c", "init.defaultBranch=main",
+       "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null",
        "-c", "advice.detachedHead=false"]
 
 
