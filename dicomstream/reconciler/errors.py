@@ -48,7 +48,7 @@ class Waits:
     quota: float = 120.0
     quota_poll: float = 1.0
     export: float = 3600.0
-    export_poll: float = 0.5
+    export_poll: float = 0.1
 
 
 def quota_retry(waits: Waits) -> Retry:
