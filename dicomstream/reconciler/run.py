@@ -71,8 +71,9 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
         if options.only & {"backfill", "deletes"}:
             patched = {o.action.resource for o in result.outcomes
                        if o.status == "done" and o.action.kind == "patch_stream_configs"}
-            if patched or any(o.action.kind == "create_dataset" and o.status == "done" for o in result.outcomes):
-                observed, state = observer.infrastructure(desired, for_reconcile=True)  # tables just created
+            changed = {"create_dataset", "grant_role"}
+            if patched or any(o.action.kind in changed and o.status == "done" for o in result.outcomes):
+                observed, state = observer.infrastructure(desired, for_reconcile=True)  # what was just changed
             phase = DataPhase(clients.healthcare, clients.tables, desired, observed, state, options, now, apply,
                               waits, progress or NoProgress(), renew=lease.renew if lease else (lambda: None),
                               after_grant=any(o.action.kind == "grant_role" and o.status == "done"

@@ -32,7 +32,14 @@ from dicomstream.reconciler.errors import (
 )
 from dicomstream.reconciler.execute import NoProgress, Outcome, Progress
 from dicomstream.reconciler.observed import Observed
-from dicomstream.reconciler.plan import PlanOptions, current_view_query, delete_cutoff, plan_table, view_outdated
+from dicomstream.reconciler.plan import (
+    PlanOptions,
+    current_view_query,
+    delete_cutoff,
+    missing_roles,
+    plan_table,
+    view_outdated,
+)
 from dicomstream.reconciler.rows import TYPE
 from dicomstream.reconciler.state import ADDED, DELETED, VIEW, State, query_fingerprint, state_table_ref
 
@@ -83,6 +90,14 @@ class DataPhase:
                 f"no BigQuery dataset to export snapshots to ({where}: the export API writes only to datasets "
                 "in the stores' project); declare a destination dataset there and run `pulumi up`")))
             return
+        lacking = [r for r in missing_roles(self.desired, self.observed)
+                   if r.project == staging[0] and r.dataset in (None, staging[1])]
+        if lacking:
+            self.actions.append(A.Blocked("snapshots", (
+                f"not taken: the Healthcare Service Agent lacks {', '.join(sorted({r.role for r in lacking}))} "
+                f"on {staging[0]}.{staging[1]}, where the stores are exported (see the grant reports); "
+                "no table is compared this run")))
+            return
         self._drop_leftovers(staging)
         run = snapshot.run_id(self.now)
         snapshots: dict[str, compare.Snapshot] = {}
@@ -114,7 +129,8 @@ class DataPhase:
         except ActionFailed as exc:
             self.outcomes.append(Outcome(action, "failed", str(exc)))
         except Exception as exc:  # noqa: BLE001 - every failure of one store or table is reported
-            self.outcomes.append(Outcome(action, "failed", describe_error(exc, action.describe(), "apply")))
+            line = describe_error(exc, action.describe(), "apply").replace(f"cannot apply {action.describe()}: ", "")
+            self.outcomes.append(Outcome(action, "failed", line))
         return None
 
     def _drop_leftovers(self, staging: tuple[str, str]) -> None:
@@ -153,16 +169,16 @@ class DataPhase:
             done = _counter(final, "success")
             start = snapshot.parse_time((final.get("metadata") or {}).get("createTime")) or start
         except OperationFailed as exc:
-            raise ActionFailed(f"snapshot of dicomStores[{store.name}] failed: {exc.status}: {exc.message}; "
+            raise ActionFailed(f"the export failed: {exc.status}: {exc.message}; "
                                "its tables get no deletes this run") from exc
         except OperationTimeout as exc:
-            raise ActionFailed(f"snapshot of dicomStores[{store.name}] was not done after {self.waits.export:.0f} s "
+            raise ActionFailed(f"the export was not done after {self.waits.export:.0f} s "
                                f"({exc.name}); its tables get no deletes this run") from exc
         except (gexc.RetryError, gexc.Forbidden) as exc:
             cause = exc.cause if isinstance(exc, gexc.RetryError) else exc
             if cause is not None and is_agent_not_ready(cause):
-                raise ActionFailed(f"snapshot of dicomStores[{store.name}]: the Healthcare Service Agent cannot "
-                                   f"write to {table.dataset_key[1]}: {getattr(cause, 'message', cause)}; "
+                raise ActionFailed(f"the Healthcare Service Agent cannot write to {table.dataset_key[1]}: "
+                                   f"{getattr(cause, 'message', cause)}; "
                                    "its tables get no deletes this run") from exc
             raise
         finally:

@@ -60,7 +60,7 @@ def test_export_refused_after_the_patch_is_reported_and_the_rerun_completes(worl
     world.admin.add_fault(r":export$", method="POST", status=403, count=-1, message="Permission denied on export")
     result = world.run("reconcile", "--stack", "dev", "--apply")
     assert result.exit_code == 1, result.output
-    assert "✗ snapshot of dicomStores[cardiology]: cannot apply" in result.stdout
+    assert "✗ snapshot of dicomStores[cardiology]: permission denied: Permission denied on export" in result.stdout
     assert (f"{world.dataset}.instances: not changed: no rows deleted: no complete snapshot of "
             "dicomStores[radiology], dicomStores[cardiology]") in result.stdout
     assert "Traceback" not in result.output
@@ -78,7 +78,7 @@ def test_grant_outage_fixed_with_create_missing(world, instances):
     world.store("radiology", instances[:3])  # streaming fails: the agent may not write
     assert world.rows("radiology") == {}
     result = world.run("reconcile", "--stack", "dev", "--apply")
-    assert result.exit_code == 1 and "lacks roles/bigquery.dataEditor" in result.stdout  # the snapshot fails too
+    assert result.exit_code == 3 and "snapshots: not changed: not taken: the Healthcare Service Agent lacks" in result.stdout
     code, out = world.run_json("reconcile", "--stack", "dev", "--apply", "--create-missing")
     assert code == 0, out
     world.assert_converged({"radiology": uids(instances[:3]), "instances": uids(instances[:3])})
