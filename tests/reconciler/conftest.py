@@ -116,7 +116,7 @@ class World:
         proc = subprocess.Popen([str(exe), *args], cwd=self.root, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         if wait:
-            proc.communicate(timeout=120)
+            proc.output, _ = proc.communicate(timeout=120)
         return proc
 
     def wait_exports(self, count: int, timeout: float = 20.0) -> None:
