@@ -33,7 +33,9 @@ def shown_path(path: str) -> str:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(message, err=True)
+    from dicomstream.gcp.rest import redact
+
+    typer.echo(redact(message), err=True)
     raise typer.Exit(code)
 
 

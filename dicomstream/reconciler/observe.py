@@ -18,6 +18,7 @@ from google.api_core import exceptions as gexc
 
 from components.naming import healthcare_service_agent_email
 
+from dicomstream.gcp.rest import is_google_error
 from dicomstream.reconciler.desired import DesiredState
 from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error, quota_retry
 from dicomstream.reconciler.observed import Observed, ObservedStore
@@ -55,7 +56,11 @@ class Observer:
         """One read; quota errors back off, anything else becomes CannotRead with one line."""
         try:
             return quota_retry(self.waits)(fn)()
-        except (gexc.NotFound, CannotRead):
+        except gexc.NotFound as exc:
+            if not is_google_error(exc):  # a plain web server's 404: we cannot read, not "missing"
+                raise CannotRead(describe_read_error(exc, what)) from exc
+            raise
+        except CannotRead:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is reported in one line
             raise CannotRead(describe_read_error(exc, what)) from exc

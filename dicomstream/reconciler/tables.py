@@ -14,6 +14,7 @@ from typing import Iterable
 from components.naming import TableRef
 
 from dicomstream.gcp.bigquery import retry as bq_retry
+from dicomstream.gcp.rest import is_google_error
 from dicomstream.reconciler.observed import ObservedDataset, ObservedTable, member_of_email
 from dicomstream.reconciler.state import STATE_SCHEMA, STATE_TABLE, State
 
@@ -52,7 +53,9 @@ class Tables:
 
         try:
             ds = self.client_for(project).get_dataset(f"{project}.{dataset}", retry=self.retry, timeout=self.timeout)
-        except NotFound:
+        except NotFound as exc:
+            if not is_google_error(exc):
+                raise
             return None
         grants: set[tuple[str, str]] = set()
         for entry in ds.access_entries:
@@ -91,7 +94,9 @@ class Tables:
 
         try:
             table = self.client_for(ref.project).get_table(ref.sql_id, retry=self.retry, timeout=self.timeout)
-        except NotFound:
+        except NotFound as exc:
+            if not is_google_error(exc):
+                raise
             return None
         return [f.to_api_repr() for f in table.schema]
 

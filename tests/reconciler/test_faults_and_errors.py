@@ -167,3 +167,46 @@ def test_invalid_config_and_options_exit_2(world):
     assert world.run("reconcile", "--stack", "dev", "--only", "stream").exit_code == 2
     assert "--only: unknown 'stream'" in world.run("reconcile", "--stack", "dev", "--only", "stream").output
     assert world.run("reconcile", "--stack", "nope").exit_code == 2
+
+
+def test_a_plain_web_server_answering_404_is_cannot_read_and_credentials_are_never_printed(world):
+    """Exit 4 (not 3, "drift") for a mistyped endpoint; a user name and password in it stay hidden."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class NotFoundPage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib naming
+            body = b"<html><body>404 Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotFoundPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://admin:s3cret-pass@127.0.0.1:{server.server_address[1]}"
+        for command in ("drift", "reconcile"):
+            result = world.run(command, "--stack", "dev", "--healthcare-endpoint", url, "--retry-deadline", "2")
+            assert result.exit_code == 4, result.output
+            assert "404 without a Google API error" in result.output
+            assert "s3cret" not in result.output and "admin:" not in result.output
+        bq = world.run("drift", "--stack", "dev", "--bigquery-endpoint", url, "--retry-deadline", "2")
+        assert bq.exit_code == 4 and "s3cret" not in bq.output, bq.output
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_redact_hides_user_info_and_tokens():
+    from dicomstream.gcp.rest import redact
+
+    assert redact("GET http://u:p@h:1/x?access_token=abc&y=1") == "GET http://***@h:1/x?access_token=***&y=1"
+    assert redact("https://token@host/v1") == "https://***@host/v1"
+    assert redact("no credentials here: a@b.c") == "no credentials here: a@b.c"
