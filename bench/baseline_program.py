@@ -10,13 +10,14 @@ import pulumi
 import pulumi_gcp as gcp
 
 from bench.stacks import DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
+from components.labels import resource_labels
 
 
 def declare(stores: int) -> None:
     agent = gcp.projects.ServiceIdentity("agent", project=IMAGING, service="healthcare.googleapis.com")
     grants: list[pulumi.Resource] = [gcp.projects.IAMMember(
         "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member)]
-    labels = {"environment": "bench", "managed-by": "dicomstream"}
+    labels = resource_labels("bench")  # the product's labels, so that a label added there keeps parity
     for project, dataset_id in DATASETS:
         dataset = gcp.bigquery.Dataset(
             f"{project}.{dataset_id}", dataset_id=dataset_id, project=project, location="US",

@@ -7,6 +7,7 @@ pulling in Pulumi or pydantic.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # Project ids: 6-30 chars, lowercase letters, digits, hyphens, starting with a letter, not ending
@@ -200,3 +201,25 @@ HEALTHCARE_SERVICE = "healthcare.googleapis.com"
 def healthcare_service_agent_email(project_number: str | int) -> str:
     """The Cloud Healthcare Service Agent of the project that owns the DICOM store."""
     return f"service-{project_number}@gcp-sa-healthcare.iam.gserviceaccount.com"
+
+
+# Google Cloud labels (Healthcare datasets and DICOM stores use the same rule)
+def _letter(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Ll", "Lo")
+
+
+def _label_char(ch: str) -> bool:
+    return _letter(ch) or unicodedata.category(ch).startswith("N") or ch in "_-"
+
+
+def label_problem(key: object, value: object) -> str | None:
+    """Google's label rule: keys `[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}`, values
+    `[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}`, each at most 128 bytes of UTF-8."""
+    if not isinstance(key, str) or not isinstance(value, str):
+        return "labels map strings to strings"
+    if not key or len(key) > 63 or len(key.encode()) > 128 or not _letter(key[0]) or not all(map(_label_char, key)):
+        return (f"invalid label key {key!r}: 1-63 characters, starting with a lower-case letter, then lower-case "
+                "letters, digits, '_' or '-'")
+    if len(value) > 63 or len(value.encode()) > 128 or not all(map(_label_char, value)):
+        return f"invalid value {value!r} of label {key!r}: at most 63 lower-case letters, digits, '_' or '-'"
+    return None

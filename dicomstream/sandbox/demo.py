@@ -92,17 +92,21 @@ def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_r
         first = cfg.dicom_stores[0].streams[0] if cfg.dicom_stores and cfg.dicom_stores[0].streams else None
         if first is not None:
             query = (
-                f"SELECT PatientName.Alphabetic AS patient, StudyDate, Modality, SOPInstanceUID "
-                f"FROM `{first.sql_id}` ORDER BY StudyDate, patient, SOPInstanceUID LIMIT {show_rows}"
+                "SELECT PatientName.Alphabetic.FamilyName AS family, PatientName.Alphabetic.GivenName AS given, "
+                "PatientName.Ideographic.FamilyName AS ideographic, StudyDate, Modality, Type, SOPInstanceUID "
+                f"FROM `{first.sql_id}` ORDER BY StudyDate, family, SOPInstanceUID LIMIT {show_rows}"
             )
             from dicomstream.gcp.bigquery import retry
 
             rows = list(bq.query(query, job_retry=None, retry=retry()).result(retry=retry()))
             table = Table(title=f"Rows streamed into {first.uri} (first {len(rows)} of {result.rows.get(first.uri, 0)})", box=box_style.SIMPLE)
-            for col in ("Patient name", "Study date", "Modality", "SOP Instance UID"):
+            for col in ("Patient name", "Study date", "Modality", "Type", "SOP Instance UID"):
                 table.add_column(col, overflow="fold")
             for row in rows:
-                table.add_row(str(row["patient"] or ""), str(row["StudyDate"] or ""), str(row["Modality"] or ""), row["SOPInstanceUID"])
+                name = "^".join(p for p in (row["family"], row["given"]) if p)
+                if row["ideographic"]:
+                    name += f" ({row['ideographic']})"
+                table.add_row(name, str(row["StudyDate"] or ""), str(row["Modality"] or ""), row["Type"], row["SOPInstanceUID"])
             console.print(table)
         summary = Table(title="Rows per destination table")
         summary.add_column("tableUri")

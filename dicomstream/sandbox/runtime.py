@@ -14,7 +14,7 @@ from dicomstream.gcp.endpoints import Endpoints
 from dicomstream.sandbox.admin import SandboxAdmin
 from dicomstream.sandbox.bigquery import BigQueryEmulator
 from dicomstream.sandbox.clock import Clock
-from dicomstream.sandbox.healthcare.server import HealthcareServer
+from dicomstream.sandbox.emulator.server import EmulatorServer
 
 DEFAULT_PROJECT = "sandbox-project"
 STREAM_LOG = Path("logs") / "dicom_stream.log"
@@ -46,7 +46,7 @@ class Sandbox:
         self.verbose = verbose
         self.clock = Clock()
         self.bigquery: BigQueryEmulator | None = None
-        self.healthcare: HealthcareServer | None = None
+        self.healthcare: EmulatorServer | None = None
 
     @property
     def stream_log_path(self) -> Path:
@@ -65,7 +65,7 @@ class Sandbox:
             if not self.ephemeral:
                 (self.root / "healthcare").mkdir(parents=True, exist_ok=True)
                 state_path = self.root / "healthcare" / "state.json"
-            self.healthcare = HealthcareServer(
+            self.healthcare = EmulatorServer(
                 self.bigquery.url,
                 port=self.healthcare_port,
                 state_path=state_path,

@@ -2,8 +2,9 @@
 
 Generated instances cover what the BigQuery schema must handle: Person Names with alphabetic and
 ideographic components, DA/TM/DT values, multi-valued attributes (ImageType, PixelSpacing),
-sequences (ProcedureCodeSequence, AnatomicRegionSequence), and a small PixelData (an excluded VR,
-so it lands in DroppedTags).
+sequences (ProcedureCodeSequence, AnatomicRegionSequence), private elements and a private sequence
+(OtherElements and a Tag_GGGGEEEE column), and a small PixelData (an excluded VR, so it lands in
+DroppedTags).
 """
 
 from __future__ import annotations
@@ -120,7 +121,22 @@ def instance(patient: Patient, study_no: int, series_no: int, instance_no: int, 
     ds.HighBit = 11
     ds.PixelRepresentation = 0
     ds.PixelData = bytes(range(32))
+    _private(ds, study_no, instance_no)
     return ds
+
+
+PRIVATE_CREATOR = "DICOMSTREAM SYNTHETIC"
+
+
+def _private(ds: Dataset, study_no: int, instance_no: int) -> None:
+    """A private block (0009,00xx): a creator, a text value, a number and a sequence of one item."""
+    block = ds.private_block(0x0009, PRIVATE_CREATOR, create=True)
+    block.add_new(0x01, "LO", f"site-{study_no % 3}")
+    block.add_new(0x02, "US", instance_no)
+    item = Dataset()
+    item.Rows = 2
+    item.Columns = 2
+    block.add_new(0x10, "SQ", Sequence([item]))
 
 
 def generate(count: int, patients_count: int = 5, seed: int = 7) -> Iterator[Dataset]:

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"  # a project of its own: Pulumi.yaml + stacks/
 STACKS = ("dev", "staging", "prod")
 
 
-def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess:
     """`dicomstream ...` as a user runs it; never a traceback."""
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=cwd,
                             capture_output=True, text=True, timeout=120)
@@ -21,7 +22,7 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def stack_document(name: str) -> dict:
     from components.config import read_stack_document
 
-    return read_stack_document(ROOT / "stacks" / f"Pulumi.{name}.yaml")
+    return read_stack_document(FIXTURES / "stacks" / f"Pulumi.{name}.yaml")
 
 
 def make_plan(document: dict, stack: str, *, policies: bool = True, validate: bool = True, config=None):

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from plan_helpers import ROOT, run_cli
+from plan_helpers import FIXTURES, run_cli
 
 from components.naming import MAX_STREAMS_PER_STORE
 
@@ -92,7 +92,7 @@ def test_six_streams_without_validation_is_a_mandatory_violation_over_grpc(tmp_p
 
 
 def test_broken_stack_exits_2_with_the_validation_lines(tmp_path):
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = (FIXTURES / "stacks" / "Pulumi.dev.yaml").read_text()
     broken = tmp_path / "Pulumi.broken.yaml"
     broken.write_text(text.replace("dicom_metadata.radiology_instances", "dicom_metadata.radiology-instances")
                           .replace("location: US", "location: US\n        lables: {}"))

@@ -163,7 +163,7 @@ def pack_resources(capture):
 
 
 def captured(stack_name):
-    return pack_resources(run_program(read_stack_document(stack_file(stack_name, REPO)), stack=stack_name))
+    return pack_resources(run_program(read_stack_document(stack_file(stack_name, REPO / "tests" / "fixtures")), stack=stack_name))
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,7 @@ def test_the_program_without_its_dependencies_is_caught(pack, stacks):
 def test_the_program_with_validation_bypassed_is_stopped_by_the_pack(pack, monkeypatch):
     """`plan --no-validate`: six streams reach the pack, which blocks them (mandatory)."""
     monkeypatch.setenv("DICOMSTREAM_SKIP_VALIDATION", "1")
-    document = read_stack_document(stack_file("dev", REPO))
+    document = read_stack_document(stack_file("dev", REPO / "tests" / "fixtures"))
     document["dicomstream:dicomStores"][0]["streams"] = [f"dicom_metadata.t{i}" for i in range(6)]
     resources = pack_resources(run_program(document, stack="dev"))
     mandatory = [v for v in pack.analyze(resources) if v.enforcement_level == "mandatory"]

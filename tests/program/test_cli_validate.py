@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"  # the tests' own Pulumi.yaml + stacks/, never the live stacks/
 
 
-def run(*args, cwd=ROOT):
+def run(*args, cwd=FIXTURES):
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "validate", *args],
                             cwd=cwd, capture_output=True, text=True, timeout=60)
     assert "Traceback" not in result.stdout + result.stderr
@@ -26,7 +27,7 @@ def test_every_stack_is_valid(stack):
 
 
 def test_broken_copy_names_every_broken_field(tmp_path):
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = (FIXTURES / "stacks" / "Pulumi.dev.yaml").read_text()
     text = (text.replace("dataset: imaging", "dataset: imaging/x")
                 .replace("dicom_metadata.radiology_instances", "dicom_metadata.radiology-instances")
                 .replace("- name: cardiology", "- name: radiology")

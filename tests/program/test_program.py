@@ -7,6 +7,8 @@ import pytest
 from components.config import load_stack, read_stack_document, stack_file
 from dicomstream.capture import PROJECT_ROOT, run_program
 
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"  # the tests' own Pulumi.yaml + stacks/, never the live stacks/
+
 STORE = "gcp:healthcare/dicomStore:DicomStore"
 BQ_DATASET = "gcp:bigquery/dataset:Dataset"
 HC_DATASET = "gcp:healthcare/dataset:Dataset"
@@ -20,8 +22,8 @@ STACKS = ["dev", "staging", "prod"]
 @pytest.fixture(scope="module", params=STACKS)
 def planned(request):
     name = request.param
-    config = load_stack(name, PROJECT_ROOT)
-    capture = run_program(read_stack_document(stack_file(name, PROJECT_ROOT)), stack=name)
+    config = load_stack(name, FIXTURES)
+    capture = run_program(read_stack_document(stack_file(name, FIXTURES)), stack=name)
     assert capture.error is None, capture.error
     return config, capture
 
@@ -112,7 +114,7 @@ def test_monitoring_metric_always_and_alert_with_channels(planned):
 
 @pytest.fixture(scope="module")
 def prod():
-    return run_program(read_stack_document(stack_file("prod", PROJECT_ROOT)), stack="prod")
+    return run_program(read_stack_document(stack_file("prod", FIXTURES)), stack="prod")
 
 
 def test_prod_cross_project_grants_land_on_the_destination_project(prod):
@@ -141,7 +143,7 @@ def test_prod_cmek_key_grants_come_before_the_encrypted_datasets(prod):
 
 
 def test_invalid_config_fails_before_any_resource_is_registered():
-    doc = read_stack_document(stack_file("dev", PROJECT_ROOT))
+    doc = read_stack_document(stack_file("dev", FIXTURES))
     doc = {**doc, "dicomstream:dicomStores": [{"name": "radiology", "streams": ["dicom_metadata.bad-name"]}]}
     capture = run_program(doc, stack="dev")
     assert capture.error is not None
@@ -159,7 +161,7 @@ def test_plans_are_identical_from_run_to_run():
     for seed in ("1", "2", "3"):
         result = subprocess.run(
             [sys.executable, "-m", "dicomstream.cli", "plan", "--stack", "prod", "--format", "json"],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+            cwd=FIXTURES, capture_output=True, text=True, timeout=120,
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         assert result.returncode == 0, result.stderr

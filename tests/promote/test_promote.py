@@ -14,6 +14,7 @@ from components.config import ConfigError, build, load_stack_file, read_stack_do
 from dicomstream.promote import merge_into, promote_config
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"  # the tests' own Pulumi.yaml + stacks/, never the live stacks/
 
 # A richer dev design: a new store, every stream form, a cross-project dataset.
 DEV = """\
@@ -49,8 +50,8 @@ config:
 @pytest.fixture
 def project(tmp_path):
     """A copy of the project's stack files, where `dicomstream` runs (it finds Pulumi.yaml)."""
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    shutil.copy(FIXTURES / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(FIXTURES / "stacks", tmp_path / "stacks")
     (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(DEV)
     return tmp_path
 
@@ -63,7 +64,7 @@ def run(project, *args):
 
 
 def test_pure_promotion_maps_projects_and_keeps_the_environment():
-    prod = read_stack_document(ROOT / "stacks" / "Pulumi.prod.yaml")
+    prod = read_stack_document(FIXTURES / "stacks" / "Pulumi.prod.yaml")
     promoted = promote_config(yaml.safe_load(DEV)["config"], prod).config
     for key in ("gcp:project", "dicomstream:environment", "dicomstream:healthcare", "dicomstream:protect",
                 "dicomstream:alerts"):
@@ -81,7 +82,7 @@ def test_pure_promotion_maps_projects_and_keeps_the_environment():
 
 
 def test_a_project_without_counterpart_is_an_error():
-    staging = read_stack_document(ROOT / "stacks" / "Pulumi.staging.yaml")
+    staging = read_stack_document(FIXTURES / "stacks" / "Pulumi.staging.yaml")
     with pytest.raises(ConfigError) as error:
         promote_config(yaml.safe_load(DEV)["config"], staging, source_file="dev.yaml", target_file="staging.yaml")
     assert error.value.lines == [
@@ -107,7 +108,7 @@ def test_write_keeps_comments_order_and_environment(project):
     assert result.returncode == 0, result.stderr
     path = project / "stacks" / "Pulumi.prod.yaml"
     text = path.read_text()
-    original = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    original = (FIXTURES / "stacks" / "Pulumi.prod.yaml").read_text()
     assert text.splitlines()[:2] == original.splitlines()[:2]  # the header comment
     assert "- bq://acme-analytics-prod.dicom_analytics.radiology_instances   # cross-project" in text
     assert "      labels: {team: pathology}\n" in text  # new nodes in the file's style

@@ -15,12 +15,13 @@ from dicomstream.gcp.endpoints import Endpoints
 from dicomstream.gcp.healthcare import HealthcareClient
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"  # the tests' own Pulumi.yaml + stacks/, never the live stacks/
 
 
 def dicomstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DICOMSTREAM_")}
     return subprocess.run(
-        [sys.executable, "-m", "dicomstream.cli", *args], cwd=ROOT, env=env,
+        [sys.executable, "-m", "dicomstream.cli", *args], cwd=FIXTURES, env=env,
         capture_output=True, text=True, timeout=timeout,
     )
 
@@ -75,7 +76,7 @@ def test_demo_prints_streamed_rows_and_exits_0():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
     assert "Rows streamed into bq://acme-imaging-dev.dicom_metadata.instances" in out
-    assert "Patient name" in out and "SOP Instance UID" in out
+    assert "Patient name" in out and "SOP Instance UID" in out and "INSERT" in out
     assert re.search(r"Stored \d+ instances", out) and "Traceback" not in out + result.stderr
 
 
@@ -99,7 +100,7 @@ def test_provision_then_drift_then_reconcile_as_a_user_would(sandbox_dir):
     env = {**os.environ, **endpoints.as_env()}
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=ROOT, env=env,
+        return subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=FIXTURES, env=env,
                               capture_output=True, text=True, timeout=120)
 
     assert run("drift", "--stack", "dev").returncode == 0

@@ -26,11 +26,11 @@ def _uid(entry: dict, tag: str) -> str:
 def test_acceptance_store_with_dicomweb_client_and_row_visible_in_bigquery(world, healthcare, bigquery_client, web, store, instances):
     healthcare.set_stream_configs(store, [world.table_uri("instances")])
     web.store_instances([instances[0]])
-    rows = query(bigquery_client, f"SELECT SOPInstanceUID, PatientName.Alphabetic AS pn, StudyDate, Modality, Type FROM {world.sql('instances')}")
+    rows = query(bigquery_client, f"SELECT SOPInstanceUID, PatientName.Alphabetic.FamilyName AS pn, StudyDate, Modality, Type FROM {world.sql('instances')}")
     ds = instances[0]
     assert rows == [{
-        "SOPInstanceUID": ds.SOPInstanceUID, "pn": str(ds.PatientName).split("=")[0],
-        "StudyDate": rows[0]["StudyDate"], "Modality": ds.Modality, "Type": "CREATE",
+        "SOPInstanceUID": ds.SOPInstanceUID, "pn": ds.PatientName.family_name,
+        "StudyDate": rows[0]["StudyDate"], "Modality": ds.Modality, "Type": "INSERT",
     }]
     assert rows[0]["StudyDate"].strftime("%Y%m%d") == ds.StudyDate
 
@@ -94,3 +94,26 @@ def test_client_pages_qido_results(healthcare, store, instances):
     assert healthcare.instance_uids(store) == {ds.SOPInstanceUID for ds in instances}
     assert len(list(healthcare.search_instances(store, page_size=5))) == len(instances)
     assert healthcare.calls["GET instances"] == 1 + 3  # one above, three pages of 5
+
+
+def test_a_file_with_undecodable_values_is_stored_and_its_bad_tags_dropped(world, healthcare, bigquery_client, web, store, instances):
+    """A Part 10 file whose InstanceNumber (IS) overflows and whose StudyDate is not a date."""
+    from io import BytesIO
+
+    from pydicom import dcmread, dcmwrite
+
+    buf = BytesIO()
+    dcmwrite(buf, instances[5], enforce_file_format=True)
+    data = buf.getvalue()
+    good = instances[5].InstanceNumber
+    number = str(good).encode().ljust(2, b" ")
+    hostile = data.replace(b"IS" + len(number).to_bytes(2, "little") + number, b"IS\x08\x001.5e400 ", 1)
+    assert hostile != data
+    hostile = hostile.replace(instances[5].StudyDate.encode(), b"20241341", 1)
+    healthcare.set_stream_configs(store, [world.table_uri("hostile")])
+    web.store_instances([dcmread(BytesIO(hostile), defer_size=None)])
+    rows = query(bigquery_client, f"SELECT * FROM {world.sql('hostile')}")
+    assert rows[0]["SOPInstanceUID"] == instances[5].SOPInstanceUID and "InstanceNumber" not in rows[0]
+    assert {d["TagName"] for d in rows[0]["DroppedTags"]} >= {"InstanceNumber", "StudyDate", "PixelData"}
+    meta = web.retrieve_instance_metadata(instances[5].StudyInstanceUID, instances[5].SeriesInstanceUID, instances[5].SOPInstanceUID)
+    assert meta["00200013"] == {"vr": "IS"}  # kept, without the value that does not decode

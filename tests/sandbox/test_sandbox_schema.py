@@ -6,7 +6,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from dicomstream.sandbox.healthcare.schema import instance_row, merge_fields
+from dicomstream.sandbox.emulator.tables.schema import instance_row, merge_fields
 
 
 def _fields(converted) -> dict:
@@ -40,7 +40,12 @@ def test_value_representations_map_to_the_documented_types():
     f = _fields(c)
     assert f["PatientName"]["type"] == "RECORD" and f["PatientName"]["mode"] == "NULLABLE"
     assert [s["name"] for s in f["PatientName"]["fields"]] == ["Alphabetic", "Ideographic", "Phonetic"]
-    assert c.row["PatientName"] == {"Alphabetic": "Doe^Jane", "Ideographic": "中村^花子", "Phonetic": None}
+    assert [s["name"] for s in f["PatientName"]["fields"][0]["fields"]] == [
+        "FamilyName", "GivenName", "MiddleName", "NamePrefix", "NameSuffix"]
+    assert c.row["PatientName"]["Alphabetic"] == {
+        "FamilyName": "Doe", "GivenName": "Jane", "MiddleName": None, "NamePrefix": None, "NameSuffix": None}
+    assert c.row["PatientName"]["Ideographic"]["FamilyName"] == "中村"
+    assert set(c.row["PatientName"]["Phonetic"].values()) == {None}
     assert f["OtherPatientNames"]["mode"] == "REPEATED" and len(c.row["OtherPatientNames"]) == 2
     assert (f["StudyDate"]["type"], c.row["StudyDate"]) == ("DATE", "2024-01-31")
     assert (f["StudyTime"]["type"], c.row["StudyTime"]) == ("TIME", "10:11:12.500000")
@@ -55,14 +60,30 @@ def test_value_representations_map_to_the_documented_types():
     assert c.row["ProcedureCodeSequence"] == [{"CodeValue": "24627-2", "CodeMeaning": "CT Chest"}]
 
 
-def test_excluded_vrs_large_and_private_tags_go_to_dropped_tags():
+def test_excluded_vrs_and_large_tags_go_to_dropped_tags_private_ones_to_other_elements():
     c = instance_row(_dataset())
-    names = [d["TagName"] for d in c.row["DroppedTags"]]
-    assert "PixelData" in names  # OB/OW: excluded VR
-    assert "EncapsulatedDocument" in names  # 1 MB
-    assert "00091010" in names  # private
+    assert {d["TagName"]: d["TagReference"] for d in c.row["DroppedTags"]} == {
+        "PixelData": "7FE00010",  # OB/OW: excluded VR
+        "EncapsulatedDocument": "00420011",  # 1 MB
+    }
+    assert c.row["OtherElements"] == [{"Tag": "Tag_00091010", "Data": ["private value"]}]
     assert "PixelData" not in _fields(c) and "EncapsulatedDocument" not in _fields(c)
-    assert _fields(c)["DroppedTags"]["fields"] == [{"name": "TagName", "type": "STRING", "mode": "NULLABLE"}]
+    assert [s["name"] for s in _fields(c)["DroppedTags"]["fields"]] == ["TagName", "TagReference"]
+    other = _fields(c)["OtherElements"]
+    assert (other["mode"], [(s["name"], s["mode"]) for s in other["fields"]]) == (
+        "REPEATED", [("Tag", "NULLABLE"), ("Data", "REPEATED")])
+
+
+def test_private_sequences_become_tag_records_and_nested_privates_stay_in_their_item():
+    ds = Dataset()
+    ds.SOPInstanceUID = "1.2"
+    item = Dataset()
+    item.Rows = 8
+    item.add_new(0x00291001, "LO", "inner")
+    ds.add_new(0x00291010, "SQ", Sequence([item]))
+    c = instance_row(ds)
+    assert c.row["Tag_00291010"] == [{"Rows": 8, "OtherElements": [{"Tag": "Tag_00291001", "Data": ["inner"]}]}]
+    assert [s["name"] for s in _fields(c)["Tag_00291010"]["fields"]] == ["Rows", "OtherElements"]
 
 
 def test_values_that_do_not_parse_as_their_vr_are_dropped():
@@ -72,7 +93,7 @@ def test_values_that_do_not_parse_as_their_vr_are_dropped():
         ds.StudyDate = "not-a-date"
     c = instance_row(ds)
     assert "StudyDate" not in c.row
-    assert c.row["DroppedTags"] == [{"TagName": "StudyDate"}]
+    assert c.row["DroppedTags"] == [{"TagName": "StudyDate", "TagReference": "00080020"}]
 
 
 def test_merge_widens_records_and_reports_type_conflicts():

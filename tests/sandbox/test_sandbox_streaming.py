@@ -46,7 +46,7 @@ def test_generated_schema_types(world, healthcare, bigquery_client, store, insta
     assert (schema["ImageType"].field_type, schema["ImageType"].mode) == ("STRING", "REPEATED")
     seq = schema["ProcedureCodeSequence"]
     assert (seq.field_type, seq.mode) == ("RECORD", "REPEATED") and {f.name for f in seq.fields} >= {"CodeValue", "CodeMeaning"}
-    assert schema["DroppedTags"].mode == "REPEATED" and [f.name for f in schema["DroppedTags"].fields] == ["TagName"]
+    assert schema["DroppedTags"].mode == "REPEATED" and [f.name for f in schema["DroppedTags"].fields] == ["TagName", "TagReference"]
     assert schema["LastUpdated"].field_type == "TIMESTAMP" and schema["Type"].field_type == "STRING"
     assert "PixelData" not in schema
     row = query(bigquery_client, f"SELECT * FROM {world.sql('typed')}")[0]
@@ -89,14 +89,24 @@ def test_later_instances_widen_the_schema(world, healthcare, bigquery_client, st
     assert len(rows) == 4 and rows[-1] == {"SOPInstanceUID": odd.SOPInstanceUID, "Laterality": "L"}
 
 
-def test_deleting_instances_leaves_their_rows(world, healthcare, bigquery_client, store, instances):
+def test_deleting_instances_streams_delete_rows_and_leaves_earlier_rows(world, healthcare, bigquery_client, store, sandbox_admin, instances):
     healthcare.set_stream_configs(store, [world.table_uri("kept")])
+    sandbox_admin.set_clock(datetime(2030, 1, 1, tzinfo=timezone.utc))
     healthcare.store_instances(store, instances[:3])
     ds = instances[0]
+    sandbox_admin.set_clock(datetime(2030, 1, 2, tzinfo=timezone.utc))
     healthcare.delete_instance(store, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    sandbox_admin.set_clock(datetime(2030, 1, 3, tzinfo=timezone.utc))
     healthcare.delete_study(store, ds.StudyInstanceUID)
     assert healthcare.instance_uids(store) == set()
-    assert len(query(bigquery_client, f"SELECT 1 FROM {world.sql('kept')}")) == 3
+    rows = query(bigquery_client, f"SELECT StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, Type, LastUpdated, "
+                                  f"Modality, StorageClass FROM {world.sql('kept')} ORDER BY LastUpdated, SOPInstanceUID")
+    inserts, deletes = rows[:3], rows[3:]
+    assert [(r["Type"], r["Modality"], r["StorageClass"]) for r in inserts] == [("INSERT", ds.Modality, "STANDARD")] * 3
+    day = {r["SOPInstanceUID"]: r["LastUpdated"].day for r in deletes}
+    assert day == {ds.SOPInstanceUID: 2, **{i.SOPInstanceUID: 3 for i in instances[1:3]}}  # LastUpdated = deletion time
+    assert {(r["Type"], r["Modality"], r["StorageClass"]) for r in deletes} == {("DELETE", None, None)}
+    assert {(r["StudyInstanceUID"], r["SeriesInstanceUID"]) for r in deletes} == {(ds.StudyInstanceUID, ds.SeriesInstanceUID)}
 
 
 def test_rows_take_last_updated_from_the_sandbox_clock(world, healthcare, bigquery_client, store, sandbox_admin, instances):

@@ -6,7 +6,7 @@ import re
 import threading
 from dataclasses import asdict, dataclass
 
-from dicomstream.sandbox.healthcare.errors import STATUS_BY_CODE, ApiError, invalid
+from dicomstream.sandbox.emulator.errors import STATUS_BY_CODE, ApiError, invalid
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pydicom import dcmread
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from dicomstream.sandbox.healthcare.errors import invalid
+from dicomstream.sandbox.emulator.errors import invalid
 
 # DICOM tags used in responses (group+element hex as in DICOM JSON).
 REFERENCED_SOP_SEQUENCE = "00081199"
@@ -78,12 +78,21 @@ def read_instance(payload: bytes) -> Dataset:
 
 
 def to_dicom_json(ds: Dataset, bulk_uri: str) -> dict:
-    """DICOM JSON without file meta; binary values over 1 KiB become BulkDataURIs."""
+    """DICOM JSON without file meta; binary values over 1 KiB become BulkDataURIs. An element
+    whose stored value does not decode as its VR is kept without a value (`{"vr": ...}`)."""
 
     def handler(elem) -> str:  # noqa: ANN001
         return f"{bulk_uri}/bulkdata/{elem.tag:08X}"
 
-    return ds.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=handler)
+    undecodable: dict[str, dict] = {}
+    clean = Dataset()
+    for tag in list(ds.keys()):
+        try:
+            clean[tag] = ds[tag]
+        except (ValueError, TypeError, OverflowError):
+            undecodable[f"{tag:08X}"] = {"vr": str(ds.get_item(tag).VR)}
+    out = clean.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=handler)
+    return dict(sorted({**out, **undecodable}.items())) if undecodable else out
 
 
 def value(meta: dict, keyword: str) -> object:

@@ -1,4 +1,4 @@
-"""The stand-in's state: Healthcare datasets, DICOM stores and their instances, project IAM
+"""The emulator's state (its models): Healthcare datasets, DICOM stores and their instances, IAM
 policies and long-running operations. Plain data, JSON-persisted under the sandbox directory."""
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ class Instance:
     sop: str
     sop_class: str
     metadata: dict  # DICOM JSON (PS3.18 F.2), bulk data as BulkDataURI
-    row: dict  # BigQuery row without LastUpdated/Type
+    row: dict  # flattened BigQuery row without the event columns (LastUpdated, Type, ...)
     fields: list[dict]  # schema fields the row needs
     stored_time: str
+    blob_size: int = 0  # bytes of the stored Part 10 file (BlobStorageSize)
+    storage_class: str = "STANDARD"  # blob storage class (setBlobStorageSettings)
+    storage_class_time: str = ""  # when it last changed (RFC 3339), stored_time until then
 
 
 @dataclass
@@ -30,6 +33,7 @@ class DicomStoreState:
     labels: dict = field(default_factory=dict)
     stream_configs: list = field(default_factory=list)
     notification_config: dict | None = None
+    notification_configs: list = field(default_factory=list)
     instances: dict = field(default_factory=dict)  # SOPInstanceUID -> Instance
 
     def resource(self) -> dict:
@@ -41,6 +45,8 @@ class DicomStoreState:
             body["labels"] = dict(self.labels)
         if self.stream_configs:
             body["streamConfigs"] = json.loads(json.dumps(self.stream_configs))
+        if self.notification_configs:
+            body["notificationConfigs"] = json.loads(json.dumps(self.notification_configs))
         return body
 
 
@@ -61,7 +67,7 @@ class DatasetState:
 @dataclass
 class State:
     datasets: dict = field(default_factory=dict)  # dataset resource name -> DatasetState
-    iam: dict = field(default_factory=dict)  # project id -> {"bindings": [...], "etag", "version"}
+    iam: dict = field(default_factory=dict)  # project id or resource name -> {"bindings", "etag", "version"}
     operations: dict = field(default_factory=dict)  # operation name -> Operation JSON
 
     def to_json(self) -> dict:

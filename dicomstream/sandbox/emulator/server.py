@@ -1,4 +1,5 @@
-"""The HTTP server of the Healthcare API stand-in (stdlib, threaded, HTTP/1.1 keep-alive)."""
+"""The emulator's HTTP server (stdlib, threaded, HTTP/1.1 keep-alive): builds the backends, then
+dispatches each request: admin API, faults, system parameters, the service's route, `fields`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dicomstream.sandbox.clock import Clock
-from dicomstream.sandbox.healthcare import routes
-from dicomstream.sandbox.healthcare.errors import ApiError
-from dicomstream.sandbox.healthcare.faults import Faults
-from dicomstream.sandbox.healthcare.service import HealthcareService
+from dicomstream.sandbox.emulator import admin_api, http, resourcemanager
+from dicomstream.sandbox.emulator.core import Core
+from dicomstream.sandbox.emulator.dicomweb import responses as dicomweb_responses
+from dicomstream.sandbox.emulator.dicomweb.backend import DicomWebBackend
+from dicomstream.sandbox.emulator.errors import ApiError
+from dicomstream.sandbox.emulator.faults import Faults
+from dicomstream.sandbox.emulator.healthcare import responses as healthcare_responses
+from dicomstream.sandbox.emulator.healthcare.backend import HealthcareBackend
+from dicomstream.sandbox.emulator.iam import IamPolicies
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY = 512 * 1024 * 1024
@@ -49,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(413, f"request body over {MAX_BODY} bytes", "INVALID_ARGUMENT")
         return self.rfile.read(length) if length else b""
 
-    def _send(self, response: routes.Response) -> None:
+    def _send(self, response: http.Response) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -65,11 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, ApiError) as exc:
             self.close_connection = True
             err = exc if isinstance(exc, ApiError) else ApiError(400, f"malformed request body: {exc}")
-            self._send(routes.json_response(err.body(), err.code))
+            self._send(http.json_response(err.body(), err.code))
             return
         split = urlsplit(self.path)
         path = unquote(split.path).rstrip("/") or "/"
-        request = routes.Request(
+        request = http.Request(
             method=self.command,
             path=path,
             query={k: v for k, v in parse_qs(split.query, keep_blank_values=True).items()},
@@ -81,17 +87,42 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _dispatch  # noqa: N815
 
 
+class Backends:
+    """One backend per service over a shared core, and the routers that serve them."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.policies = IamPolicies(core)
+        self.healthcare = HealthcareBackend(core, self.policies)
+        self.dicomweb = DicomWebBackend(core, self.healthcare)
+        self.resourcemanager = resourcemanager.ResourceManagerBackend(self.policies)
+        self.routers = [
+            healthcare_responses.router(core, self.healthcare),
+            dicomweb_responses.router(self.dicomweb),
+            resourcemanager.router(self.resourcemanager),
+        ]
+
+    def find(self, method: str, path: str) -> tuple[http.Route | None, dict[str, str], bool]:
+        known = False
+        for router in self.routers:
+            route, groups, path_known = router.find(method, path)
+            if route is not None:
+                return route, groups, True
+            known = known or path_known
+        return None, {}, known
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, service: HealthcareService, port: int = 0, verbose: bool = False) -> None:
+    def __init__(self, backends: Backends, port: int = 0, verbose: bool = False) -> None:
         super().__init__((LOOPBACK, port), _Handler)
-        self.service = service
+        self.backends = backends
         self.faults = Faults()
         self.verbose = verbose
-        self.service.base_url = self.url
+        backends.core.base_url = self.url
 
     @property
     def url(self) -> str:
@@ -103,41 +134,49 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
-    def handle(self, request: routes.Request) -> routes.Response:
-        if request.path.startswith("/_sandbox"):
+    def handle(self, request: http.Request) -> http.Response:
+        if request.path.startswith(admin_api.PREFIX):
             try:
-                return routes.admin(self, request)
+                return admin_api.handle(self.backends.core, self.faults, request)
             except ApiError as exc:
-                return routes.json_response(exc.body(), exc.code)
+                return http.error_response(exc)
             except (ValueError, TypeError, KeyError) as exc:
-                return routes.json_response(ApiError(400, f"bad admin request: {exc}").body(), 400)
+                return http.error_response(ApiError(400, f"bad admin request: {exc}"))
         fault = self.faults.take(request.method, request.path)
         if fault is not None:
             if fault.delay_s:
                 time.sleep(fault.delay_s)
             error = Faults.error_for(fault)
             if error is not None:
-                return routes.json_response(error.body(), error.code)
-        handler, groups, path_known = routes.find(request.method, request.path)
-        if handler is None:
+                return http.error_response(error)
+        route, groups, path_known = self.backends.find(request.method, request.path)
+        if route is None:
             if path_known:
                 err = ApiError(405, f"method {request.method} is not allowed on {request.path}", "UNIMPLEMENTED")
             else:
                 err = ApiError(404, f"The requested URL {request.path} was not found on this server.", "NOT_FOUND")
-            return routes.json_response(err.body(), err.code)
+            return http.error_response(err)
         request.groups = groups
         try:
-            return handler(self.service, request)
+            request.query, request.system = http.split_system_parameters(request.query)
+            http.check_parameters(request, route.params)
+            response = route.handler(request)
         except ApiError as exc:
-            return routes.json_response(exc.body(), exc.code)
+            return http.error_response(exc)
         except Exception as exc:  # noqa: BLE001 - a server bug must still answer in Google's shape
             traceback.print_exc(file=sys.stderr)
-            err = ApiError(500, f"internal error in the sandbox: {type(exc).__name__}: {exc}", "INTERNAL")
-            return routes.json_response(err.body(), 500)
+            return http.error_response(ApiError(500, f"internal error in the sandbox: {type(exc).__name__}: {exc}", "INTERNAL"))
+        selector = request.system.get("fields")
+        if selector and response.status < 300 and response.data is not None:
+            try:
+                response = http.json_response(http.partial(response.data, selector), response.status, response.content_type, response.headers)
+            except ApiError as exc:
+                return http.error_response(exc)
+        return response
 
 
-class HealthcareServer:
-    """The stand-in on 127.0.0.1, served from a background thread."""
+class EmulatorServer:
+    """The emulator on 127.0.0.1 (Healthcare, DICOMweb, Resource Manager), served from a thread."""
 
     def __init__(
         self,
@@ -148,8 +187,9 @@ class HealthcareServer:
         clock: Clock | None = None,
         verbose: bool = False,
     ) -> None:
-        self.service = HealthcareService(bigquery_endpoint, clock=clock, state_path=state_path, log_path=log_path)
-        self.httpd = SandboxHTTPServer(self.service, port=port, verbose=verbose)
+        self.core = Core(bigquery_endpoint, clock=clock, state_path=state_path, log_path=log_path)
+        self.backends = Backends(self.core)
+        self.httpd = SandboxHTTPServer(self.backends, port=port, verbose=verbose)
         self._thread: threading.Thread | None = None
 
     @property
@@ -160,7 +200,7 @@ class HealthcareServer:
     def faults(self) -> Faults:
         return self.httpd.faults
 
-    def start(self) -> "HealthcareServer":
+    def start(self) -> "EmulatorServer":
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-healthcare", daemon=True)
         self._thread.start()
         return self
@@ -171,9 +211,9 @@ class HealthcareServer:
             self._thread.join(timeout=10)
             self._thread = None
         self.httpd.server_close()
-        self.service.close()
+        self.core.close()
 
-    def __enter__(self) -> "HealthcareServer":
+    def __enter__(self) -> "EmulatorServer":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

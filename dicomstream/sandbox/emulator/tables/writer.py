@@ -19,7 +19,7 @@ from pathlib import Path
 
 from components.naming import TableRef
 from dicomstream.gcp.bigquery import make_client, retry
-from dicomstream.sandbox.healthcare import schema as bqschema
+from dicomstream.sandbox.emulator.tables import schema as bqschema
 
 INSERT_CHUNK = 1000  # rows per insertAll request (an export of 1,000 instances is one request)
 ALTER_MAX_COLUMNS = 6  # more new columns than this: rebuild the table instead
@@ -136,15 +136,20 @@ class BigQueryWriter:
         return int(next(iter(rows))["n"])
 
     # -- writes -------------------------------------------------------------------------------
-    def write(self, ref: TableRef, rows: list[tuple[dict, list[dict]]], truncate: bool = False) -> None:
+    def write(self, ref: TableRef, rows: list[tuple[dict, list[dict]]], truncate: bool = False,
+              replace: tuple[str, list[str]] | None = None) -> None:
         """Append rows (each with the schema fields it needs), widening the table's schema first.
 
-        `truncate` replaces the table (export with WRITE_TRUNCATE).
+        `truncate` replaces the table (export with WRITE_TRUNCATE); `replace` = (column, values)
+        first deletes the rows whose column holds one of the values (change data capture).
         """
         key = ref.sql_id
         with self._lock(key):
             try:
-                self._write_locked(ref, rows, truncate)
+                if replace and self._current_schema(ref) is not None:
+                    self._delete_where(ref, *replace)
+                if rows or truncate:
+                    self._write_locked(ref, rows, truncate)
             except Exception:
                 self._schemas.pop(key, None)  # re-read the table next time
                 raise
@@ -156,7 +161,6 @@ class BigQueryWriter:
         wanted: list[dict] = []
         for _, fields in rows:
             wanted, _ = bqschema.merge_fields(wanted, fields)
-        wanted, _ = bqschema.merge_fields(wanted, bqschema.METADATA_FIELDS)
 
         current = None if truncate else self._current_schema(ref)
         if truncate:
@@ -188,6 +192,15 @@ class BigQueryWriter:
             if errors:
                 raise RuntimeError(f"BigQuery rejected rows for {ref.uri}: {errors[:3]}")
 
+    def _delete_where(self, ref: TableRef, column: str, values: list[str]) -> None:
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(query_parameters=[bigquery.ArrayQueryParameter("values", "STRING", values)])
+        self.client(ref.project).query(
+            f"DELETE FROM `{ref.sql_id}` WHERE `{column}` IN UNNEST(@values)", job_config=config,
+            job_retry=None, retry=retry(BQ_DEADLINE_S),
+        ).result(retry=retry(BQ_DEADLINE_S))
+
     def _current_schema(self, ref: TableRef, refresh: bool = False) -> list[dict] | None:
         from google.api_core.exceptions import NotFound
 
@@ -210,7 +223,7 @@ class BigQueryWriter:
         if not moved:
             return row
         out = {k: v for k, v in row.items() if k not in top}
-        out[bqschema.DROPPED_TAGS] = list(row.get(bqschema.DROPPED_TAGS, [])) + [{"TagName": n} for n in moved]
+        out[bqschema.DROPPED_TAGS] = list(row.get(bqschema.DROPPED_TAGS, [])) + [{"TagName": n, "TagReference": None} for n in moved]
         return out
 
     def _evolve(self, ref: TableRef, current: list[dict], merged: list[dict]) -> None:

@@ -1,0 +1,188 @@
+"""The DICOMweb backend of a DICOM store: STOW-RS stores instances (and streams INSERT rows),
+QIDO-RS searches, WADO-RS serves metadata, deletes remove instances (and stream DELETE rows),
+storage-class changes (setBlobStorageSettings, streamed as UPDATE rows) and getStorageInfo."""
+
+from __future__ import annotations
+
+import json
+
+from dicomstream.sandbox.emulator.core import Core
+from dicomstream.sandbox.emulator.dicomweb import wire
+from dicomstream.sandbox.emulator.errors import invalid, not_found
+from dicomstream.sandbox.emulator.healthcare import validation
+from dicomstream.sandbox.emulator.healthcare.backend import HealthcareBackend
+from dicomstream.sandbox.emulator.state import Instance
+from dicomstream.sandbox.emulator.tables import schema as bqschema
+
+DEFAULT_QIDO_LIMIT = 100
+MAX_QIDO_LIMIT = {"studies": 5000, "series": 5000, "instances": 50000}
+STORAGE_CLASSES = ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE")
+
+
+class DicomWebBackend:
+    def __init__(self, core: Core, healthcare: HealthcareBackend) -> None:
+        self.core = core
+        self.healthcare = healthcare
+
+    def stow(self, dataset_name: str, store_id: str, study_uid: str | None, content_type: str, body: bytes) -> tuple[int, dict]:
+        with self.core.lock:
+            self.healthcare.store(dataset_name, store_id)
+        parts = wire.split_multipart(body, content_type)
+        if not parts:
+            raise invalid("the multipart/related body has no parts")
+        store_name = f"{dataset_name}/dicomStores/{store_id}"
+        store_url = f"{self.core.base_url}/v1/{store_name}/dicomWeb"
+        stored: list[tuple[str, str, str]] = []
+        failed: list[tuple[str, str, int]] = []
+        new: list[Instance] = []
+        for headers, payload in parts:
+            part_type = headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
+            if part_type != "application/dicom":
+                failed.append(("", "", wire.FAILURE_CANNOT_UNDERSTAND))
+                continue
+            try:
+                ds = wire.read_instance(payload)
+            except ValueError:
+                failed.append(("", "", wire.FAILURE_CANNOT_UNDERSTAND))
+                continue
+            study, series, sop = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
+            sop_class = str(getattr(ds, "SOPClassUID", ""))
+            if study_uid and study != study_uid:
+                failed.append((sop_class, sop, wire.FAILURE_STUDY_MISMATCH))
+                continue
+            url = f"{store_url}/studies/{study}/series/{series}/instances/{sop}"
+            converted = bqschema.instance_row(ds)
+            new.append(Instance(
+                study=study, series=series, sop=sop, sop_class=sop_class,
+                metadata=wire.to_dicom_json(ds, url), row=converted.row, fields=converted.fields,
+                stored_time=self.core.now(), blob_size=len(payload),
+            ))
+        accepted: list[Instance] = []
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            for inst in new:
+                if inst.sop in store.instances:
+                    failed.append((inst.sop_class, inst.sop, wire.FAILURE_DUPLICATE))
+                    continue
+                store.instances[inst.sop] = inst
+                accepted.append(inst)
+                stored.append((inst.sop_class, inst.sop, f"{store_url}/studies/{inst.study}/series/{inst.series}/instances/{inst.sop}"))
+            configs = list(store.stream_configs)
+            if accepted:
+                self.core.persistence.mark_dirty()
+        self.healthcare.stream(store_name, [(inst, bqschema.INSERT) for inst in accepted], configs)
+        study_url = f"{store_url}/studies/{study_uid or (accepted[0].study if accepted else '')}" if (study_uid or accepted) else None
+        status = 200 if not failed else (202 if stored else 409)
+        return status, wire.stow_response(stored, failed, study_url)
+
+    def _instances(self, dataset_name: str, store_id: str, study: str | None = None, series: str | None = None, sop: str | None = None) -> list[Instance]:
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            return [
+                i for i in store.instances.values()
+                if (study is None or i.study == study) and (series is None or i.series == series) and (sop is None or i.sop == sop)
+            ]
+
+    def qido(self, dataset_name: str, store_id: str, level: str, params: dict[str, list[str]], study: str | None = None, series: str | None = None) -> tuple[list[dict], bool]:
+        """Search results and whether more exist beyond `limit`."""
+        filters, limit, offset, include = wire.parse_qido(params)
+        limit = DEFAULT_QIDO_LIMIT if limit is None else limit
+        if limit > MAX_QIDO_LIMIT[level]:
+            raise invalid(f"limit {limit} is over the maximum of {MAX_QIDO_LIMIT[level]} for {level}")
+        matches = [i for i in self._instances(dataset_name, store_id, study, series) if wire.match(i.metadata, filters)]
+        results: list[dict] = []
+        if level == "instances":
+            keys = wire.INSTANCE_LEVEL + ["StudyInstanceUID", "SeriesInstanceUID", "Modality"]
+            results = [wire.project(i.metadata, keys, include) for i in matches]
+        else:
+            groups: dict[str, list[Instance]] = {}
+            for inst in matches:
+                groups.setdefault(inst.study if level == "studies" else inst.series, []).append(inst)
+            for members in groups.values():
+                first = members[0].metadata
+                if level == "studies":
+                    entry = wire.project(first, wire.STUDY_LEVEL, include)
+                    modalities = sorted({str(wire.value(m.metadata, "Modality")) for m in members if wire.value(m.metadata, "Modality")})
+                    entry["00080061"] = {"vr": "CS", "Value": modalities} if modalities else {"vr": "CS"}
+                    entry["00201206"] = wire.int_attr(len({m.series for m in members}))
+                    entry["00201208"] = wire.int_attr(len(members))
+                else:
+                    entry = wire.project(first, wire.SERIES_LEVEL + ["StudyInstanceUID"], include)
+                    entry["00201209"] = wire.int_attr(len(members))
+                results.append(dict(sorted(entry.items())))
+        window = results[offset:offset + limit]
+        return window, offset + limit < len(results)
+
+    def metadata(self, dataset_name: str, store_id: str, study: str, series: str | None = None, sop: str | None = None) -> list[dict]:
+        found = self._instances(dataset_name, store_id, study, series, sop)
+        if not found:
+            raise not_found(f"no instance found for study {study}" + (f" series {series}" if series else "") + (f" instance {sop}" if sop else ""))
+        return [i.metadata for i in found]
+
+    def delete(self, version: str, dataset_name: str, store_id: str, study: str, series: str | None = None, sop: str | None = None) -> dict:
+        """Removes instances and streams a DELETE row for each; earlier rows stay (as in the cloud)."""
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            doomed = [
+                i for i in store.instances.values()
+                if i.study == study and (series is None or i.series == series) and (sop is None or i.sop == sop)
+            ]
+            if not doomed:
+                raise not_found(f"no instance found for study {study}" + (f" series {series}" if series else "") + (f" instance {sop}" if sop else ""))
+            for inst in doomed:
+                del store.instances[inst.sop]
+            configs = list(store.stream_configs)
+            self.core.persistence.mark_dirty()
+        self.healthcare.stream(store.name, [(inst, bqschema.DELETE) for inst in doomed], configs)
+        if sop is not None:
+            return {}
+        with self.core.lock:
+            op = self.core.operation(dataset_name, version, "dicomweb.DicomWebService.DeleteStudy" if series is None else "dicomweb.DicomWebService.DeleteSeries")
+            op["metadata"]["counter"] = {"success": str(len(doomed))}
+        self.core.finish(op, {"@type": "type.googleapis.com/google.protobuf.Empty"})
+        return dict(op)
+
+    # -- blob storage -------------------------------------------------------------------------
+    def set_blob_storage_settings(self, version: str, dataset_name: str, store_id: str, body: dict, study: str | None = None) -> dict:
+        """Moves the store's (or one study's) instances to a storage class: an operation, and one
+        UPDATE row per instance whose class changed."""
+        where = "set_blob_storage_settings_request"
+        body = validation.check_object(body, where, frozenset({"blobStorageSettings", "filterConfig"}))
+        settings = validation.check_object(body.get("blobStorageSettings", {}), f"{where}.blob_storage_settings",
+                                           frozenset({"blobStorageClass"}))
+        storage_class = settings.get("blobStorageClass")
+        if storage_class not in STORAGE_CLASSES:
+            raise invalid(f"blobStorageSettings.blobStorageClass must be one of {', '.join(STORAGE_CLASSES)} (found {storage_class!r})")
+        if "filterConfig" in body:
+            if study is not None:
+                raise invalid("filterConfig is only allowed when the resource is a DICOM store")
+            validation.check_filter_config(body["filterConfig"])
+        now = self.core.now()
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            targets = [i for i in store.instances.values() if study is None or i.study == study]
+            if study is not None and not targets:
+                raise not_found(f"no instance found for study {study}")
+            changed = [i for i in targets if i.storage_class != storage_class]
+            for inst in changed:
+                inst.storage_class, inst.storage_class_time = storage_class, now
+            configs = list(store.stream_configs)
+            op = self.core.operation(dataset_name, version, "dicom.DicomService.SetBlobStorageSettings")
+            op["metadata"]["counter"] = {"success": str(len(targets))} if targets else {}
+            self.core.persistence.mark_dirty()
+        self.healthcare.stream(store.name, [(inst, bqschema.UPDATE) for inst in changed], configs)
+        self.core.finish(op, {"@type": f"type.googleapis.com/google.cloud.healthcare.{version}.dicom.SetBlobStorageSettingsResponse"})
+        return dict(op)
+
+    def storage_info(self, dataset_name: str, store_id: str, study: str, series: str, sop: str) -> dict:
+        found = self._instances(dataset_name, store_id, study, series, sop)
+        if not found:
+            raise not_found(f"no instance found for study {study} series {series} instance {sop}")
+        inst = found[0]
+        text = json.dumps(inst.metadata, separators=(",", ":"))
+        return {
+            "referencedResource": f"{dataset_name}/dicomStores/{store_id}/dicomWeb/studies/{study}/series/{series}/instances/{sop}",
+            "blobStorageInfo": {"sizeBytes": str(inst.blob_size), "storageClass": inst.storage_class,
+                                "storageClassUpdateTime": inst.storage_class_time or inst.stored_time},
+            "structuredStorageInfo": {"sizeBytes": str(len(text.encode()))},
+        }

@@ -1,0 +1,1 @@
+"""Cloud Healthcare API: datasets, DICOM stores, operations, export."""
