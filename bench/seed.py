@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-from datetime import datetime, timezone
 
 from components.naming import TableRef
 
@@ -27,15 +26,16 @@ def seed(sandbox, store: str, count: int, template, tables: list[TableRef], pref
     """`count` instances in `store` (resource name) and one row each in `tables`; their SOP UIDs."""
     from google.cloud import bigquery
 
-    from dicomstream.sandbox.healthcare.store import Instance
+    from dicomstream.sandbox.emulator.state import Instance
+    from dicomstream.sandbox.emulator.tables import schema as bqschema
 
     healthcare = sandbox.healthcare_client(timeout=120.0, deadline=300.0)
     healthcare.store_instances(store, [template])
-    service = sandbox.healthcare.service
+    backends = sandbox.healthcare.backends
     dataset_name, store_id = store.split("/dicomStores/")
-    with service.lock:
-        original: Instance = service._store(dataset_name, store_id).instances[str(template.SOPInstanceUID)]  # noqa: SLF001
-    now = datetime.now(timezone.utc).isoformat()
+    with backends.core.lock:
+        original: Instance = backends.healthcare.store(dataset_name, store_id).instances[str(template.SOPInstanceUID)]
+    now = backends.core.now()
     made: list[Instance] = []
     for i in range(1, count):
         study, series, sop = _uid(prefix, i // 100), _uid(prefix + "1", i // 10), _uid(prefix + "2", i)
@@ -45,14 +45,15 @@ def seed(sandbox, store: str, count: int, template, tables: list[TableRef], pref
             metadata.setdefault(TAGS[key], {"vr": "UI"})["Value"] = [value]
         made.append(Instance(study=study, series=series, sop=sop, sop_class=original.sop_class, metadata=metadata,
                              row=row, fields=original.fields, stored_time=now))
-    with service.lock:
-        instances = service._store(dataset_name, store_id).instances  # noqa: SLF001
+    with backends.core.lock:
+        instances = backends.healthcare.store(dataset_name, store_id).instances
         for inst in made:
             instances[inst.sop] = inst
+    layout = bqschema.Layout.of({})
     client = sandbox.bigquery_client()
     for table in tables:
         schema = client.get_table(table.sql_id).schema
-        body = "\n".join(json.dumps({**inst.row, "LastUpdated": now, "Type": "CREATE"}, default=str) for inst in made)
+        body = "\n".join(json.dumps(layout.row(inst, bqschema.INSERT, now, store)[0], default=str) for inst in made)
         config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON, schema=schema,
                                         write_disposition="WRITE_APPEND")
         client.load_table_from_file(io.BytesIO(body.encode()), table.sql_id, job_config=config).result()

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from dicomstream.sandbox.healthcare.faults import Faults
+from dicomstream.sandbox.emulator.faults import Faults
 
 LOOPBACK = "127.0.0.1"
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server", "date"}
