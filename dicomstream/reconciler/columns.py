@@ -102,7 +102,8 @@ class CopyPlan:
     widened_schema: list[dict] | None  # the destination's schema after adding, or None: unchanged
     insert_columns: tuple[str, ...] = ()
     select_exprs: tuple[str, ...] = ()
-    added: tuple[str, ...] = field(default=())
+    added: tuple[str, ...] = field(default=())  # new top-level columns (ALTER TABLE ... ADD COLUMN)
+    nested: bool = False  # fields added inside existing RECORDs (a schema patch)
 
     def insert_sql(self, destination_sql: str, source_sql: str, alias: str, where: str) -> str:
         cols = ", ".join(f"`{c}`" for c in self.insert_columns)
@@ -122,4 +123,5 @@ def copy_plan(destination: Sequence[Any], snapshot: Sequence[Any], alias: str = 
         d = by_name[s["name"].lower()]
         cols.append(d["name"])
         exprs.append(_expr(f"{alias}.`{s['name']}`", s, d, 0))
-    return CopyPlan(merged if changed else None, tuple(cols), tuple(exprs), added)
+    nested = any(merged[i] != dst[i] for i in range(len(dst)))
+    return CopyPlan(merged if changed else None, tuple(cols), tuple(exprs), added, nested)

@@ -280,12 +280,11 @@ class DataPhase:
         except SchemaConflict as exc:
             raise ActionFailed(f"{action.describe()}: not copied: {exc}; align the column by hand") from exc
         if plan.widened_schema is not None:
-            nested = len(plan.widened_schema) - len(target) != len(plan.added) or any(
-                a != b for a, b in zip(plan.widened_schema, target))
-            if nested:
-                self.tables.set_schema(ref, plan.widened_schema)
-            else:
+            if plan.added:  # DDL: what both BigQuery and the sandbox's emulator apply
                 self.tables.add_columns(ref, plan.widened_schema[len(target):])
+            # The schema patch adds fields inside RECORDs (BigQuery has no DDL for that); after an
+            # ALTER it changes nothing on BigQuery, and the emulator needs it for its metadata.
+            self.tables.set_schema(ref, plan.widened_schema)
             self._schemas[ref] = plan.widened_schema
         i = snaps.index(snap)
         where = compare.missing_where(ref, has_type, "s", f"start_{i}")

@@ -110,3 +110,34 @@ def test_steady_state_dry_run_costs_the_same_at_300_and_6000_instances(world, si
         counts.append(sum(out["calls"].values()) - polls)
     assert len(world.rows("instances")) == sizes[1]
     assert counts[0] == counts[1], counts
+
+
+def test_rows_are_copied_into_a_table_whose_schema_evolved_apart(world, instances):
+    """INSERT ... SELECT between the snapshot and an older, narrower destination on Google's nested
+    shape: the missing columns are added first, then whole rows copied (RECORDs included)."""
+    from google.cloud import bigquery
+
+    world.write_stack({"radiology": [f"{world.dataset}.instances"]})
+    world.provision()
+    world.store("radiology", instances[:1])
+    client = world.sandbox.bigquery_client(PROJECT)
+    ref = world.table("instances").sql_id
+    table = client.get_table(ref)
+    keep = {"StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "LastUpdated", "Type", "PatientName"}
+    narrow = [f for f in table.schema if f.name in keep]
+    client.delete_table(ref)
+    client.create_table(bigquery.Table(ref, schema=narrow))
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    world.store("radiology", instances[1:4])
+    world.healthcare.set_stream_configs(world.stores["radiology"], [f"bq://{PROJECT}.{world.dataset}.instances"])
+
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply")
+    assert code == 0, [o["message"] for o in out["outcomes"] if o["status"] != "done"]
+    (added,) = [o for o in out["outcomes"] if o["action"] == "add_rows"]
+    assert added["rows_added"] == 4 and "columns added: " in added["message"]
+    names = {f.name for f in client.get_table(ref).schema}
+    assert {"Modality", "PatientName"} <= names
+    rows = list(client.query_and_wait(f"SELECT SOPInstanceUID, Modality, PatientName.Alphabetic.FamilyName AS family "
+                                      f"FROM `{ref}`", job_retry=None))
+    assert {r["SOPInstanceUID"] for r in rows} == {ds.SOPInstanceUID for ds in instances[:4]}
+    assert all(r["Modality"] and r["family"] for r in rows)
