@@ -1,7 +1,8 @@
-"""Reconciler cost against the sandbox: HTTP calls by kind, and a 1,000-instance backfill.
+"""Reconciler cost against the sandbox: HTTP calls by kind as stores grow, and one store at
+1,000 / 10,000 / 50,000 instances (drift, steady-state dry run, apply after 1% new and 1% deleted).
 
-Goals (issue 8): an unchanged store costs at most 2 reads, total work follows the drifted stores,
-no per-row calls; a backfill through export dedups in one DML statement.
+Goals (issue 12): calls and client memory flat in the number of instances (the comparison runs in
+BigQuery); only export-operation polls follow the export's duration.
 """
 
 from __future__ import annotations
@@ -75,64 +76,112 @@ def _scenario(sandbox, stores: int, drifted: int) -> dict[str, Any]:
     }
 
 
-def _backfill(sandbox, instances: int) -> dict[str, Any]:
-    """Instances stored before a destination existed, then the destination added and reconciled."""
+def _measure(fn) -> tuple[Any, float, float]:
+    """(result, seconds, peak MB of the Python heap) of one in-process run."""
+    import tracemalloc
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        out = fn()
+    finally:
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return out, round(elapsed, 2), round(peak / 1e6, 1)
+
+
+def _row(kind: str, result, seconds: float, peak: float) -> dict[str, Any]:
+    calls = dict(result.calls)
+    polls = calls.get("healthcare GET operations", 0)
+    return {"run": kind, "calls": sum(calls.values()), "calls_without_polls": sum(calls.values()) - polls,
+            "operation_polls": polls, "seconds": seconds, "peak_mb": peak, "by_kind": dict(sorted(calls.items()))}
+
+
+def _sizes(sandbox, size: int) -> list[dict[str, Any]]:
+    """One store of `size` instances streaming into one table: drift, steady-state dry run, then
+    --apply after 1% new instances that never streamed and after 1% deleted ones."""
+    from datetime import timedelta
+
     from dicomstream.reconciler.clients import connect
     from dicomstream.reconciler.desired import desired_from_config
     from dicomstream.reconciler.errors import Waits
     from dicomstream.reconciler.plan import PlanOptions
-    from dicomstream.reconciler.run import run_reconcile
+    from dicomstream.reconciler.run import run_drift, run_reconcile
     from dicomstream.sandbox import synthetic
     from dicomstream.sandbox.provision import provision
 
-    sandbox.admin.reset()
-    before = build(_stack(1, "backfill"), "bench")
-    healthcare = sandbox.healthcare_client(timeout=120.0, deadline=300.0)
-    done = provision(before, healthcare, sandbox.resourcemanager_client(), sandbox.bigquery_client)
-    store = next(iter(done.store_names.values()))
-    batch: list = []
-    for ds in synthetic.generate(instances, patients_count=50, seed=3):
-        batch.append(ds)
-        if len(batch) == 100:
-            healthcare.store_instances(store, batch)
-            batch = []
-    if batch:
-        healthcare.store_instances(store, batch)
+    from bench.seed import seed
 
-    after = build(_stack(1, "backfill", extra_table=True), "bench")
-    desired = desired_from_config(after)
-    clients = connect(sandbox.endpoints, PROJECT, timeout=120.0, deadline=300.0)
-    start = time.perf_counter()
-    result = run_reconcile(desired, clients, PlanOptions(), now=datetime.now(timezone.utc), apply=True,
-                           waits=Waits(export=600.0, export_poll=0.2))
-    elapsed = time.perf_counter() - start
+    sandbox.admin.reset()
+    dataset = f"size_{size}"
+    cfg = build({**_stack(1, dataset), "dicomstream:dicomStores": [{"name": "store", "streams": [f"{dataset}.instances"]}]},
+                "bench")
+    healthcare = sandbox.healthcare_client(timeout=120.0, deadline=300.0)
+    done = provision(cfg, healthcare, sandbox.resourcemanager_client(), sandbox.bigquery_client)
+    store = done.store_names["store"]
+    table = TableRef(PROJECT, dataset, "instances")
+    uids = seed(sandbox, store, size, next(synthetic.generate(1, seed=31)), [table], prefix="9")
+    desired = desired_from_config(cfg)
+    waits = Waits(export=900.0, export_poll=0.1)
+
+    def clients():
+        return connect(sandbox.endpoints, PROJECT, timeout=120.0, deadline=300.0, bigquery_deadline=120.0)
+
+    def reconcile(apply: bool, now):
+        return lambda: run_reconcile(desired, clients(), PlanOptions(), now=now, apply=apply, waits=waits)
+
+    rows = []
+    now = datetime.now(timezone.utc)
+    result, seconds, peak = _measure(lambda: run_drift(desired, clients()))
+    rows.append(_row("drift", result, seconds, peak))
+    result, seconds, peak = _measure(reconcile(False, now))
+    assert not result.pending and not result.failed, (result.pending, result.failed)
+    rows.append(_row("dry run, steady state", result, seconds, peak))
+
+    new = max(1, size // 100)  # stored while the stream was off: only in the store
+    seed(sandbox, store, new, next(synthetic.generate(1, seed=32)), [], prefix="8")
+    result, seconds, peak = _measure(reconcile(True, now))
     assert not result.failed, result.failed
-    table = TableRef(PROJECT, "backfill", "backfilled")
-    rows = list(sandbox.bigquery_client(PROJECT).query_and_wait(
-        f"SELECT COUNT(*) AS n, COUNT(DISTINCT SOPInstanceUID) AS u FROM `{table.sql_id}`", job_retry=None))
-    return {
-        "instances": instances,
-        "rows": rows[0]["n"], "distinct_instances": rows[0]["u"],
-        "seconds": round(elapsed, 2),
-        "query_jobs": result.calls.get("bigquery POST queries", 0),  # the content read + the one dedup DML
-        "calls": _calls(result.calls),
-    }
+    rows.append(_row("apply, 1% new", result, seconds, peak))
+
+    for uid in uids[1:1 + max(1, size // 100)]:
+        healthcare.delete_instance(store, *_keys(sandbox, store, uid))
+    later = datetime.now(timezone.utc) + timedelta(hours=1)  # the deletions are out of the buffer
+    result, seconds, peak = _measure(reconcile(True, later))
+    assert not result.failed, result.failed
+    rows.append(_row("apply, 1% deleted", result, seconds, peak))
+    check = list(sandbox.bigquery_client(PROJECT).query_and_wait(
+        f"SELECT COUNT(*) AS n, COUNT(DISTINCT SOPInstanceUID) AS u FROM `{table.sql_id}`", job_retry=None))[0]
+    expected = size + new - max(1, size // 100)
+    for row in rows:
+        row.update({"instances": size, "rows_after": check["n"], "distinct_after": check["u"], "expected": expected})
+    return rows
+
+
+def _keys(sandbox, store: str, uid: str) -> tuple[str, str, str]:
+    backends = sandbox.healthcare.backends
+    dataset_name, store_id = store.split("/dicomStores/")
+    with backends.core.lock:
+        inst = backends.healthcare.store(dataset_name, store_id).instances[uid]
+    return inst.study, inst.series, inst.sop
 
 
 def run(quick: bool = False, console=None) -> dict[str, Any]:
     from dicomstream.sandbox.runtime import Sandbox
 
     small, large = (5, 20) if quick else (10, 100)
+    sizes = (1_000, 5_000) if quick else (1_000, 10_000, 50_000)
     with Sandbox(ephemeral=True) as sandbox:
         base = _scenario(sandbox, small, drifted=1)
         big = _scenario(sandbox, large, drifted=1)
-        backfill = _backfill(sandbox, 100 if quick else 1000)
+        by_size = [row for size in sizes for row in _sizes(sandbox, size)]
     extra = large - small
     per_store = {key: round((big[key]["total"] - base[key]["total"]) / extra, 2)
                  for key in ("drift_calls", "dry_run_calls", "apply_calls")}
     result = {"scenarios": [base, big], "calls_per_unchanged_store": per_store,
               "drifted_store_extra_calls": big["apply_calls"]["total"] - big["dry_run_calls"]["total"],
-              "backfill": backfill}
+              "sizes": by_size}
     if console is not None:
         from rich.table import Table
 
@@ -145,7 +194,11 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
         console.print(table)
         console.print(f"calls per unchanged store: {per_store}; a drifted store adds "
                       f"{result['drifted_store_extra_calls']} calls")
-        console.print(f"backfill: {backfill['instances']} instances → {backfill['rows']} rows "
-                      f"({backfill['distinct_instances']} distinct) in {backfill['seconds']} s, "
-                      f"{backfill['query_jobs']} query job(s) (one read, one dedup DML)")
+        table = Table(title="Reconcile, one store (sandbox): calls, seconds, peak MB of the client's Python heap")
+        for col in ("instances", "run", "calls", "of which polls", "seconds", "peak MB", "rows after", "expected"):
+            table.add_column(col, justify="right", no_wrap=True)
+        for row in by_size:
+            table.add_row(f"{row['instances']:,}", row["run"], str(row["calls"]), str(row["operation_polls"]),
+                          str(row["seconds"]), str(row["peak_mb"]), f"{row['rows_after']:,}", f"{row['expected']:,}")
+        console.print(table)
     return result
