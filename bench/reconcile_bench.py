@@ -7,8 +7,10 @@ BigQuery); only export-operation polls follow the export's duration.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from components.config import build
@@ -76,38 +78,54 @@ def _scenario(sandbox, stores: int, drifted: int) -> dict[str, Any]:
     }
 
 
-def _measure(fn) -> tuple[Any, float, float]:
-    """(result, seconds, peak MB of the Python heap) of one in-process run."""
-    import tracemalloc
+CLIENT = """
+import json, resource, sys, time, tracemalloc
+from typer.testing import CliRunner
+from dicomstream.cli import app
+import components.config, dicomstream.reconciler.run, dicomstream.reconciler.cli  # noqa: E401 - imports
+import google.cloud.bigquery, dicomstream.gcp.healthcare, dicomstream.gcp.resourcemanager  # out of the timing
+tracemalloc.start()
+start = time.perf_counter()
+result = CliRunner().invoke(app, sys.argv[1:] + ["--json"], catch_exceptions=False)
+seconds = time.perf_counter() - start
+heap = tracemalloc.get_traced_memory()[1]
+out = json.loads(result.stdout)
+print(json.dumps({"exit": result.exit_code, "calls": out["calls"], "seconds": seconds, "heap_mb": heap / 1e6,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "failed": [o for o in out.get("outcomes", []) if o.get("status") == "failed"]}))
+"""
 
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        out = fn()
-    finally:
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return out, round(elapsed, 2), round(peak / 1e6, 1)
+
+def _client(sandbox, *args: str) -> dict[str, Any]:
+    """One command in a process of its own: the client's own peak memory, not the sandbox's."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **sandbox.endpoints.as_env()}
+    proc = subprocess.run([sys.executable, "-c", CLIENT, *args], env=env, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args}: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _row(kind: str, result, seconds: float, peak: float) -> dict[str, Any]:
-    calls = dict(result.calls)
+def _row(kind: str, out: dict[str, Any]) -> dict[str, Any]:
+    calls = out["calls"]
     polls = calls.get("healthcare GET operations", 0)
-    return {"run": kind, "calls": sum(calls.values()), "calls_without_polls": sum(calls.values()) - polls,
-            "operation_polls": polls, "seconds": seconds, "peak_mb": peak, "by_kind": dict(sorted(calls.items()))}
+    return {"run": kind, "exit": out["exit"], "calls": sum(calls.values()), "calls_without_polls": sum(calls.values()) - polls,
+            "operation_polls": polls, "seconds": round(out["seconds"], 2), "peak_heap_mb": round(out["heap_mb"], 1),
+            "peak_rss_mb": round(out["rss_mb"], 1), "by_kind": dict(sorted(calls.items()))}
 
 
-def _sizes(sandbox, size: int) -> list[dict[str, Any]]:
+def _sizes(sandbox, size: int, workdir) -> list[dict[str, Any]]:
     """One store of `size` instances streaming into one table: drift, steady-state dry run, then
-    --apply after 1% new instances that never streamed and after 1% deleted ones."""
+    --apply after 1% new instances that never streamed and after 1% deleted ones. Each command
+    runs as its own process, so its peak memory is the client's alone."""
     from datetime import timedelta
 
-    from dicomstream.reconciler.clients import connect
-    from dicomstream.reconciler.desired import desired_from_config
-    from dicomstream.reconciler.errors import Waits
-    from dicomstream.reconciler.plan import PlanOptions
-    from dicomstream.reconciler.run import run_drift, run_reconcile
+    import yaml
+
     from dicomstream.sandbox import synthetic
     from dicomstream.sandbox.provision import provision
 
@@ -115,47 +133,32 @@ def _sizes(sandbox, size: int) -> list[dict[str, Any]]:
 
     sandbox.admin.reset()
     dataset = f"size_{size}"
-    cfg = build({**_stack(1, dataset), "dicomstream:dicomStores": [{"name": "store", "streams": [f"{dataset}.instances"]}]},
-                "bench")
+    config = {**_stack(1, dataset), "dicomstream:dicomStores": [{"name": "store", "streams": [f"{dataset}.instances"]}]}
+    stack = workdir / f"Pulumi.size{size}.yaml"
+    stack.write_text(yaml.safe_dump({"config": config}))
+    cfg = build(config, "bench")
     healthcare = sandbox.healthcare_client(timeout=120.0, deadline=300.0)
     done = provision(cfg, healthcare, sandbox.resourcemanager_client(), sandbox.bigquery_client)
     store = done.store_names["store"]
     table = TableRef(PROJECT, dataset, "instances")
     uids = seed(sandbox, store, size, next(synthetic.generate(1, seed=31)), [table], prefix="9")
-    desired = desired_from_config(cfg)
-    waits = Waits(export=900.0, export_poll=0.1)
+    common = ("--file", str(stack), "--retry-deadline", "300")
 
-    def clients():
-        return connect(sandbox.endpoints, PROJECT, timeout=120.0, deadline=300.0, bigquery_deadline=120.0)
-
-    def reconcile(apply: bool, now):
-        return lambda: run_reconcile(desired, clients(), PlanOptions(), now=now, apply=apply, waits=waits)
-
-    rows = []
-    now = datetime.now(timezone.utc)
-    result, seconds, peak = _measure(lambda: run_drift(desired, clients()))
-    rows.append(_row("drift", result, seconds, peak))
-    result, seconds, peak = _measure(reconcile(False, now))
-    assert not result.pending and not result.failed, (result.pending, result.failed)
-    rows.append(_row("dry run, steady state", result, seconds, peak))
-
-    new = max(1, size // 100)  # stored while the stream was off: only in the store
-    seed(sandbox, store, new, next(synthetic.generate(1, seed=32)), [], prefix="8")
-    result, seconds, peak = _measure(reconcile(True, now))
-    assert not result.failed, result.failed
-    rows.append(_row("apply, 1% new", result, seconds, peak))
-
-    for uid in uids[1:1 + max(1, size // 100)]:
+    rows = [_row("drift", _client(sandbox, "drift", *common))]
+    steady = _client(sandbox, "reconcile", *common)
+    assert steady["exit"] == 0, steady
+    rows.append(_row("dry run, steady state", steady))
+    onepct = max(1, size // 100)
+    seed(sandbox, store, onepct, next(synthetic.generate(1, seed=32)), [], prefix="8")  # never streamed
+    rows.append(_row("apply, 1% new", _client(sandbox, "reconcile", "--apply", *common)))
+    for uid in uids[1:1 + onepct]:
         healthcare.delete_instance(store, *_keys(sandbox, store, uid))
-    later = datetime.now(timezone.utc) + timedelta(hours=1)  # the deletions are out of the buffer
-    result, seconds, peak = _measure(reconcile(True, later))
-    assert not result.failed, result.failed
-    rows.append(_row("apply, 1% deleted", result, seconds, peak))
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()  # deletions out of the buffer
+    rows.append(_row("apply, 1% deleted", _client(sandbox, "reconcile", "--apply", "--now", later, *common)))
     check = list(sandbox.bigquery_client(PROJECT).query_and_wait(
         f"SELECT COUNT(*) AS n, COUNT(DISTINCT SOPInstanceUID) AS u FROM `{table.sql_id}`", job_retry=None))[0]
-    expected = size + new - max(1, size // 100)
     for row in rows:
-        row.update({"instances": size, "rows_after": check["n"], "distinct_after": check["u"], "expected": expected})
+        row.update({"instances": size, "rows_after": check["n"], "distinct_after": check["u"], "expected": size})
     return rows
 
 
@@ -172,10 +175,10 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
 
     small, large = (5, 20) if quick else (10, 100)
     sizes = (1_000, 5_000) if quick else (1_000, 10_000, 50_000)
-    with Sandbox(ephemeral=True) as sandbox:
+    with Sandbox(ephemeral=True) as sandbox, tempfile.TemporaryDirectory() as tmp:
         base = _scenario(sandbox, small, drifted=1)
         big = _scenario(sandbox, large, drifted=1)
-        by_size = [row for size in sizes for row in _sizes(sandbox, size)]
+        by_size = [row for size in sizes for row in _sizes(sandbox, size, Path(tmp))]
     extra = large - small
     per_store = {key: round((big[key]["total"] - base[key]["total"]) / extra, 2)
                  for key in ("drift_calls", "dry_run_calls", "apply_calls")}
@@ -194,11 +197,13 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
         console.print(table)
         console.print(f"calls per unchanged store: {per_store}; a drifted store adds "
                       f"{result['drifted_store_extra_calls']} calls")
-        table = Table(title="Reconcile, one store (sandbox): calls, seconds, peak MB of the client's Python heap")
-        for col in ("instances", "run", "calls", "of which polls", "seconds", "peak MB", "rows after", "expected"):
+        table = Table(title="Reconcile, one store (sandbox; each command its own process)")
+        for col in ("instances", "run", "exit", "calls", "of which polls", "seconds", "peak heap MB", "peak RSS MB",
+                    "rows after", "expected"):
             table.add_column(col, justify="right", no_wrap=True)
         for row in by_size:
-            table.add_row(f"{row['instances']:,}", row["run"], str(row["calls"]), str(row["operation_polls"]),
-                          str(row["seconds"]), str(row["peak_mb"]), f"{row['rows_after']:,}", f"{row['expected']:,}")
+            table.add_row(f"{row['instances']:,}", row["run"], str(row["exit"]), str(row["calls"]),
+                          str(row["operation_polls"]), str(row["seconds"]), str(row["peak_heap_mb"]),
+                          str(row["peak_rss_mb"]), f"{row['rows_after']:,}", f"{row['expected']:,}")
         console.print(table)
     return result
