@@ -72,3 +72,26 @@ def test_two_concurrent_apply_runs_do_not_duplicate_work(world, instances):
     assert (first.returncode, second.returncode) == (0, 5), (out_first, out_second)
     assert "another `reconcile --apply` of this stack is running" in out_second
     world.assert_converged({"radiology": _uids(instances[:5]), "instances": _uids(instances[:5])})
+
+
+def test_an_instance_deleted_while_the_snapshot_is_taken_never_costs_a_live_row(world, instances):
+    """The old QIDO offset listing shifted and deleted a live instance's rows."""
+    from datetime import datetime, timedelta, timezone
+
+    world.provision()
+    world.store("radiology", instances[:6])
+    world.admin.add_fault(r"/operations/", method="GET", delay_s=2, count=1)
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    proc = world.cli("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1", "--now", later, wait=False)
+    _wait(lambda: bool(_exports(world)))
+    world.delete("radiology", instances[2])  # while the run waits on its snapshot
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    live = _uids(instances[:6]) - {instances[2].SOPInstanceUID}
+    for table in ("radiology", "instances"):
+        assert world.current(table) == {uid: 1 for uid in live}
+        assert live <= set(world.rows(table))
+    result = world.run("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1",
+                       now=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert result.exit_code == 0, result.output
+    world.assert_converged({"radiology": live, "instances": live})
