@@ -59,6 +59,11 @@ class SandboxAdmin:
         """Recent `healthcare.googleapis.com/dicom_stream` log entries (newest last)."""
         return self._call("GET", "logs")["entries"]
 
+    def clone_instances(self, store: str, sop: str, count: int, prefix: str = "1") -> list[str]:
+        """`count` copies of stored instance `sop` in `store` (resource name), with UIDs 2.25.PREFIX...,
+        stored and streamed (INSERT rows) at once; their SOP Instance UIDs. For benchmarks."""
+        return self._call("POST", "clone", {"store": store, "sop": sop, "count": count, "prefix": prefix})["sops"]
+
     def reset(self) -> None:
         """Forget all Healthcare datasets, stores, IAM policies, operations, faults and clock offset."""
         self._call("POST", "reset")

@@ -146,6 +146,9 @@ def test_iam_policies_on_datasets_and_stores(google, dataset):
         assert google.call(api.getIamPolicy(resource=resource, options_requestedPolicyVersion=3)) == updated
         stale = google.error(api.setIamPolicy(resource=resource, body={"policy": policy}))
         assert (stale["code"], stale["status"]) == (409, "ABORTED")
+        asked = ["healthcare.dicomStores.get", "healthcare.datasets.get"]
+        assert google.call(api.testIamPermissions(resource=resource, body={"permissions": asked})) == {"permissions": asked}
+        assert google.error(api.testIamPermissions(resource=resource, body={"permissions": ["healthcare.*"]}))["code"] == 400
     missing = google.error(google.stores().getIamPolicy(resource=f"{dataset}/dicomStores/none"))
     assert missing["status"] == "NOT_FOUND"
 
@@ -190,3 +193,13 @@ def test_export_with_unspecified_disposition_and_refused_destinations(google, da
     err = google.error(google.stores().export(name=store, body={
         "bigqueryDestination": {"tableUri": uri, "writeDisposition": "WRITE_SOMETIMES"}}))
     assert err["code"] == 400 and "write_disposition" in err["message"]
+
+
+def test_parser_errors_name_the_field_as_googles_json_parser_does(google, dataset):
+    body = {"streamConfigs": [{"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaJSON": {}}}]}
+    err = google.error(google.stores().create(parent=dataset, dicomStoreId="s", body=body))
+    assert err["message"] == ("Invalid JSON payload received. Unknown name \"schemaJSON\" at "
+                              "'dicom_store.stream_configs[0].bigquery_destination': Cannot find field.")
+    err = google.error(google.stores().export(name=f"{dataset}/dicomStores/s", body={
+        "bigqueryDestination": {"tableUri": "bq://p.d.t", "force": "yes"}}))
+    assert err["message"] == "Invalid value at 'bigquery_destination.force' (TYPE_BOOL), \"yes\""

@@ -20,6 +20,8 @@ DRIVEN = {
     "healthcare.projects.locations.datasets.list", "healthcare.projects.locations.datasets.delete",
     "healthcare.projects.locations.datasets.operations.get", "healthcare.projects.locations.datasets.operations.list",
     "healthcare.projects.locations.datasets.getIamPolicy", "healthcare.projects.locations.datasets.setIamPolicy",
+    "healthcare.projects.locations.datasets.testIamPermissions",
+    "healthcare.projects.locations.datasets.dicomStores.testIamPermissions",
     "healthcare.projects.locations.datasets.dicomStores.create", "healthcare.projects.locations.datasets.dicomStores.get",
     "healthcare.projects.locations.datasets.dicomStores.list", "healthcare.projects.locations.datasets.dicomStores.patch",
     "healthcare.projects.locations.datasets.dicomStores.delete", "healthcare.projects.locations.datasets.dicomStores.export",

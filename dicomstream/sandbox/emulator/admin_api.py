@@ -1,12 +1,12 @@
 """The sandbox's own admin API under `/_sandbox` (not Google's; never subject to faults): health,
-faults, the clock behind `LastUpdated` and operation times, streaming error logs, reset, flush."""
+faults, the clock behind `LastUpdated` and operation times, streaming error logs, reset, flush,
+and bulk seeding (`clone`) for benchmarks."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from dicomstream.sandbox.emulator.core import Core
 from dicomstream.sandbox.emulator.errors import not_found
 from dicomstream.sandbox.emulator.faults import Faults
 from dicomstream.sandbox.emulator.http import Request, Response, json_body, json_response
@@ -14,7 +14,8 @@ from dicomstream.sandbox.emulator.http import Request, Response, json_body, json
 PREFIX = "/_sandbox"
 
 
-def handle(core: Core, faults: Faults, r: Request) -> Response:
+def handle(backends, faults: Faults, r: Request) -> Response:  # noqa: ANN001 - server.Backends
+    core = backends.core
     path = r.path[len(PREFIX):]
     if path == "/health" and r.method == "GET":
         return json_response({"status": "ok"})
@@ -45,6 +46,11 @@ def handle(core: Core, faults: Faults, r: Request) -> Response:
         faults.clear()
         core.reset()
         return json_response({"reset": True})
+    if path == "/clone" and r.method == "POST":
+        data = json_body(r.body)
+        sops = backends.dicomweb.clone(str(data.get("store", "")), str(data.get("sop", "")),
+                                       int(data.get("count", 0)), str(data.get("prefix", "1")))
+        return json_response({"cloned": len(sops), "sops": sops})
     if path == "/flush" and r.method == "POST":
         core.persistence.flush()
         return json_response({"flushed": True})

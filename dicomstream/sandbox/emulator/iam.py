@@ -94,6 +94,18 @@ class IamPolicies:
             self.core.persistence.mark_dirty()
             return _public(new)
 
+    @staticmethod
+    def test_permissions(body: dict) -> dict:
+        """`testIamPermissions`: the caller is never authenticated here, so it holds every permission
+        it asks about (wildcards are refused, as on Google)."""
+        permissions = body.get("permissions", []) if isinstance(body, dict) else None
+        if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+            raise invalid("permissions must be a list of permission names such as healthcare.dicomStores.get")
+        bad = [p for p in permissions if "*" in p or "." not in p]
+        if bad:
+            raise invalid(f"Permission {bad[0]!r} is not valid: wildcards are not allowed")
+        return {"permissions": permissions} if permissions else {}
+
     def forget(self, prefix: str) -> None:
         """Policies of a deleted resource and everything under it."""
         with self.core.lock:

@@ -186,3 +186,43 @@ class DicomWebBackend:
                                 "storageClassUpdateTime": inst.storage_class_time or inst.stored_time},
             "structuredStorageInfo": {"sizeBytes": str(len(text.encode()))},
         }
+
+    # -- bulk seeding (admin API, for benchmarks) ---------------------------------------------
+    def clone(self, store_name: str, sop: str, count: int, prefix: str) -> list[str]:
+        """`count` copies of a stored instance with fresh UIDs (2.25.PREFIX...), stored and streamed
+        as INSERT rows in one batch: a large store without one STOW-RS request per instance."""
+        if not 0 < count <= 1_000_000 or not prefix.isdigit():
+            raise invalid("clone needs 0 < count <= 1000000 and a numeric prefix")
+        dataset_name, _, store_id = store_name.partition("/dicomStores/")
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            original = store.instances.get(sop)
+            if original is None:
+                raise not_found(f"instance {sop} is not in {store_name}")
+        now = self.core.now()
+        made: list[Instance] = []
+        for i in range(count):
+            uids = {"StudyInstanceUID": f"2.25.{prefix}0{i // 100}", "SeriesInstanceUID": f"2.25.{prefix}1{i // 10}",
+                    "SOPInstanceUID": f"2.25.{prefix}2{i}"}
+            metadata = dict(original.metadata)  # shared values are never mutated; only the UIDs differ
+            for keyword, tag in (("StudyInstanceUID", "0020000D"), ("SeriesInstanceUID", "0020000E"), ("SOPInstanceUID", "00080018")):
+                metadata[tag] = {"vr": "UI", "Value": [uids[keyword]]}
+            row = {**original.row, **uids}
+            if "MediaStorageSOPInstanceUID" in row:
+                row["MediaStorageSOPInstanceUID"] = uids["SOPInstanceUID"]
+            made.append(Instance(
+                study=uids["StudyInstanceUID"], series=uids["SeriesInstanceUID"], sop=uids["SOPInstanceUID"],
+                sop_class=original.sop_class, metadata=metadata, row=row, fields=original.fields,
+                stored_time=now, blob_size=original.blob_size,
+            ))
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            clash = [inst.sop for inst in made if inst.sop in store.instances]
+            if clash:
+                raise invalid(f"clone would overwrite {len(clash)} stored instance(s), e.g. {clash[0]}; use another prefix")
+            for inst in made:
+                store.instances[inst.sop] = inst
+            configs = list(store.stream_configs)
+            self.core.persistence.mark_dirty()
+        self.healthcare.stream(store.name, [(inst, bqschema.INSERT) for inst in made], configs)
+        return [inst.sop for inst in made]

@@ -202,6 +202,10 @@ class HealthcareBackend:
         self._resource(resource)
         return self.policies.set(resource, body)
 
+    def test_iam_permissions(self, resource: str, body: dict) -> dict:
+        self._resource(resource)
+        return self.policies.test_permissions(body)
+
     def _resource(self, name: str) -> None:
         parts = name.split("/")
         with self.core.lock:
@@ -227,7 +231,7 @@ class HealthcareBackend:
             config = validation.check_object(config, f"{where}[{i}]", frozenset({"bigqueryDestination"}))
             if not isinstance(config.get("bigqueryDestination"), dict):
                 raise invalid(f"{path}.bigqueryDestination is required")
-            ref, dest = validation.check_destination(config["bigqueryDestination"], f"{path}.bigqueryDestination", version)
+            ref, dest = validation.check_destination(config["bigqueryDestination"], f"{path}.bigqueryDestination", version, "dicom_store")
             if ref in refs:
                 raise invalid(f"{path}.bigqueryDestination.tableUri: duplicate destination {ref.uri}; each tableUri may appear once per DICOM store")
             refs.append(ref)

@@ -41,6 +41,7 @@ def router(core: Core, backend: HealthcareBackend) -> Router:
     r.add("GET", DATASET + r":getIamPolicy", lambda q: json_response(
         b.get_iam_policy(q.dataset_name, q.param("options.requestedPolicyVersion"))), ("options.requestedPolicyVersion",))
     r.add("POST", DATASET + r":setIamPolicy", lambda q: json_response(b.set_iam_policy(q.dataset_name, q.json())))
+    r.add("POST", DATASET + r":testIamPermissions", lambda q: json_response(b.test_iam_permissions(q.dataset_name, q.json())))
     # operations
     r.add("GET", DATASET + r"/operations/(?P<op>[^/]+)", lambda q: json_response(core.get_operation(f"{q.dataset_name}/operations/{q.groups['op']}")))
     r.add("GET", DATASET + r"/operations", lambda q: page(
@@ -59,4 +60,5 @@ def router(core: Core, backend: HealthcareBackend) -> Router:
     r.add("GET", STORE + r":getIamPolicy", lambda q: json_response(
         b.get_iam_policy(q.store_name, q.param("options.requestedPolicyVersion"))), ("options.requestedPolicyVersion",))
     r.add("POST", STORE + r":setIamPolicy", lambda q: json_response(b.set_iam_policy(q.store_name, q.json())))
+    r.add("POST", STORE + r":testIamPermissions", lambda q: json_response(b.test_iam_permissions(q.store_name, q.json())))
     return r

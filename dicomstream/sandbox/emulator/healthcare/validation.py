@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from components.naming import InvalidName, TableRef, label_problem
@@ -22,12 +23,18 @@ MAX_LABELS = 64
 _TOPIC = re.compile(r"^projects/[^/]+/topics/[^/]+$")
 
 
+def proto_path(json_path: str) -> str:
+    """`streamConfigs[0].bigqueryDestination` → `stream_configs[0].bigquery_destination`: the field
+    path Google's JSON parser names in its errors."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), json_path)
+
+
 def unknown_field(name: str, where: str) -> Exception:
     return invalid(f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': Cannot find field.")
 
 
 def _bad_value(where: str, kind: str, value: object) -> Exception:
-    return invalid(f"Invalid value at '{where}' ({kind}), {value!r}")
+    return invalid(f"Invalid value at '{where}' ({kind}), {json.dumps(value, ensure_ascii=False)}")
 
 
 def check_object(value: object, where: str, known: frozenset[str]) -> dict:
@@ -104,21 +111,25 @@ def parse_table_uri(uri: object, path: str) -> TableRef:
         raise invalid(f"{path}: invalid BigQuery table URI: {exc}") from None
 
 
-def check_destination(dest: object, where: str, version: str) -> tuple[TableRef, dict]:
-    """A `bigqueryDestination` (stream or export): its table and the destination, normalised."""
-    dest = check_object(dest, where, DESTINATION_FIELDS.get(version, DESTINATION_FIELDS["v1"]))
+def check_destination(dest: object, where: str, version: str, root: str = "") -> tuple[TableRef, dict]:
+    """A `bigqueryDestination` (stream or export): its table and the destination, normalised.
+
+    `where` is its JSON path (in rule messages), `root` the request's message name for Google's
+    parser errors (`dicom_store` for a store body)."""
+    parsed = ".".join(p for p in (root, proto_path(where)) if p)
+    dest = check_object(dest, parsed, DESTINATION_FIELDS.get(version, DESTINATION_FIELDS["v1"]))
     if "force" in dest:
-        check_bool(dest["force"], f"{where}.force")
+        check_bool(dest["force"], f"{parsed}.force")
     if "includeSourceStore" in dest:
-        check_bool(dest["includeSourceStore"], f"{where}.include_source_store")
+        check_bool(dest["includeSourceStore"], f"{parsed}.include_source_store")
     if "writeDisposition" in dest:
-        value = check_string(dest["writeDisposition"], f"{where}.write_disposition")
+        value = check_string(dest["writeDisposition"], f"{parsed}.write_disposition")
         if value not in WRITE_DISPOSITIONS:
-            raise invalid(f"Invalid value at '{where}.write_disposition' (type.googleapis.com/google.cloud.healthcare."
+            raise invalid(f"Invalid value at '{parsed}.write_disposition' (type.googleapis.com/google.cloud.healthcare."
                           f"{version}.dicom.BigQueryDestination.WriteDisposition), \"{value}\"")
     for name in ("schemaJson", "schemaFlattened", "changeDataCaptureConfig"):
         if name in dest:
-            check_object(dest[name], f"{where}.{name}", frozenset())
+            check_object(dest[name], f"{parsed}.{proto_path(name)}", frozenset())
     if "schemaJson" in dest and "schemaFlattened" in dest:
         raise invalid(f"{where}: only one of schemaJson and schemaFlattened may be set")
     if "changeDataCaptureConfig" in dest and "schemaJson" not in dest:

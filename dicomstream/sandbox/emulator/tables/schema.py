@@ -332,6 +332,7 @@ class Layout:
     json: bool = False  # schemaJson (else the flattened schema)
     source_store: bool = False  # includeSourceStore
     cdc: bool = False  # v1beta1 changeDataCaptureConfig: latest row per instance, no Type column
+    _fields: dict = field(default_factory=dict, compare=False, repr=False)  # id(instance fields) -> event fields
 
     @classmethod
     def of(cls, dest: dict) -> "Layout":
@@ -344,11 +345,17 @@ class Layout:
         if self.json:
             dropped = inst.row.get(DROPPED_TAGS, [])
             return (json_row(keys, inst.metadata, dropped, kind, now, inst.blob_size, source, not self.cdc, inst.storage_class),
-                    json_fields(self.source_store, not self.cdc))
+                    self._memo("json", lambda: json_fields(self.source_store, not self.cdc)))
         if kind == DELETE:
-            return event_row(keys, DELETE, now, None, source), event_fields([], self.source_store)
+            return event_row(keys, DELETE, now, None, source), self._memo("delete", lambda: event_fields([], self.source_store))
         return (event_row(inst.row, kind, now, inst.blob_size, source, inst.storage_class),
-                event_fields(inst.fields, self.source_store))
+                self._memo(id(inst.fields), lambda: event_fields(inst.fields, self.source_store)))
+
+    def _memo(self, key: object, make) -> list[dict]:  # noqa: ANN001 - a zero-argument callable
+        """One fields list per distinct instance schema, so writers merge each schema once."""
+        if key not in self._fields:
+            self._fields[key] = make()
+        return self._fields[key]
 
 
 def row_bytes(row: dict) -> int:

@@ -21,7 +21,7 @@ from components.naming import TableRef
 from dicomstream.gcp.bigquery import make_client, retry
 from dicomstream.sandbox.emulator.tables import schema as bqschema
 
-INSERT_CHUNK = 1000  # rows per insertAll request (an export of 1,000 instances is one request)
+INSERT_CHUNK = 1000  # rows per insertAll request; a bigger batch (export, clone) is one load job
 ALTER_MAX_COLUMNS = 6  # more new columns than this: rebuild the table instead
 BQ_DEADLINE_S = 15.0
 LOG_LABEL = "healthcare.googleapis.com/dicom_stream"
@@ -159,7 +159,7 @@ class BigQueryWriter:
 
         client = self.client(ref.project)
         wanted: list[dict] = []
-        for _, fields in rows:
+        for fields in {id(fields): fields for _, fields in rows}.values():  # each distinct schema once
             wanted, _ = bqschema.merge_fields(wanted, fields)
 
         current = None if truncate else self._current_schema(ref)
@@ -187,10 +187,27 @@ class BigQueryWriter:
             self._evolve(ref, current, merged)
         self._schemas[ref.sql_id] = merged
         payload = [row for row, _ in rows]
+        if len(payload) > INSERT_CHUNK:
+            self._load(ref, payload, merged)
+            return
         for start in range(0, len(payload), INSERT_CHUNK):
             errors = client.insert_rows_json(ref.sql_id, payload[start:start + INSERT_CHUNK], retry=retry(BQ_DEADLINE_S))
             if errors:
                 raise RuntimeError(f"BigQuery rejected rows for {ref.uri}: {errors[:3]}")
+
+    def _load(self, ref: TableRef, payload: list[dict], schema: list[dict]) -> None:
+        """Many rows at once as one load job (NDJSON): export-sized batches, far faster than insertAll."""
+        import io
+
+        from google.cloud import bigquery
+
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON, write_disposition="WRITE_APPEND",
+            schema=[bigquery.SchemaField.from_api_repr(f) for f in schema],
+        )
+        body = "\n".join(json.dumps(row, default=str) for row in payload).encode()
+        job = self.client(ref.project).load_table_from_file(io.BytesIO(body), ref.sql_id, job_config=config)
+        job.result(timeout=max(BQ_DEADLINE_S, len(payload) / 500))
 
     def _delete_where(self, ref: TableRef, column: str, values: list[str]) -> None:
         from google.cloud import bigquery
