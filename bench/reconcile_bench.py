@@ -150,7 +150,7 @@ def _sizes(sandbox, size: int, workdir) -> list[dict[str, Any]]:
     done = provision(cfg, healthcare, sandbox.resourcemanager_client(), sandbox.bigquery_client)
     store = done.store_names["store"]
     table = TableRef(PROJECT, dataset, "instances")
-    uids = seed(sandbox, store, size, next(synthetic.generate(1, seed=31)), [table], prefix="9")
+    uids = seed(sandbox, store, size, next(synthetic.generate(1, seed=31)), prefix="9")
     common = ("--file", str(stack), "--retry-deadline", "300")
 
     rows = [_row("drift", _client(sandbox, "drift", *common))]
@@ -158,7 +158,7 @@ def _sizes(sandbox, size: int, workdir) -> list[dict[str, Any]]:
     assert steady["exit"] == 0, steady
     rows.append(_row("dry run, steady state", steady))
     onepct = max(1, size // 100)
-    seed(sandbox, store, onepct, next(synthetic.generate(1, seed=32)), [], prefix="8")  # never streamed
+    seed(sandbox, store, onepct, next(synthetic.generate(1, seed=32)), streamed=False, prefix="8")
     rows.append(_row("apply, 1% new", _client(sandbox, "reconcile", "--apply", *common)))
     delete(sandbox, store, uids[1:1 + onepct], [table])  # (500 DELETE requests each stream a row: slow)
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()  # deletions out of the buffer

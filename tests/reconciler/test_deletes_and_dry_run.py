@@ -100,8 +100,7 @@ def test_steady_state_dry_run_costs_the_same_at_300_and_6000_instances(world, si
     counts = []
     seeded = 0
     for size in sizes:
-        seed(world.sandbox, world.stores["radiology"], size - seeded, template, [world.table("instances")],
-             prefix=str(size))
+        seed(world.sandbox, world.stores["radiology"], size - seeded, template, prefix=str(size))
         seeded = size
         template = next(synthetic.generate(1, seed=size))
         code, out = world.run_json("reconcile", "--stack", "dev")
