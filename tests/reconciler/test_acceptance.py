@@ -140,7 +140,7 @@ def test_persistent_state_write_error_is_reported_and_loses_nothing(world, insta
     proxy = world.sandbox.bigquery.proxy
     proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "status": 500, "count": -1})
     try:
-        result = world.run("reconcile", "--stack", "dev", "--apply", "--retry-deadline", "2")
+        result = world.run("reconcile", "--stack", "dev", "--apply", "--retry-deadline", "1")
     finally:
         proxy.faults.clear()
     assert result.exit_code == 1, result.output

