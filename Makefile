@@ -4,15 +4,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo plan test bench clean
+.PHONY: setup demo plan test bench clean sync-naming
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dicomstream needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# The policy pack's own virtualenv (PulumiPolicy.yaml), from its requirements.txt only, as Pulumi
+# builds it for a published pack: what a local `pulumi up --policy-pack policies` runs in.
+PACK_STAMP := policies/venv/.installed-stamp
+$(PACK_STAMP): policies/requirements.txt
+	$(PYTHON) -m venv policies/venv
+	policies/venv/bin/python -m pip install --quiet --disable-pip-version-check -r policies/requirements.txt
+	@touch $(PACK_STAMP)
+
+setup: $(STAMP) $(PACK_STAMP)
+
+# The pack is published alone, so it carries a copy of components/naming.py (a test checks it).
+sync-naming: $(STAMP)
+	$(BIN)/python -m dicomstream.pack_naming
 
 # The main job, offline, on the embedded default (the dev stack): plan it as `pulumi preview`
 # would, then deploy it into the local sandbox and stream DICOM instances into BigQuery.
@@ -30,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .sandbox
+	rm -rf $(VENV) .sandbox policies/venv

@@ -1,16 +1,14 @@
 """The Pulumi program: read and validate the stack's config, declare the design, export outputs."""
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
 
-from components.config import ConfigError, from_pulumi_config, stack_file, validation_skipped
+from components.config import ConfigError, validation_skipped
 from components.dicom_streaming import DicomStreaming
+from components.secret import SecretTexts
+from components.stack_inputs import load_from_engine
 
 try:
-    config = from_pulumi_config(
-        {**get_config_env(), **CONFIG.get()}, str(stack_file(pulumi.get_stack())), pulumi.get_project(),
-        lenient=validation_skipped(),
-    )
+    config, secrets = load_from_engine(lenient=validation_skipped())
 except ConfigError as error:
     # Fail before any resource is registered, with the same lines `dicomstream validate` prints.
     raise pulumi.RunError("invalid stack configuration:\n" + "\n".join(error.lines)) from None
@@ -18,6 +16,9 @@ except ConfigError as error:
 for warning in config.warnings:
     pulumi.log.warn(str(warning))
 
-streaming = DicomStreaming("dicomstream", config)
+# Values set with `pulumi config set --secret` stay secret in every resource input that holds them.
+hidden = SecretTexts(secrets)
+streaming = DicomStreaming("dicomstream", config, opts=pulumi.ResourceOptions(
+    transformations=[hidden.transformation()] if hidden.texts else []))
 for key, value in streaming.outputs.items():
-    pulumi.export(key, value)
+    pulumi.export(key, hidden.wrap(value))

@@ -9,27 +9,35 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from bench.stacks import DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
+from bench.stacks import ANALYTICS, DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
 from components.labels import resource_labels
+from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 
 
 def declare(stores: int) -> None:
-    agent = gcp.projects.ServiceIdentity("agent", project=IMAGING, service="healthcare.googleapis.com")
+    # The APIs first: every other resource waits for all of them.
+    apis = [gcp.projects.Service(f"{project}-{api}", project=project, service=f"{api}.googleapis.com",
+                                 disable_on_destroy=False)
+            for project, api in [(IMAGING, "bigquery"), (IMAGING, "healthcare"), (IMAGING, "logging"),
+                                 (ANALYTICS, "bigquery")]]
+    after = pulumi.ResourceOptions(depends_on=apis)
+    agent = gcp.projects.ServiceIdentity("agent", project=IMAGING, service="healthcare.googleapis.com", opts=after)
     grants: list[pulumi.Resource] = [gcp.projects.IAMMember(
-        "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member)]
+        "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member, opts=after)]
     labels = resource_labels("bench")  # the product's labels, so that a label added there keeps parity
     for project, dataset_id in DATASETS:
         dataset = gcp.bigquery.Dataset(
             f"{project}.{dataset_id}", dataset_id=dataset_id, project=project, location="US",
             labels=labels, delete_contents_on_destroy=False,
-            description="DICOM instance metadata streamed from Cloud Healthcare API DICOM stores")
+            description="DICOM instance metadata streamed from Cloud Healthcare API DICOM stores", opts=after)
         grants.append(gcp.bigquery.DatasetIamMember(
             f"{project}.{dataset_id}-editor", dataset_id=dataset.dataset_id, project=dataset.project,
-            role="roles/bigquery.dataEditor", member=agent.member, opts=pulumi.ResourceOptions(depends_on=[dataset])))
+            role="roles/bigquery.dataEditor", member=agent.member, opts=pulumi.ResourceOptions(depends_on=[dataset, *apis])))
     for project in dict.fromkeys(p for p, _ in DATASETS):
         grants.append(gcp.projects.IAMMember(f"{project}-jobuser", project=project, role="roles/bigquery.jobUser",
-                                             member=agent.member))
-    hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1")
+                                             member=agent.member, opts=after))
+    delay = PropagationDelay("iam-propagation", seconds=IAM_PROPAGATION_S, triggers=[g.id for g in grants], opts=after)
+    hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1", opts=after)
     store_ids, streams = {}, {}
     for i in range(stores):
         uris = [stream_uri(i, k) for k in range(STREAMS_PER_STORE)]
@@ -39,13 +47,14 @@ def declare(stores: int) -> None:
             stream_configs=[gcp.healthcare.DicomStoreStreamConfigArgs(
                 bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(
                     table_uri=uri)) for uri in uris],
-            opts=pulumi.ResourceOptions(depends_on=grants))
+            opts=pulumi.ResourceOptions(depends_on=[*grants, delay, *apis]))
         store_ids[f"store-{i:04d}"], streams[f"store-{i:04d}"] = store.id, uris
     gcp.logging.Metric("stream-errors", project=IMAGING, name="dicomstream/stream_errors",
                        description="DICOM metadata rows that the Healthcare API failed to stream into BigQuery",
                        filter='logName="projects/bench-imaging/logs/healthcare.googleapis.com%2Fdicom_stream" '
                               'AND severity>=ERROR',
-                       metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(metric_kind="DELTA", value_type="INT64"))
+                       metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(metric_kind="DELTA", value_type="INT64"),
+                       opts=after)
     # The same stack outputs as the real program, so downstream stacks could use either.
     pulumi.export("serviceAgentEmail", agent.email)
     pulumi.export("healthcareDataset", hc.id)

@@ -22,10 +22,10 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small sizes and 2 rounds (a smoke run).")
-    parser.add_argument("--only", choices=["plan", "reconcile", "sandbox"], action="append")
+    parser.add_argument("--only", choices=["plan", "reconcile", "sandbox", "loader"], action="append")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    only = set(args.only or ["plan", "reconcile", "sandbox"])
+    only = set(args.only or ["plan", "reconcile", "sandbox", "loader"])
     console = Console(width=max(Console().width, 140))
     results: dict = {"machine": {"python": platform.python_version(), "cpus": _cpus(),
                                  "platform": platform.platform()},
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(table)
         console.print(f"fit: ours {results['plan_fit']['ours']}, baseline {results['plan_fit']['baseline']}")
 
-    for name in ("reconcile", "sandbox"):
+    for name in ("reconcile", "sandbox", "loader"):
         if name in only:
             module = importlib.import_module(f"bench.{name}_bench")
             results[name] = module.run(quick=args.quick, console=console)

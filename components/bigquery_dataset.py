@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.iam import KMS_ENCRYPTER_DECRYPTER, IamBindings, iam_pairs, role_slug
+from components.iam import KMS_ENCRYPTER_DECRYPTER, IamBindings, grants
 
 
 @dataclass
@@ -22,6 +22,8 @@ class BigQueryDatasetArgs:
     existing: bool = False
     iam: IamBindings = field(default_factory=dict)
     protect: bool = False
+    # Resources the BigQuery service-account lookup (CMEK) waits for: the enabled APIs.
+    after: Sequence[pulumi.Resource] = ()
 
 
 class BigQueryDataset(pulumi.ComponentResource):
@@ -42,7 +44,8 @@ class BigQueryDataset(pulumi.ComponentResource):
             if args.kms_key_name:
                 # BigQuery's own service account encrypts the tables; without this grant table
                 # creation (by the Healthcare API) fails.
-                bq_account = gcp.bigquery.get_default_service_account_output(project=args.project)
+                bq_account = gcp.bigquery.get_default_service_account_output(
+                    project=args.project, opts=pulumi.InvokeOutputOptions(depends_on=list(args.after)))
                 key_grants.append(gcp.kms.CryptoKeyIAMMember(
                     f"{name}-bigquery-kms",
                     crypto_key_id=args.kms_key_name,
@@ -72,14 +75,14 @@ class BigQueryDataset(pulumi.ComponentResource):
             self.project = pulumi.Output.from_input(args.project)
 
         self.iam_members = {}
-        for role, index, member in iam_pairs(args.iam):
-            self.iam_members.setdefault(role, []).append(gcp.bigquery.DatasetIamMember(
-                f"{name}-{role_slug(role)}-{index}",
+        for grant in grants(args.iam):
+            self.iam_members.setdefault(grant.role, []).append(gcp.bigquery.DatasetIamMember(
+                grant.name(name),
                 dataset_id=self.dataset_id,
                 project=self.project,
-                role=role,
-                member=member,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=grant_deps),
+                role=grant.role,
+                member=grant.member,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=grant_deps, aliases=grant.aliases(name)),
             ))
 
         self.register_outputs({"datasetId": self.dataset_id, "project": self.project})

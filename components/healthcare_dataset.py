@@ -9,6 +9,7 @@ import pulumi_gcp as gcp
 
 from components.dicom_store import DicomStoreArgs, dicom_store
 from components.iam import KMS_ENCRYPTER_DECRYPTER
+from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 
 
 class HealthcareDataset(pulumi.ComponentResource):
@@ -33,14 +34,17 @@ class HealthcareDataset(pulumi.ComponentResource):
         super().__init__("dicomstream:index:HealthcareDataset", name, None, opts)
         depends_on: list[pulumi.Resource] = []
         if kms_key_name:
-            # The Healthcare Service Agent encrypts the dataset; it needs the key before creation.
-            depends_on.append(gcp.kms.CryptoKeyIAMMember(
+            # The Healthcare Service Agent encrypts the dataset; it needs the key before creation,
+            # and the grant must have propagated (the same lag as any IAM change).
+            key_grant = gcp.kms.CryptoKeyIAMMember(
                 f"{name}-healthcare-kms",
                 crypto_key_id=kms_key_name,
                 role=KMS_ENCRYPTER_DECRYPTER,
                 member=agent_member,
                 opts=pulumi.ResourceOptions(parent=self),
-            ))
+            )
+            depends_on += [key_grant, PropagationDelay(f"{name}-kms-propagation", seconds=IAM_PROPAGATION_S,
+                                                       triggers=[key_grant.id], opts=pulumi.ResourceOptions(parent=self))]
         self.dataset = gcp.healthcare.Dataset(
             name,
             name=dataset_id,
@@ -52,8 +56,11 @@ class HealthcareDataset(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on),
         )
         self.id = self.dataset.id
+        # `NAME-STORE`: two Healthcare datasets may both hold a store `radiology`. dicomstream 0.1.0
+        # named stores by their id alone; the alias keeps such a store (and its images) in place.
         self.stores = {
-            store.store_id: dicom_store(store.store_id, store, dataset=self.id, protect=protect, parent=self)
+            store.store_id: dicom_store(f"{name}-{store.store_id}", store, dataset=self.id, protect=protect,
+                                        parent=self, aliases=[pulumi.Alias(name=store.store_id)])
             for store in stores
         }
         self.table_uris = {store.store_id: store.table_uris for store in stores}

@@ -9,16 +9,20 @@ over the same ACL: pulumi-gcp issues 1898 and 3908).
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping
 
 import pulumi
 
-IamBindings = Mapping[str, Sequence[pulumi.Input[str]]]
+# {role: {member key: member}}. The key (e.g. "agent") names the grant, because the member itself
+# is often an output not known when the program registers the resource.
+IamBindings = Mapping[str, Mapping[str, pulumi.Input[str]]]
 
 BIGQUERY_DATA_EDITOR = "roles/bigquery.dataEditor"
 BIGQUERY_JOB_USER = "roles/bigquery.jobUser"
 HEALTHCARE_SERVICE_AGENT = "roles/healthcare.serviceAgent"
 KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+_KEY_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 def role_slug(role: str) -> str:
@@ -26,6 +30,30 @@ def role_slug(role: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", role.removeprefix("roles/")).strip("-")
 
 
-def iam_pairs(iam: IamBindings) -> list[tuple[str, int, pulumi.Input[str]]]:
-    """(role, index, member) for each binding, in a stable order so names never shuffle."""
-    return [(role, i, member) for role in sorted(iam) for i, member in enumerate(iam[role])]
+@dataclass(frozen=True)
+class Grant:
+    """One additive grant: its logical name depends on the role and the member, never on a position."""
+
+    role: str
+    key: str
+    member: pulumi.Input[str]
+    # Its name in dicomstream 0.1.0, which numbered the members of a role (`...-dataEditor-0`).
+    legacy_index: int
+
+    def name(self, prefix: str) -> str:
+        return f"{prefix}-{role_slug(self.role)}-{self.key}"
+
+    def aliases(self, prefix: str) -> list[pulumi.Alias]:
+        """The 0.1.0 name, so that a stack deployed by it updates in place (no delete-then-create gap)."""
+        return [pulumi.Alias(name=f"{prefix}-{role_slug(self.role)}-{self.legacy_index}")]
+
+
+def grants(iam: IamBindings) -> list[Grant]:
+    """Every (role, member) of `iam`, roles sorted; member keys must be lowercase slugs."""
+    out = []
+    for role in sorted(iam):
+        for index, (key, member) in enumerate(iam[role].items()):
+            if not _KEY_RE.match(key):
+                raise ValueError(f"IAM member key {key!r} must be a lowercase slug such as 'agent'")
+            out.append(Grant(role, key, member, index))
+    return out

@@ -13,6 +13,8 @@ from urllib.parse import quote
 import pulumi
 import pulumi_gcp as gcp
 
+from components.propagation import METRIC_PROPAGATION_S, PropagationDelay
+
 STREAM_LOG = "healthcare.googleapis.com/dicom_stream"
 METRIC_NAME = "dicomstream/stream_errors"
 
@@ -44,6 +46,10 @@ class StreamMonitoring(pulumi.ComponentResource):
         )
         self.alert_policy = None
         if notification_channels:
+            # Monitoring learns of a new log-based metric late: without the pause the first `up`
+            # fails with 404 "Cannot find metric(s)" (terraform-provider-google issue 11102).
+            self.metric_delay = PropagationDelay(f"{name}-metric-propagation", seconds=METRIC_PROPAGATION_S,
+                                                 triggers=[self.metric.id], opts=child)
             self.alert_policy = gcp.monitoring.AlertPolicy(
                 f"{name}-stream-errors",
                 project=project,
@@ -72,6 +78,6 @@ class StreamMonitoring(pulumi.ComponentResource):
                         "missing grant or dataset."
                     ),
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.metric_delay]),
             )
         self.register_outputs({"metric": self.metric.name})

@@ -7,7 +7,7 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
-from components.iam import IamBindings, iam_pairs, role_slug
+from components.iam import IamBindings, grants
 
 
 class ProjectIamGrants(pulumi.ComponentResource):
@@ -19,12 +19,12 @@ class ProjectIamGrants(pulumi.ComponentResource):
         super().__init__("dicomstream:index:ProjectIamGrants", name, None, opts)
         self.members = [
             gcp.projects.IAMMember(
-                f"{name}-{role_slug(role)}-{index}",
+                grant.name(name),
                 project=project,
-                role=role,
-                member=member,
-                opts=pulumi.ResourceOptions(parent=self),
+                role=grant.role,
+                member=grant.member,
+                opts=pulumi.ResourceOptions(parent=self, aliases=grant.aliases(name)),
             )
-            for role, index, member in iam_pairs(iam)
+            for grant in grants(iam)
         ]
         self.register_outputs({"project": project})

@@ -58,3 +58,60 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
+
+
+def secret_texts(values: Any) -> set[str]:
+    """Every non-empty string inside `values` (the values of secret config keys)."""
+    if isinstance(values, str):
+        return {str(values)} if values else set()
+    if isinstance(values, dict):
+        return set().union(*(secret_texts(v) for v in values.values())) if values else set()
+    if isinstance(values, (list, tuple)):
+        return set().union(*(secret_texts(v) for v in values)) if values else set()
+    return set()
+
+
+class SecretTexts:
+    """Hides every input and output string that holds a secret config value.
+
+    One central place instead of a call in every component, and it also catches values built from a
+    secret (a table URI holding a secret project id). As a transformation of the root component it
+    reaches every child. A substring match may mark more than the secret itself, never less.
+    """
+
+    def __init__(self, texts: set[str]):
+        self.texts = tuple(sorted(t for t in texts if t))
+
+    def wrap(self, value: Any) -> Any:
+        """`value` with each string that is or holds a secret as `pulumi.Output.secret`."""
+        import pulumi
+
+        if isinstance(value, str):
+            hidden = isinstance(value, Secret) or any(t in value for t in self.texts)
+            return pulumi.Output.secret(str(value)) if hidden else value
+        if isinstance(value, dict):
+            return {k: self.wrap(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.wrap(v) for v in value]
+        if isinstance(value, pulumi.Output):
+            return value.apply(self.wrap) if self.texts else value
+        if hasattr(value, "__dict__") and not isinstance(value, pulumi.Resource):
+            for name, item in vars(value).items():  # an `...Args` input type
+                pulumi.set(value, name, self.wrap(item))
+        return value
+
+    def transformation(self):
+        """For `ResourceOptions(transformations=[...])`: the resource's inputs through `wrap`."""
+        import pulumi
+
+        warned: list[str] = []
+
+        def transform(args: pulumi.ResourceTransformationArgs):
+            if not warned and any(text in args.name for text in self.texts):
+                # Logical names and URNs are never encrypted; say so once, without repeating the value.
+                warned.append(args.type_)
+                pulumi.log.warn(f"a {args.type_} is named after a secret config value: names and URNs are "
+                                "stored in plain text in the state; keep secrets out of ids that name resources")
+            return pulumi.ResourceTransformationResult(props=self.wrap(args.props), opts=args.opts)
+
+        return transform

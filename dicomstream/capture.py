@@ -11,11 +11,14 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import os
 import runpy
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -40,6 +43,10 @@ class CapturedResource:
     outputs: dict[str, Any]
     protect: bool
     provider: str | None = None
+    # `inputs` with every secret value as "[secret]": what a plan may print.
+    shown_inputs: dict[str, Any] | None = None
+    # The URNs this resource answers to besides its own (`aliases`), as the engine resolves them.
+    aliases: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +92,10 @@ def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_p
         ds = inputs.get("datasetId")
         return {"id": f"projects/{project}/datasets/{ds}", "etag": "mock-etag",
                 "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/projects/{project}/datasets/{ds}"}
+    if type_ == "gcp:projects/iAMMember:IAMMember":  # the provider's id: PROJECT/ROLE/MEMBER
+        return {"id": f"{project}/{inputs.get('role')}/{inputs.get('member')}"}
+    if type_ == "gcp:bigquery/datasetIamMember:DatasetIamMember":
+        return {"id": f"projects/{project}/datasets/{inputs.get('datasetId')}/{inputs.get('role')}/{inputs.get('member')}"}
     if type_ == "gcp:logging/metric:Metric":
         return {"id": inputs.get("name", name)}
     if type_ == "gcp:monitoring/alertPolicy:AlertPolicy":
@@ -115,12 +126,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks, capture: Capture):
         super().__init__(mocks)
         self.capture = capture
+        self._aliases: dict[str, list[str]] = {}  # URN -> alias URNs, for the children's inherited ones
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        inputs = _plain(rpc.deserialize_properties(request.object))
+        aliases = alias_urns(request, response.urn, self.make_urn)
+        aliases = sorted(set(aliases) | set(self._inherited(request, aliases)))
+        self._aliases[response.urn] = aliases
+        raw_inputs = rpc.deserialize_properties(request.object)
+        inputs = _plain(raw_inputs)
         outputs = _plain(rpc.deserialize_properties(response.object)) if request.custom else {}
         self.capture.resources.append(CapturedResource(
             type=request.type,
@@ -135,18 +151,47 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=outputs,
             protect=bool(request.protect),
             provider=request.provider or None,
+            shown_inputs=_plain(raw_inputs, mask=True),
+            aliases=aliases,
         ))
         return response
 
+    def _inherited(self, request, own: list[str]) -> list[str]:
+        """The engine's inherited child aliases: a child whose name (or alias name) starts with its
+        parent's name also answers to that name with the prefix replaced by each parent alias's name."""
+        parent = request.parent
+        parent_name = parent.rsplit("::", 1)[-1] if parent else ""
+        names = [request.name, *(urn.rsplit("::", 1)[-1] for urn in own)]
+        return [self.make_urn(parent, request.type, old + name[len(parent_name):])
+                for alias in self._aliases.get(parent, ()) for old in [alias.rsplit("::", 1)[-1]]
+                for name in names if parent_name and name.startswith(parent_name)]
 
-def _plain(value: Any) -> Any:
-    """JSON-able values: unknowns as Pulumi's sentinel string, secrets unwrapped."""
+
+SECRET_MARK = "[secret]"
+
+
+def alias_urns(request: Any, urn: str, make_urn: Callable[[str, str, str], str]) -> list[str]:
+    """The URNs a RegisterResource request's aliases stand for (alias URNs, or specs resolved
+    with the monitor's own URN rule), so an old plan's URN can be matched to the resource."""
+    found = list(request.aliasURNs)
+    for alias in request.aliases:
+        if alias.urn:
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        found.append(make_urn(parent, spec.type or request.type, spec.name or request.name))
+    return sorted(set(found) - {urn})
+
+
+def _plain(value: Any, mask: bool = False) -> Any:
+    """JSON-able values: unknowns as Pulumi's sentinel string, secrets unwrapped (or masked)."""
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
+            return SECRET_MARK if mask else _plain(value.get("value"))
+        return {k: _plain(v, mask) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, mask) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -161,6 +206,22 @@ class _WarningCollector(logging.Handler):
         self.capture.warnings.append(record.getMessage())
 
 
+def _new_root_stack() -> None:
+    """Forget the previous run's root stack: `set_mocks` makes a new one only when there is none,
+    so a second stack planned in the same process would otherwise hang under the first's root."""
+    from pulumi.runtime import settings
+
+    settings.ROOT.set(None)
+
+
+def _logger(capture: Capture) -> logging.Logger:
+    """The engine log of one run: its warnings go to `capture.warnings`."""
+    logger = logging.getLogger(f"dicomstream.capture.{capture.stack}")
+    logger.propagate = False
+    logger.handlers[:] = [_WarningCollector(capture)]
+    return logger
+
+
 def config_values(document: Mapping[str, Any]) -> dict[str, str]:
     """A stack file's `config:` as the engine hands it to the program: structured values as JSON."""
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()}
@@ -168,13 +229,17 @@ def config_values(document: Mapping[str, Any]) -> dict[str, str]:
 
 def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicomstream",
                 program: Path = PROGRAM, preview: bool = True) -> Capture:
-    """Run `program` with `config` (a stack file's `config:` mapping) and capture its resources."""
+    """Run `program` with `config` (a stack file's `config:` mapping) and capture its resources.
+
+    The config reaches the program as the engine passes it (`config_values`); the program also
+    reads the stack file's key names (unknown keys, `secure:` entries), so `config` is written to
+    a temporary stack file that DICOMSTREAM_STACK_FILE names for the run.
+    """
     capture = Capture(project=project, stack=stack)
-    logger = logging.getLogger(f"dicomstream.capture.{stack}")
-    logger.propagate = False
-    logger.handlers[:] = [_WarningCollector(capture)]
+    logger = _logger(capture)
     gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
     mocks = RecordingMocks(gcp_project)
+    _new_root_stack()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger,
                              monitor=RecordingMonitor(mocks, capture))
     pulumi.runtime.set_all_config(config_values(config))
@@ -183,8 +248,9 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     if added:
         sys.path.insert(0, root)
     try:
-        runpy.run_path(str(program), run_name="__main__")
-        _wait()
+        with _stack_file(config):
+            runpy.run_path(str(program), run_name="__main__")
+            _wait()
         capture.resources = stable_order(capture.resources)
         capture.outputs = _stack_outputs()
     except pulumi.RunError as exc:
@@ -193,6 +259,44 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
         if added:
             sys.path.remove(root)
     return capture
+
+
+@contextmanager
+def _stack_file(config: Mapping[str, Any]) -> Iterator[None]:
+    """A temporary stack file holding `config`, named by DICOMSTREAM_STACK_FILE while in use.
+
+    Written as JSON (a stack file in JSON form, which the program parses without a YAML parser:
+    a 500-store stack costs 0.5 s of YAML each way).
+    """
+    from components.stack_inputs import STACK_FILE_ENV
+
+    previous = os.environ.get(STACK_FILE_ENV)
+    with tempfile.TemporaryDirectory(prefix="dicomstream-plan-") as tmp:
+        path = Path(tmp) / "Pulumi.stack.json"
+        path.write_text(json.dumps({"config": _file_view(dict(config))}), encoding="utf-8")
+        os.environ[STACK_FILE_ENV] = str(path)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(STACK_FILE_ENV, None)
+            else:
+                os.environ[STACK_FILE_ENV] = previous
+
+
+def _file_view(value: Any) -> Any:
+    """A config value as a stack file holds it (an encrypted value as its `secure:` entry)."""
+    from components.secret import EncryptedSecret
+
+    if isinstance(value, EncryptedSecret):
+        return {"secure": str(value)}
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _file_view(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_file_view(v) for v in value]
+    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
 
 
 def stable_order(resources: list[CapturedResource]) -> list[CapturedResource]:
@@ -231,12 +335,69 @@ def _wait() -> None:
 
 
 def _stack_outputs() -> dict[str, Any]:
-    """`pulumi.export`ed values, resolved (the mock root stack never registers them itself)."""
+    """`pulumi.export`ed values, resolved (the mock root stack never registers them itself).
+
+    A secret output is shown as "[secret]", as `pulumi stack output` does.
+    """
     import asyncio
 
     from pulumi.runtime.settings import get_root_resource
 
     root = get_root_resource()
-    outputs = pulumi.Output.from_input(dict(getattr(root, "outputs", {}) or {}))
-    value = asyncio.get_event_loop().run_until_complete(outputs.future())
-    return _plain(value) if value is not None else {}
+    loop = asyncio.get_event_loop()
+    shown: dict[str, Any] = {}
+    for key, value in dict(getattr(root, "outputs", {}) or {}).items():
+        output = pulumi.Output.from_input(value)
+        if loop.run_until_complete(output._is_secret):
+            shown[key] = SECRET_MARK
+        else:
+            resolved = loop.run_until_complete(output.future())
+            shown[key] = _plain(resolved) if resolved is not None else None
+    return shown
+
+
+def run_as_engine(program_dir: Path, *, stack: str, project: str = "dicomstream") -> Capture:
+    """Run the program the way Pulumi's language host does, under the recording mocks.
+
+    As `pulumi-language-python-exec`: config from `PULUMI_CONFIG` (keys `ns:name`, structured
+    values as JSON text) and secret keys from `PULUMI_CONFIG_SECRET_KEYS`, the program directory
+    run by `runpy.run_path` with the working directory there. Used to check that a virtualenv
+    built only from requirements.txt runs the program (`python -m dicomstream.capture`).
+    """
+    from pulumi.runtime.config import get_config_env, get_config_secret_keys_env
+
+    capture = Capture(project=project, stack=stack)
+    config = get_config_env()
+    gcp_project = config.get("gcp:project") or project
+    mocks = RecordingMocks(gcp_project)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, logger=_logger(capture),
+                             monitor=RecordingMonitor(mocks, capture))
+    pulumi.runtime.set_all_config(config, get_config_secret_keys_env())
+    os.chdir(program_dir)
+    try:
+        runpy.run_path(str(program_dir), run_name="__main__")
+        _wait()
+        capture.resources = stable_order(capture.resources)
+        capture.outputs = _stack_outputs()
+    except pulumi.RunError as exc:
+        capture.error = str(exc)
+    return capture
+
+
+def _main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=run_as_engine.__doc__.splitlines()[0])
+    parser.add_argument("program_dir", type=Path)
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--project", default="dicomstream")
+    args = parser.parse_args()
+    capture = run_as_engine(args.program_dir.resolve(), stack=args.stack, project=args.project)
+    json.dump({"error": capture.error, "outputs": capture.outputs, "warnings": capture.warnings,
+               "resources": [{**r.as_dict(), "inputs": r.shown_inputs} for r in capture.resources]},
+              sys.stdout, indent=1, sort_keys=True)
+    sys.exit(1 if capture.error else 0)
+
+
+if __name__ == "__main__":
+    _main()

@@ -10,7 +10,11 @@ else to the target project P stands for (healthcare project → healthcare proje
 gcp:project).
 
 `merge_into` applies the result to a ruamel.yaml round-trip document in place, touching only what
-changed, so comments and key order survive; `promote_files` is the thin I/O around both.
+changed, so comments and key order survive; `promote_files` is the thin I/O around both. ruamel
+only edits the text: both files are read with the one loader (`components.config`), the new text
+is read back with it and must equal the intended config exactly, and it must validate, before
+`write_atomically` replaces the target (temp file + rename in the same directory). A target that
+uses anchors, aliases or merge keys is refused: editing a shared node would change other entries.
 """
 
 from __future__ import annotations
@@ -18,11 +22,17 @@ from __future__ import annotations
 import copy
 import difflib
 import io
+import json
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from components.config import NAMESPACE, ConfigError, Issue, build, read_stack_document
+from components.config.files import decode_text, read_bytes
+from components.config.yamlread import parse, resolve, uses_anchors
 from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef
 
 # Keys of a BigQuery dataset entry that are the environment's, not the design's.
@@ -65,7 +75,7 @@ def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, sour
     """The target's config with the source's design; ConfigError when a project cannot be mapped."""
     issues: list[Issue] = []
     notes: list[str] = []
-    target_datasets = {d.get("id"): d for d in _datasets(target)}
+    target_datasets = {d.get("id"): d for d in _datasets(target) if isinstance(d.get("id"), str)}
 
     project_map: dict[str, str] = {}
     for src, dst in ((_healthcare_project(source), _healthcare_project(target)),
@@ -74,7 +84,7 @@ def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, sour
             project_map.setdefault(src, dst)
     dataset_map: dict[tuple[str | None, str], str | None] = {}
     for dataset in _datasets(source):
-        counterpart = target_datasets.get(dataset.get("id"))
+        counterpart = target_datasets.get(dataset.get("id")) if isinstance(dataset.get("id"), str) else None
         if counterpart is not None:
             dataset_map[(_dataset_project(dataset, source), dataset.get("id"))] = _dataset_project(counterpart, target)
 
@@ -90,7 +100,7 @@ def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, sour
     datasets: list[dict[str, Any]] = []
     for i, dataset in enumerate(_datasets(source)):
         entry = {k: copy.deepcopy(v) for k, v in dataset.items() if k not in _DATASET_ENV_KEYS}
-        counterpart = target_datasets.get(dataset.get("id"))
+        counterpart = target_datasets.get(dataset.get("id")) if isinstance(dataset.get("id"), str) else None
         if counterpart is not None:
             entry.update({k: copy.deepcopy(counterpart[k]) for k in _DATASET_ENV_KEYS if k in counterpart})
         else:
@@ -167,8 +177,17 @@ def _yaml():
 
 
 def _node(value: Any, key: Any = None) -> Any:
-    """A new YAML node for `value`; labels are written inline (`{team: radiology}`) like the stacks."""
+    """A new YAML node for `value`; labels are written inline (`{team: radiology}`) like the stacks.
+
+    A string that Pulumi's YAML would read as something else (`true`, `1.0`, `null`, `0o17`) is
+    double-quoted, whatever ruamel's own resolver thinks.
+    """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, str):
+        plain = str(value)
+        return DoubleQuotedScalarString(plain) if needs_quotes(plain) else plain
 
     if isinstance(value, Mapping):
         node = CommentedMap((k, _node(v, k)) for k, v in value.items())
@@ -180,10 +199,31 @@ def _node(value: Any, key: Any = None) -> Any:
     return value
 
 
+# What yaml.v3's own encoder (Pulumi's writer) also quotes: YAML 1.1 booleans, timestamps and
+# base-60 numbers, which other YAML 1.1 readers would not take for strings.
+_OLD_BOOLS = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"}
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
+_BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+
+def needs_quotes(text: str) -> bool:
+    """Whether `text`, written plain, would be read as something other than this string."""
+    return (resolve("", text) != ("str", text) or text in _OLD_BOOLS or bool(_TIMESTAMP.fullmatch(text))
+            or bool(_BASE_60.fullmatch(text)))
+
+
 def _identity(item: Any) -> Any:
+    """What identifies a list entry across both files (hashable for any YAML value)."""
     if isinstance(item, Mapping):
-        return ("name", item.get("name")) if "name" in item else ("id", item.get("id"))
-    return ("value", item)
+        key = "name" if "name" in item else "id"
+        return (key, _hashable(item.get(key)))
+    return ("value", _hashable(item))
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (Mapping, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return (type(value).__name__, value)
 
 
 def merge_into(node: Any, value: Any) -> Any:
@@ -214,9 +254,18 @@ def merge_into(node: Any, value: Any) -> Any:
             for offset, item in enumerate(value[j1:j2]):
                 node.insert(i1 + offset, _node(item))
         return node
-    if node == value and isinstance(node, bool) == isinstance(value, bool) and isinstance(node, type(value)):
+    if same(_plain(node), value):
         return node  # unchanged: keep the node (and its quoting style)
     return _node(value)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of equal types all the way down (`1`, `1.0` and `True` are different values)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
 
 
 @dataclass
@@ -239,21 +288,50 @@ class FilePromotion:
 
 def promote_files(source: Path, target: Path, *, source_label: str | None = None,
                   target_label: str | None = None) -> FilePromotion:
-    """Read both stack files, promote, validate the result; ConfigError (nothing written) when invalid."""
+    """Read both stack files, promote, check the new text; ConfigError (nothing written) when unsafe or invalid."""
     source_label, target_label = source_label or str(source), target_label or str(target)
-    source_config = read_stack_document(source)
+    source_config = read_stack_document(source, source_label)
     build(source_config, source_label)  # promote only a valid design
-    read_stack_document(target)  # the target must be a stack file too (same errors as validate)
-    old_text = target.read_text(encoding="utf-8")
+    target_config = read_stack_document(target, target_label)  # the same errors as validate
+    old_text = decode_text(read_bytes(target, target_label), target_label)
+    if uses_anchors(old_text, target_label):
+        raise ConfigError([Issue(target_label, "(file)", "uses YAML anchors, aliases or merge keys ('&', '*', "
+                                 "'<<'); promote cannot edit shared entries safely: write them out in full, then promote")])
+    promotion = promote_config(source_config, target_config, source_file=source_label, target_file=target_label)
     yaml = _yaml()
     document = yaml.load(old_text)
-    plain_target = _plain(document["config"])
-    promotion = promote_config(source_config, plain_target, source_file=source_label, target_file=target_label)
-    build(promotion.config, target_label)  # the promoted stack must be valid before anyone writes it
     merge_into(document["config"], promotion.config)
     out = io.StringIO()
     yaml.dump(document, out)
-    return FilePromotion(source_label, target_label, old_text, out.getvalue(), promotion.notes)
+    new_text = out.getvalue()
+    written = parse(new_text, target_label)
+    if not (isinstance(written, Mapping) and same(written.get("config"), promotion.config)):
+        raise ConfigError([Issue(target_label, "(file)", "the edited file would not read back as the promoted "
+                                 "config; nothing written (please report this with both stack files)")])
+    build(written["config"], target_label)  # what will be on disk must be valid
+    return FilePromotion(source_label, target_label, old_text, new_text, promotion.notes)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text`: a temp file in the same directory, synced, then renamed over it.
+
+    An interrupted write leaves the old file or the new one, never a truncated mix; the file's
+    permissions are kept.
+    """
+    path = Path(os.path.realpath(path))  # a symlinked stack file stays a symlink; its target is replaced
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
 
 
 def _plain(value: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel
 
-from policies.rules import (
+from .rules import (
     bigquery_naming,
     dicom_store,
     encryption,

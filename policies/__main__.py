@@ -1,18 +1,25 @@
-"""What the Pulumi engine runs (`python -m pulumi.policy ADDRESS policies`): wiring only.
+"""What the Pulumi engine runs (`python -m pulumi.policy ADDRESS DIR`): wiring only.
 
-The engine runs this file by path, so the repository root is put on sys.path first: the rules
-share `components.naming` with the Pulumi program.
+The engine runs this file by path, from wherever the pack was copied or unpacked (a published
+pack lands in a directory named after its version), so the directory is loaded as a package
+here, whatever its name; the rules import each other relatively and need nothing outside it.
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
-_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
+from pulumi_policy import PolicyPack
 
-from pulumi_policy import PolicyPack  # noqa: E402
 
-from policies import ALL_POLICIES, DEFAULT_ENFORCEMENT_LEVEL, PACK_NAME  # noqa: E402
+def _load_pack(directory: Path, name: str = "dicomstream_policies"):
+    spec = importlib.util.spec_from_file_location(name, directory / "__init__.py",
+                                                  submodule_search_locations=[str(directory)])
+    pack = importlib.util.module_from_spec(spec)
+    sys.modules[name] = pack
+    spec.loader.exec_module(pack)
+    return pack
 
-PolicyPack(name=PACK_NAME, policies=ALL_POLICIES, enforcement_level=DEFAULT_ENFORCEMENT_LEVEL)
+
+_pack = _load_pack(Path(__file__).resolve().parent)
+PolicyPack(name=_pack.PACK_NAME, policies=_pack.ALL_POLICIES, enforcement_level=_pack.DEFAULT_ENFORCEMENT_LEVEL)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from policies.values import plain
+from .values import plain
 
 PlainValidation = Callable[[dict, ResourceValidationArgs, ReportViolation], None]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.tokens import HEALTHCARE_DATASET
-from policies.values import UNKNOWN_STRING_VALUE, is_unknown, known_str, plain
+from .tokens import HEALTHCARE_DATASET
+from .values import UNKNOWN_STRING_VALUE, is_unknown, known_str, plain
 
 UNKNOWN = UNKNOWN_STRING_VALUE
 _HEALTHCARE_DATASET_ID = re.compile(r"^projects/([^/]+)/locations/([^/]+)/datasets/([^/]+)$")

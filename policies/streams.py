@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef, bigquery_id_problem
+from .naming import TABLE_URI_SCHEME, InvalidName, TableRef, bigquery_id_problem
 
-from policies.values import dig, known_list, known_str
+from .values import dig, known_list, known_str
 
 
 def stream_configs(props: dict) -> list | None:

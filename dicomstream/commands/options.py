@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
-STACK = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")
+# Pulumi's stack names: letters, digits, '-', '_' and '.'; here also the middle of a file name.
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def stack_name(value: str | None) -> str | None:
+    """A stack name that names a file in stacks/ and nothing else (no '/', no '..')."""
+    if value is not None and (not _STACK_NAME.fullmatch(value) or value in (".", "..")):
+        from components.naming import shown
+
+        raise typer.BadParameter(f"{shown(value)} is not a stack name: use letters, digits, '-', '_' or '.'")
+    return value
+
+
+STACK = typer.Option(None, "--stack", "-s", callback=stack_name, help="Stack name: reads stacks/Pulumi.NAME.yaml.")
 FILE = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk.")
 JSON = typer.Option(False, "--json", help="Machine-readable result on stdout.")
 HEALTHCARE_ENDPOINT = typer.Option(

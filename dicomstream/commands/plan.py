@@ -1,7 +1,9 @@
 """`dicomstream plan`: an engine-faithful offline `pulumi preview --policy-pack policies`.
 
-Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s), 2 invalid configuration
-(the stack file, the policy configuration or the --compare plan), 70 the policy pack could not run.
+Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s) or, with --compare, a step
+`pulumi up` would refuse (replacing or deleting a protected resource), 2 invalid configuration
+(the stack file, the policy configuration, the --compare plan or the --policy-pack directory), 70 the
+policy pack could not run.
 """
 
 from __future__ import annotations
@@ -54,9 +56,10 @@ def plan(
 ) -> None:
     """Preview a stack offline: the real program under mocks, the policy pack over gRPC."""
     from components.config import ConfigError, read_stack_document, stack_file
+    from components.naming import escape
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
-    from dicomstream.paths import PACKAGE_ROOT, project_root
+    from dicomstream.paths import policy_pack_dir, project_root
     from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, load_plan, plan_stack
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError, load_policy_config
 
@@ -68,15 +71,16 @@ def plan(
     name = stack or _stack_name(path)
     try:
         document = read_stack_document(path)
-        old = load_plan(compare) if compare is not None else None
-        config = load_policy_config(policy_config) if policy_config is not None else {}
+        old = _load_compare(compare) if compare is not None else None
+        config = _load_policy_config(policy_config) if policy_config is not None else {}
     except ConfigError as error:
         raise _fail([line.replace(str(path), shown, 1) for line in error.lines], EXIT_INVALID)
     except (PlanFileError, PolicyConfigError) as error:
-        raise _fail([str(error)], EXIT_INVALID)
+        raise _fail([escape(str(error))], EXIT_INVALID)
 
-    pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
-                                   root / "policies")
+    if policy_pack is not None and not (policy_pack / "PulumiPolicy.yaml").is_file():
+        raise _fail([f"{escape(str(policy_pack))}: not a policy pack (no PulumiPolicy.yaml)"], EXIT_INVALID)
+    pack_dir = policy_pack or policy_pack_dir(root)
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
     options = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
     try:
@@ -85,15 +89,59 @@ def plan(
     except ConfigError as error:
         raise _fail(error.lines, EXIT_INVALID)
     except PolicyConfigError as error:
-        raise _fail([str(error)], EXIT_INVALID)
+        raise _fail([escape(str(error))], EXIT_INVALID)
     except PolicyPackError as error:
         raise _fail([f"dicomstream plan: cannot run the policy pack: {error}"], EXIT_PACK_FAILED)
     if old is not None:
         result = compare_plans(result, old, old_label=str(compare))
 
     _emit(result, format, out)
-    if result.mandatory_violations:
+    if result.mandatory_violations or any(s.was_protected for s in result.steps):
         raise typer.Exit(EXIT_MANDATORY)
+
+
+def _load_compare(path: Path):
+    """The --compare plan, refused (PlanFileError) unless it is a readable plan of the right shape."""
+    from components.config.files import PLAN_MAX_BYTES, read_bytes
+    from dicomstream.plan import PlanFileError, load_plan
+
+    read_bytes(path, str(path), "no such plan file", PLAN_MAX_BYTES)  # a regular file of sane size: ConfigError otherwise
+    try:
+        plan = load_plan(path)
+    except PlanFileError:
+        raise
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a plan: nested too deeply") from None
+    except (ValueError, TypeError) as exc:
+        raise PlanFileError(f"{path}: not a plan: {exc}") from None
+    for i, step in enumerate(plan.steps):
+        shape = {"urn": str, "type": str, "name": str, "inputs": dict, "dependencies": list}
+        for key, kind in shape.items():
+            if not isinstance(getattr(step, key), kind):
+                raise PlanFileError(f"{path}: steps[{i}].{key}: expected {kind.__name__}, as written by "
+                                    "`dicomstream plan --format json`")
+        if not all(isinstance(d, str) for d in step.dependencies) or not (
+                step.parent is None or isinstance(step.parent, str)):
+            raise PlanFileError(f"{path}: steps[{i}]: dependencies and parent are URNs (strings)")
+    return plan
+
+
+def _load_policy_config(path: Path) -> dict:
+    """The --policy-config mapping: policy name -> level, or -> {enforcementLevel, ...options}."""
+    from components.config.files import read_bytes
+    from dicomstream.policy_client import LEVELS, PolicyConfigError, load_policy_config
+
+    read_bytes(path, str(path), "no such policy configuration file")
+    try:
+        config = load_policy_config(path)
+    except RecursionError:
+        raise PolicyConfigError(f"{path}: nested too deeply") from None
+    for name, value in config.items():
+        level = value.get("enforcementLevel") if isinstance(value, dict) else value
+        if not (level is None and isinstance(value, dict)) and not (isinstance(level, str) and level in LEVELS):
+            raise PolicyConfigError(f"{path}: {name[:100]}: expected one of {', '.join(LEVELS)} or an object "
+                                    "with 'enforcementLevel' and the policy's options")
+    return config
 
 
 def _emit(result, format: Format, out: Optional[Path]) -> None:

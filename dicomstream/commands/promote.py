@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from dicomstream.commands import options
+
 EXIT_INVALID = 2
 
 
@@ -16,8 +18,8 @@ def register(app: typer.Typer) -> None:
 
 
 def promote(
-    source: str = typer.Option(..., "--from", help="Source stack (stacks/Pulumi.SRC.yaml), e.g. dev."),
-    target: str = typer.Option(..., "--to", help="Target stack whose environment values are kept, e.g. staging."),
+    source: str = typer.Option(..., "--from", callback=options.stack_name, help="Source stack (stacks/Pulumi.SRC.yaml), e.g. dev."),
+    target: str = typer.Option(..., "--to", callback=options.stack_name, help="Target stack whose environment values are kept, e.g. staging."),
     write: bool = typer.Option(False, "--write", help="Update stacks/Pulumi.DST.yaml in place (comments and key order kept)."),
 ) -> None:
     """Show (or --write) the target stack with the source's stores, streams, tables, dataset ids and labels."""
@@ -25,21 +27,22 @@ def promote(
     from rich.text import Text
 
     from components.config import ConfigError, stack_file
+    from components.naming import escape
     from dicomstream.commands.validate import _relative
     from dicomstream.paths import project_root
-    from dicomstream.promote import promote_files
+    from dicomstream.promote import promote_files, write_atomically
 
     if source == target:
         typer.echo("dicomstream promote: --from and --to name the same stack", err=True)
         raise typer.Exit(EXIT_INVALID)
     root = project_root()
     src, dst = stack_file(source, root), stack_file(target, root)
-    src_label, dst_label = _relative(src, root), _relative(dst, root)
+    src_label, dst_label = escape(_relative(src, root), 500), escape(_relative(dst, root), 500)
     try:
         result = promote_files(src, dst, source_label=src_label, target_label=dst_label)
     except ConfigError as error:
         for line in error.lines:
-            typer.echo(line.replace(str(src), src_label, 1).replace(str(dst), dst_label, 1), err=True)
+            typer.echo(line, err=True)
         if write:
             typer.echo(f"{dst_label}: not written", err=True)
         raise typer.Exit(EXIT_INVALID)
@@ -55,7 +58,11 @@ def promote(
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     if write:
-        dst.write_text(result.new_text, encoding="utf-8")
+        try:
+            write_atomically(dst, result.new_text)
+        except OSError as exc:
+            typer.echo(f"{dst_label}: cannot write: {exc.strerror or exc}; the file is unchanged", err=True)
+            raise typer.Exit(EXIT_INVALID)
         console.print(f"{dst_label}: written (validated); review it, then `pulumi preview --stack {target}`")
     else:
         console.print(f"dry run: `dicomstream promote --from {source} --to {target} --write` updates {dst_label}")

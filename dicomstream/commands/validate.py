@@ -25,6 +25,7 @@ def validate(
 ) -> None:
     """Validate stack configuration: exit 0 when valid, 1 with one line per problem."""
     from components.config import ConfigError, load_stack_file, stack_file
+    from components.naming import escape
     from dicomstream.paths import project_root
 
     root = project_root()
@@ -43,15 +44,14 @@ def validate(
     results = []
     failed = False
     for path in paths:
-        shown = _relative(path, root)
+        shown = escape(_relative(path, root), 500)
         try:
-            config = load_stack_file(path)
+            config = load_stack_file(path, shown)
         except ConfigError as error:
             failed = True
-            lines = [line.replace(str(path), shown, 1) for line in error.lines]
-            results.append({"file": shown, "valid": False, "errors": lines, "warnings": []})
+            results.append({"file": shown, "valid": False, "errors": error.lines, "warnings": []})
             continue
-        warnings = [str(w).replace(str(path), shown, 1) for w in config.warnings]
+        warnings = [str(w) for w in config.warnings]
         results.append({"file": shown, "valid": True, "errors": [], "warnings": warnings,
                         "summary": _summary(config)})
 
@@ -70,9 +70,10 @@ def validate(
 
 
 def _relative(path: Path, root: Path) -> str:
+    """`path` relative to the project when it is inside it, else as given (never raises)."""
     try:
         return str(Path(path).resolve().relative_to(root))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the project, unreadable, a symlink loop
         return str(path)
 
 

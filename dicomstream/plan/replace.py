@@ -22,6 +22,9 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": frozenset({"cryptoKeyId", "role", "member", "condition"}),
     "gcp:logging/metric:Metric": frozenset({"project"}),
     "gcp:monitoring/alertPolicy:AlertPolicy": frozenset({"project"}),
+    "gcp:projects/service:Service": frozenset({"project", "service"}),
+    # components/propagation.py: a new trigger (grant) replaces the delay, so it waits again.
+    "pulumi-python:dynamic:Resource": frozenset({"triggers"}),
 }
 
 # Replacing or deleting these deletes the DICOM instances they hold: flagged in every plan.

@@ -28,9 +28,13 @@ class SandboxAdmin:
         delay_s: float = 0.0,
         count: int = 1,
         message: str | None = None,
+        for_s: float = 0.0,
     ) -> dict:
-        """The next `count` matching calls (-1: all until cleared) get `status` and/or wait `delay_s`."""
+        """The next `count` matching calls (-1: all until cleared) get `status` and/or wait `delay_s`;
+        with `for_s`, only during the next `for_s` seconds."""
         spec = {"method": method, "pathRegex": path_regex, "count": count, "delay_s": delay_s}
+        if for_s:
+            spec["for_s"] = for_s
         if status is not None:
             spec["status"] = status
         if message is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from components.naming import bigquery_id_problem
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
-from policies.base import describe, for_types
-from policies.streams import table_id_problem, table_uris
-from policies.tokens import BQ_DATASET, BQ_TABLE, DICOM_STORE
-from policies.values import known_str
+from ..naming import bigquery_id_problem
+from ..base import describe, for_types
+from ..streams import table_id_problem, table_uris
+from ..tokens import BQ_DATASET, BQ_TABLE, DICOM_STORE
+from ..values import known_str
 
 
 @for_types(DICOM_STORE, BQ_TABLE)

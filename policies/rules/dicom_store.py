@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from components.naming import MAX_STREAMS_PER_STORE
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
-from policies.base import describe, for_types
-from policies.streams import stream_configs, table_uris, uri_format_problem
-from policies.tokens import DICOM_STORE
+from ..naming import MAX_STREAMS_PER_STORE
+from ..base import describe, for_types
+from ..streams import stream_configs, table_uris, uri_format_problem
+from ..tokens import DICOM_STORE
 
 
 @for_types(DICOM_STORE)

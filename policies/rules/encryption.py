@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
-from policies.base import describe, for_types
-from policies.tokens import BQ_DATASET, HEALTHCARE_DATASET
-from policies.values import dig, is_unknown
+from ..base import describe, for_types
+from ..tokens import BQ_DATASET, HEALTHCARE_DATASET
+from ..values import dig, is_unknown
 
 
 def _has_key(props: dict, *path: str) -> bool:

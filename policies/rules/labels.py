@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
 
-from policies.base import describe, for_types
-from policies.tokens import BQ_DATASET, DICOM_STORE
-from policies.values import is_unknown
+from ..base import describe, for_types
+from ..tokens import BQ_DATASET, DICOM_STORE
+from ..values import is_unknown
 
 DEFAULT_REQUIRED_LABELS = ["environment"]
 

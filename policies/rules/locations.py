@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.naming import is_colocated
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
-from policies.base import reporting
-from policies.graph import StackGraph, same
-from policies.streams import parse_table_uri, table_uris
-from policies.tokens import BQ_DATASET, DICOM_STORE
-from policies.values import known_str
+from ..naming import is_colocated
+from ..base import reporting
+from ..graph import StackGraph, same
+from ..streams import parse_table_uri, table_uris
+from ..tokens import BQ_DATASET, DICOM_STORE
+from ..values import known_str
 
 
 def check_stack(resources: Any) -> list[tuple[str, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
-from policies.base import describe, for_types
-from policies.tokens import BQ_DATASET, DICOM_STORE, HEALTHCARE_DATASET, STATEFUL
+from ..base import describe, for_types
+from ..tokens import BQ_DATASET, DICOM_STORE, HEALTHCARE_DATASET, STATEFUL
 
 _KIND = {DICOM_STORE: "DICOM store", HEALTHCARE_DATASET: "Healthcare dataset", BQ_DATASET: "BigQuery dataset"}
 

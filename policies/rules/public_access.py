@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
-from policies.base import describe, for_types
-from policies.tokens import (
+from ..base import describe, for_types
+from ..tokens import (
     BQ_DATASET,
     BQ_DATASET_ACCESS,
     BQ_DATASET_IAM_BINDING,
@@ -21,7 +21,7 @@ from policies.tokens import (
     BQ_TABLE_IAM_MEMBER,
     BQ_TABLE_IAM_POLICY,
 )
-from policies.values import is_unknown, known_list, known_str, policy_bindings
+from ..values import is_unknown, known_list, known_str, policy_bindings
 
 PUBLIC_PRINCIPALS = frozenset({"allusers", "allauthenticatedusers", "principalset://goog/public:all"})
 

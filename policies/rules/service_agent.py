@@ -14,13 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.naming import HEALTHCARE_SERVICE
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
-from policies.base import reporting
-from policies.graph import UNKNOWN, Node, StackGraph, normalize_project, same
-from policies.streams import parse_table_uri, stream_configs, table_uris
-from policies.tokens import (
+from ..naming import HEALTHCARE_SERVICE
+from ..base import reporting
+from ..graph import UNKNOWN, Node, StackGraph, normalize_project, same
+from ..streams import parse_table_uri, stream_configs, table_uris
+from ..tokens import (
     BQ_DATASET,
     BQ_DATASET_ACCESS,
     BQ_DATASET_IAM_BINDING,
@@ -32,7 +32,7 @@ from policies.tokens import (
     PROJECT_IAM_POLICY,
     SERVICE_IDENTITY,
 )
-from policies.values import is_unknown, known_list, known_str, policy_bindings
+from ..values import is_unknown, known_list, known_str, policy_bindings
 
 DATA_EDITOR = "roles/bigquery.dataEditor"
 JOB_USER = "roles/bigquery.jobUser"

@@ -34,8 +34,26 @@ from dicomstream.policy_client import (
 
 
 @pytest.fixture(scope="session")
-def server():
-    with PolicyPackServer(PACK_DIR) as running:
+def standalone_pack(tmp_path_factory):
+    """`policies/` copied alone into an empty directory of another name, with a venv built only from
+    its own requirements.txt, as `pulumi policy publish` ships it and Pulumi installs it."""
+    from dicomstream.pulumi_venv import build_venv, copy_tree
+
+    directory = tmp_path_factory.mktemp("published") / "pack-0.1.0"
+    files = [str(p.relative_to(PACK_DIR)) for p in PACK_DIR.rglob("*")
+             if p.is_file() and not {"venv", "__pycache__"} & set(p.relative_to(PACK_DIR).parts)]
+    copy_tree(PACK_DIR, directory, files)
+    return directory, build_venv(directory, directory / "venv")
+
+
+@pytest.fixture(scope="session", params=["repository", "standalone"])
+def server(request):
+    """Every test below runs against the pack in the repository and against the standalone copy."""
+    if request.param == "repository":
+        pack_dir, python = PACK_DIR, None
+    else:
+        pack_dir, python = request.getfixturevalue("standalone_pack")
+    with PolicyPackServer(pack_dir, python=str(python) if python else None) as running:
         yield running
 
 
@@ -215,4 +233,4 @@ def test_the_program_with_validation_bypassed_is_stopped_by_the_pack(pack, monke
     resources = pack_resources(run_program(document, stack="dev"))
     mandatory = [v for v in pack.analyze(resources) if v.enforcement_level == "mandatory"]
     assert [v.policy_name for v in mandatory] == ["dicom-store-max-five-destinations"]
-    assert "DICOM store 'radiology' has 6 streamConfigs" in mandatory[0].message
+    assert "DICOM store 'imaging-radiology' has 6 streamConfigs" in mandatory[0].message

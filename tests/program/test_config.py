@@ -236,3 +236,20 @@ def test_unusable_files(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         load_stack_file(path)
     assert any(message in line and line.startswith(str(path)) for line in info.value.lines)
+
+
+@pytest.mark.parametrize("value,expected", [(None, True), (False, False), ("false", False), ("No", False), (True, True)])
+def test_enable_apis(value, expected):
+    assert build(config(enableApis=value) if value is not None else BASE, FILE).enable_apis is expected
+
+
+def test_enable_apis_takes_only_booleans():
+    (line,) = errors(config(enableApis="maybe"))
+    assert line == f"{FILE}: enableApis: expected true or false (or yes/no), found the string 'maybe'"
+
+
+def test_config_keys_are_the_keys_the_model_reads():
+    from components.config import CONFIG_KEYS
+
+    assert CONFIG_KEYS == {f"dicomstream:{k}" for k in ("environment", "healthcare", "bigquery", "dicomStores",
+                                                       "protect", "alerts", "enableApis")} | {"gcp:project"}

@@ -128,7 +128,7 @@ def test_invalid_result_writes_nothing(project):
     path.write_text(broken)
     result = run(project, "--from", "dev", "--to", "prod", "--write")
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["stacks/Pulumi.prod.yaml: protect: expected true or false, found the string 'maybe'",
+    assert result.stderr.splitlines() == ["stacks/Pulumi.prod.yaml: protect: expected true or false (or yes/no), found the string 'maybe'",
                                           "stacks/Pulumi.prod.yaml: not written"]
     assert path.read_text() == broken
 

@@ -1,9 +1,14 @@
-"""Fault injection: make chosen calls fail (429/500/503/403...) or hang, for a number of calls."""
+"""Fault injection: make chosen calls fail (429/500/503/403...) or hang, for a number of calls.
+
+`for_s` bounds a fault in time instead: e.g. a grant that takes 60 s to become effective is a 403
+on the calls that need it, for 60 s from the moment the grant is made.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import asdict, dataclass
 
 from dicomstream.sandbox.emulator.errors import STATUS_BY_CODE, ApiError, invalid
@@ -19,7 +24,12 @@ class Fault:
     delay_s: float = 0.0
     count: int = 1  # calls affected; -1 for every call until cleared
     message: str | None = None
+    for_s: float = 0.0  # > 0: active only this many seconds after it was added (then dropped)
     hits: int = 0
+    added_at: float = 0.0
+
+    def expired(self, now: float) -> bool:
+        return self.for_s > 0 and now - self.added_at >= self.for_s
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and re.search(self.pathRegex, path) is not None
@@ -33,7 +43,7 @@ class Faults:
     def add(self, spec: dict) -> Fault:
         if not isinstance(spec, dict):
             raise invalid("a fault is a JSON object")
-        known = {"method", "pathRegex", "status", "delay_s", "count", "message"}
+        known = {"method", "pathRegex", "status", "delay_s", "count", "message", "for_s"}
         unknown = set(spec) - known
         if unknown:
             raise invalid(f"unknown fault field {sorted(unknown)[0]!r}; fields: {', '.join(sorted(known))}")
@@ -44,6 +54,8 @@ class Faults:
             delay_s=float(spec.get("delay_s", 0)),
             count=int(spec.get("count", 1)),
             message=spec.get("message"),
+            for_s=float(spec.get("for_s", 0)),
+            added_at=time.monotonic(),
         )
         if fault.status is None and not fault.delay_s:
             raise invalid("a fault needs a status (e.g. 503) or a delay_s")
@@ -66,6 +78,8 @@ class Faults:
     def take(self, method: str, path: str) -> Fault | None:
         """The first matching fault, counted as used (and dropped when exhausted)."""
         with self._lock:
+            now = time.monotonic()
+            self._rules = [f for f in self._rules if not f.expired(now)]
             for fault in self._rules:
                 if fault.matches(method, path):
                     fault.hits += 1

@@ -1,0 +1,199 @@
+"""BigQuery datasets, DICOM stores and their streams: the parts of the model that refer to each other.
+
+A stream is written `DATASET.TABLE`, `PROJECT.DATASET.TABLE` or `bq://PROJECT.DATASET.TABLE`;
+`DATASET.TABLE` takes the project of the declared dataset with that id. Each is resolved once
+into a `TableRef`, the normalised form every consumer uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from components.config.collector import Collector
+from components.config.diagnostics import describe
+from components.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig
+from components.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore
+from components.naming import (
+    MAX_STREAMS_PER_STORE,
+    TABLE_URI_SCHEME,
+    InvalidName,
+    TableRef,
+    bigquery_id_problem,
+    label_count_problem,
+    label_key_problem,
+    label_value_problem,
+    project_id_problem,
+    reserved_label_problem,
+    shown,
+)
+from components.secret import EncryptedSecret
+
+
+def check_labels(labels: Mapping[str, Any], path: str, out: Collector) -> dict[str, Any]:
+    """Google's label rules, one line per bad label; the valid labels."""
+    problem = label_count_problem(len(labels))
+    if problem:
+        out.error(path, problem)
+    valid: dict[str, Any] = {}
+    for key, value in labels.items():
+        where = f"{path}.{key}"
+        problem = label_key_problem(key) or reserved_label_problem(key)
+        if not problem and not isinstance(value, EncryptedSecret):
+            problem = label_value_problem(key, value)
+        if problem:
+            out.error(where, problem)
+        else:
+            valid[key] = value
+    return valid
+
+
+def build_datasets(raw: Any, healthcare: HealthcareConfig | None, gcp_project: str | None,
+                   out: Collector) -> list[BigQueryDatasetConfig | None]:
+    if raw is None:
+        return []
+    parsed = out.model(RawBigQuery, raw, "bigquery")
+    if parsed is None:
+        return []
+    default_project = healthcare.project if healthcare else gcp_project
+    result: list[BigQueryDatasetConfig | None] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(parsed.datasets):
+        path = f"bigquery.datasets[{i}]"
+        ds = out.model(RawBigQueryDataset, item, path)
+        labels = check_labels(ds.labels, f"{path}.labels", out) if ds is not None else {}
+        if ds is None or len(labels) != len(ds.labels):
+            # Still count a dataset whose id is valid as declared, so that its streams are not
+            # reported a second time as undeclared.
+            # (Its project is None when that is what is wrong: its short-form streams stay quiet.)
+            lenient = _lenient(item, "id", "project")
+            if bigquery_id_problem(lenient.get("id"), "dataset"):
+                result.append(None)
+                continue
+            project = lenient.get("project", default_project)
+            placeholder = BigQueryDatasetConfig(lenient["id"], None if project_id_problem(project) else project, None)
+            seen.setdefault(placeholder.key, i)
+            result.append(placeholder)
+            continue
+        project = ds.project or default_project
+        if project is None:
+            out.no_project(f"{path}.project", "no project: set it here, in 'healthcare.project' or in 'gcp:project'")
+            result.append(None)
+            continue
+        location = ds.location or (None if ds.existing else (healthcare.location if healthcare else None))
+        config = BigQueryDatasetConfig(ds.id, project, location, ds.kmsKeyName, ds.existing, labels)
+        if config.key in seen:
+            out.error(f"{path}.id", f"dataset {config.full_id} is declared twice "
+                                    f"(also bigquery.datasets[{seen[config.key]}]); remove one")
+            result.append(None)
+            continue
+        seen[config.key] = i
+        result.append(config)
+    return result
+
+
+def build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], healthcare: HealthcareConfig | None,
+                 gcp_project: str | None, out: Collector) -> list[DicomStoreConfig]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        out.error("dicomStores", f"expected a list of DICOM stores, found {_describe(raw)}")
+        return []
+    declared = {d.key: d for d in datasets if d is not None}
+    by_id: dict[str, list[BigQueryDatasetConfig]] = {}
+    for d in declared.values():
+        by_id.setdefault(d.id, []).append(d)
+    default_project = healthcare.project if healthcare else gcp_project
+    stores: list[DicomStoreConfig] = []
+    names: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path = f"dicomStores[{i}]"
+        store = out.model(RawDicomStore, item, path)
+        if store is None:
+            # Check the streams of a store with other errors too: every problem in one run.
+            lenient = _lenient(item, "name", "streams")
+            streams = lenient.get("streams") if isinstance(lenient.get("streams"), list) else []
+            name, labels, valid = lenient.get("name"), {}, False
+        else:
+            streams, name, valid = store.streams, store.name, True
+            labels = check_labels(store.labels, f"{path}.labels", out)
+            valid = len(labels) == len(store.labels)
+        if isinstance(name, str) and name in names:
+            out.error(f"{path}.name", f"DICOM store {name!r} is already declared by "
+                                      f"dicomStores[{names[name]}]; store names are unique in a dataset")
+        if isinstance(name, str):
+            names.setdefault(name, i)
+        refs = _store_streams(streams, path, by_id, declared, default_project, out)
+        if valid:
+            stores.append(DicomStoreConfig(name, labels, tuple(refs)))
+    return stores
+
+
+def _store_streams(streams: list[Any], path: str, by_id: dict[str, list[BigQueryDatasetConfig]],
+                   declared: Mapping[tuple[str, str], BigQueryDatasetConfig], default_project: str | None,
+                   out: Collector) -> list[TableRef]:
+    if len(streams) > MAX_STREAMS_PER_STORE:
+        out.policy_rule(f"{path}.streams[{MAX_STREAMS_PER_STORE}]",
+                        f"a DICOM store streams to at most {MAX_STREAMS_PER_STORE} BigQuery tables "
+                        f"(found {len(streams)})")
+    refs: list[TableRef] = []
+    first_index: dict[TableRef, int] = {}
+    for j, text in enumerate(streams):
+        spath = f"{path}.streams[{j}]"
+        if not isinstance(text, str) or isinstance(text, EncryptedSecret):
+            out.error(spath, f"expected a string such as DATASET.TABLE, found {_describe(text)}")
+            continue
+        ref = resolve_stream(text, by_id, default_project, spath, out)
+        if ref is None:
+            continue
+        if ref in first_index:
+            out.policy_rule(spath, f"{ref.uri} is already a destination of this store "
+                                   f"(streams[{first_index[ref]}]); remove the duplicate")
+            if not out.lenient:
+                continue
+        if ref.dataset_key not in declared:
+            out.error(spath, f"dataset {ref.project}.{ref.dataset} is not declared under "
+                             "bigquery.datasets; declare it (with 'existing: true' if it already exists)")
+            continue
+        first_index.setdefault(ref, j)
+        refs.append(ref)
+    return refs
+
+
+def _describe(value: Any) -> str:
+    return "an encrypted value (secure:)" if isinstance(value, EncryptedSecret) else describe(value)
+
+
+def _lenient(item: Any, *keys: str) -> dict[str, Any]:
+    """The given keys of a mapping that failed validation, for the checks that can still run."""
+    if not isinstance(item, dict):
+        return {}
+    return {k: item[k] for k in keys if k in item and item[k] is not None}
+
+
+def is_short_form(text: str) -> bool:
+    """`DATASET.TABLE`: the project comes from the declared dataset."""
+    return not text.startswith(TABLE_URI_SCHEME) and ":" not in text and text.count(".") == 1
+
+
+def resolve_stream(text: str, by_id: Mapping[str, list[BigQueryDatasetConfig]], default_project: str | None,
+                   path: str, out: Collector) -> TableRef | None:
+    """DATASET.TABLE takes the project of the declared dataset with that id."""
+    project = default_project
+    if is_short_form(text):
+        candidates = by_id.get(text.split(".")[0], [])
+        if any(c.project is None for c in candidates):
+            return None  # that dataset's project is wrong: reported once, at the dataset
+        if len(candidates) > 1:
+            projects = ", ".join(c.project for c in candidates)
+            out.error(path, f"{shown(text)}: dataset {candidates[0].id!r} is declared in several projects "
+                            f"({projects}); write PROJECT.DATASET.TABLE")
+            return None
+        if candidates:
+            project = candidates[0].project
+        if project is None:
+            return None  # the missing project is reported once, at its own key
+    try:
+        return TableRef.parse(text, project)
+    except InvalidName as exc:
+        out.error(path, str(exc))
+        return None
