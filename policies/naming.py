@@ -3,7 +3,10 @@
 """Google's naming rules, defined once for the config model, the policy pack and the sandbox.
 
 Pure Python on purpose: the policy pack and the Healthcare stand-in import this module without
-pulling in Pulumi or pydantic.
+pulling in Pulumi or pydantic. Every check is a full match (`fullmatch`): `$` would also match
+before a trailing newline, and `acme-imaging-dev\n` is not a project id. Messages show values
+through `shown`, which escapes control characters and shortens long values, so no input can
+forge or flood an output line.
 """
 
 from __future__ import annotations
@@ -14,17 +17,60 @@ from dataclasses import dataclass
 
 # Project ids: 6-30 chars, lowercase letters, digits, hyphens, starting with a letter, not ending
 # with a hyphen; optionally domain-scoped ("example.com:my-project").
-_PROJECT_RE = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_PROJECT_RE = re.compile(r"(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
 # BigQuery dataset and table ids: letters, digits, underscores, at most 1024.
-_BQ_ID_RE = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+_BQ_ID_RE = re.compile(r"[A-Za-z0-9_]{1,1024}")
 _BQ_ID_CHAR = re.compile(r"[A-Za-z0-9_]")
-# Healthcare dataset and DICOM store ids: 1-256 of letters, digits, underscores, hyphens, periods.
-_HC_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-_HC_ID_CHAR = re.compile(r"[A-Za-z0-9_.-]")
-_LOCATION_RE = re.compile(r"^[a-z]+(?:-[a-z]+[0-9]*)?$")
+# Healthcare dataset and DICOM store ids: 1-256 letters (any script), numbers, underscores, hyphens,
+# periods (`[\p{L}\p{N}_\-\.]{1,256}`, the discovery document's rule for datasetId); not `.` or `..`
+# (they are path segments in the resource name).
+_HC_ID_MAX = 256
+_LOCATION_RE = re.compile(r"[a-z]+(?:-[a-z]+[0-9]*)?")
+# Cloud KMS key ring and key names: 1-63 letters, digits, underscores, hyphens.
+_KMS_PART_RE = re.compile(r"[A-Za-z0-9_-]{1,63}")
+# Monitoring notification channel ids (numbers on Google; names kept readable in examples).
+_CHANNEL_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# Stack environment names: what `environment` labels and stack names can hold.
+_ENVIRONMENT_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 MAX_STREAMS_PER_STORE = 5
 TABLE_URI_SCHEME = "bq://"
+# Google's label rules: at most 64 labels; keys start with a lowercase letter, then lowercase
+# letters, digits, '_' or '-' (international lowercase letters allowed), at most 63 characters.
+MAX_LABELS = 64
+MAX_LABEL_LENGTH = 63
+MAX_LABEL_BYTES = 128  # keys and values take at most 128 bytes of UTF-8 (healthcare v1 discovery document)
+# Labels the product sets itself on every stateful resource (components/labels.py).
+RESERVED_LABELS = ("environment", "managed-by")
+_SHOWN_LIMIT = 80
+
+
+def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
+    """`repr(value)` for messages: control characters escaped, long values shortened.
+
+    A `str` subclass with a repr of its own (a config `Secret`: `[secret]`) is shown by it, so no
+    message leaks a secret value.
+    """
+    if isinstance(value, str) and type(value).__repr__ is not str.__repr__:
+        return repr(value)[:limit]
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[:limit]
+        out = repr(str(text))
+        return out if len(value) <= limit else f"{out}... ({len(value)} characters)"
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)[:limit]
+    return type(value).__name__
+
+
+def escape(text: str, limit: int = 2000) -> str:
+    """`text` on one line: control and line-separator characters as escapes, at most `limit` long."""
+    out = []
+    for ch in text[:limit]:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out) + ("..." if len(text) > limit else "")
 
 
 class InvalidName(ValueError):
@@ -33,14 +79,19 @@ class InvalidName(ValueError):
 
 def _first_bad_char(value: str, allowed: re.Pattern[str]) -> str | None:
     for ch in value:
-        if not allowed.match(ch):
+        if not allowed.fullmatch(ch):
             return ch
     return None
 
 
+def _is_healthcare_id_char(ch: str) -> bool:
+    """`[\p{L}\p{N}_\-\.]`: str.isalnum() is exactly the letter and number categories."""
+    return ch.isalnum() or ch in "_-."
+
+
 def suggest_bigquery_id(value: str) -> str:
     """A valid BigQuery id close to `value`: invalid characters become underscores."""
-    fixed = "".join(ch if _BQ_ID_CHAR.match(ch) else "_" for ch in value)[:1024]
+    fixed = "".join(ch if _BQ_ID_CHAR.fullmatch(ch) else "_" for ch in value)[:1024]
     return fixed or "table"
 
 
@@ -55,8 +106,8 @@ def bigquery_id_problem(value: object, kind: str = "table") -> str | None:
     bad = _first_bad_char(value, _BQ_ID_CHAR)
     if bad is not None:
         return (
-            f"BigQuery {kind} id {value!r} contains {bad!r}; use only letters, digits and "
-            f"underscores, e.g. {suggest_bigquery_id(value)!r}"
+            f"BigQuery {kind} id {shown(value)} contains {shown(bad)}; use only letters, digits and "
+            f"underscores, e.g. {shown(suggest_bigquery_id(value))}"
         )
     return None
 
@@ -67,15 +118,17 @@ def healthcare_id_problem(value: object, kind: str = "DICOM store") -> str | Non
         return f"a {kind} id must be a string, not {type(value).__name__}"
     if not value:
         return f"a {kind} id must not be empty"
-    if len(value) > 256:
-        return f"a {kind} id has at most 256 characters (found {len(value)})"
-    bad = _first_bad_char(value, _HC_ID_CHAR)
+    if len(value) > _HC_ID_MAX:
+        return f"a {kind} id has at most {_HC_ID_MAX} characters (found {len(value)})"
+    bad = next((ch for ch in value if not _is_healthcare_id_char(ch)), None)
     if bad is not None:
-        fixed = "".join(ch if _HC_ID_CHAR.match(ch) else "-" for ch in value)
+        fixed = "".join(ch if _is_healthcare_id_char(ch) else "-" for ch in value)[:_HC_ID_MAX]
         return (
-            f"{kind} id {value!r} contains {bad!r}; use only letters, digits, '_', '-' and '.', "
-            f"e.g. {fixed!r}"
+            f"{kind} id {shown(value)} contains {shown(bad)}; use only letters, digits, '_', '-' and '.', "
+            f"e.g. {shown(fixed)}"
         )
+    if value in (".", ".."):
+        return f"{kind} id {value!r} is a path segment, not an id; use letters or digits too"
     return None
 
 
@@ -83,9 +136,9 @@ def project_id_problem(value: object) -> str | None:
     """Why `value` is not a valid Google Cloud project id, or None."""
     if not isinstance(value, str):
         return f"a project id must be a string, not {type(value).__name__}"
-    if not _PROJECT_RE.match(value):
+    if not _PROJECT_RE.fullmatch(value):
         return (
-            f"{value!r} is not a valid project id: 6-30 lowercase letters, digits or hyphens, "
+            f"{shown(value)} is not a valid project id: 6-30 lowercase letters, digits or hyphens, "
             "starting with a letter and not ending with a hyphen (domain-scoped ids look like "
             "'example.com:my-project')"
         )
@@ -93,21 +146,103 @@ def project_id_problem(value: object) -> str | None:
 
 
 def location_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not _LOCATION_RE.match(value.lower()):
-        return f"{value!r} is not a Google Cloud location such as 'us-central1', 'US' or 'EU'"
+    if not isinstance(value, str) or not _LOCATION_RE.fullmatch(value.lower()):
+        return f"{shown(value)} is not a Google Cloud location such as 'us-central1', 'US' or 'EU'"
+    return None
+
+
+def _is_label_char(ch: str, first: bool) -> bool:
+    """Google's label alphabet: lowercase (`Ll`) and caseless (`Lo`) letters, then digits, '_' and '-'."""
+    category = unicodedata.category(ch)
+    if category in ("Ll", "Lo"):
+        return True
+    return not first and (category.startswith("N") or ch in "_-")
+
+
+def label_key_problem(key: object) -> str | None:
+    """Why `key` is not a valid label key, or None (`[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}`)."""
+    if not isinstance(key, str):
+        return f"a label key must be a string, not {type(key).__name__}"
+    if not key or len(key) > MAX_LABEL_LENGTH or not _is_label_char(key[0], True) or not all(
+            _is_label_char(ch, False) for ch in key[1:]):
+        return (f"label key {shown(key)} must start with a lowercase letter and hold at most "
+                f"{MAX_LABEL_LENGTH} lowercase letters, digits, '_' or '-'")
+    if len(key.encode("utf-8")) > MAX_LABEL_BYTES:
+        return f"label key {shown(key)} takes {len(key.encode('utf-8'))} bytes in UTF-8; at most {MAX_LABEL_BYTES}"
+    return None
+
+
+def label_value_problem(key: str, value: object) -> str | None:
+    """Why `value` is not a valid value for label `key`, or None (`[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}`)."""
+    if not isinstance(value, str):
+        return (f"label {shown(key)}: the value must be a string, not {shown(value)} "
+                "(quote numbers and booleans in YAML)")
+    if len(value) > MAX_LABEL_LENGTH or not all(_is_label_char(ch, False) for ch in value):
+        return (f"label {shown(key)}: value {shown(value)} holds more than lowercase letters, digits, '_' "
+                f"or '-' (at most {MAX_LABEL_LENGTH})")
+    if len(value.encode("utf-8")) > MAX_LABEL_BYTES:
+        return (f"label {shown(key)}: value {shown(value)} takes {len(value.encode('utf-8'))} bytes in UTF-8; "
+                f"at most {MAX_LABEL_BYTES}")
+    return None
+
+
+def label_count_problem(count: int, reserved: int = len(RESERVED_LABELS)) -> str | None:
+    """A resource holds at most 64 labels, `reserved` of which the product sets itself."""
+    if count + reserved > MAX_LABELS:
+        return (f"{count} labels: a resource holds at most {MAX_LABELS} labels and dicomstream sets "
+                f"{reserved} itself ({', '.join(RESERVED_LABELS)}); keep at most {MAX_LABELS - reserved}")
+    return None
+
+
+def reserved_label_problem(key: str) -> str | None:
+    if key in RESERVED_LABELS:
+        return (f"label {shown(key)} is set by dicomstream itself ({', '.join(RESERVED_LABELS)}); "
+                "remove it here")
+    return None
+
+
+def kms_key_problem(value: object) -> str | None:
+    """Why `value` is not a Cloud KMS crypto key name, or None."""
+    expected = "expected projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY"
+    if not isinstance(value, str):
+        return f"a Cloud KMS key name must be a string, not {shown(value)}; {expected}"
+    parts = value.split("/")
+    if (len(parts) != 8 or parts[0::2] != ["projects", "locations", "keyRings", "cryptoKeys"]
+            or project_id_problem(parts[1]) or location_problem(parts[3])
+            or not _KMS_PART_RE.fullmatch(parts[5]) or not _KMS_PART_RE.fullmatch(parts[7])):
+        return f"{shown(value)} is not a Cloud KMS key name; {expected}"
+    return None
+
+
+def notification_channel_problem(value: object) -> str | None:
+    """Why `value` is not a Cloud Monitoring notification channel name, or None."""
+    expected = "expected projects/PROJECT/notificationChannels/ID"
+    if not isinstance(value, str):
+        return f"a notification channel must be a string, not {shown(value)}; {expected}"
+    parts = value.split("/")
+    if (len(parts) != 4 or parts[0] != "projects" or parts[2] != "notificationChannels"
+            or (project_id_problem(parts[1]) and not parts[1].isdigit()) or not _CHANNEL_ID_RE.fullmatch(parts[3])):
+        return f"{shown(value)} is not a notification channel name; {expected}"
+    return None
+
+
+def environment_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not _ENVIRONMENT_RE.fullmatch(value):
+        return (f"{shown(value)} is not an environment name; use dev, staging, prod or any lowercase "
+                "name matching [a-z][a-z0-9-]*")
     return None
 
 
 def is_valid_bigquery_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_BQ_ID_RE.match(value))
+    return isinstance(value, str) and bool(_BQ_ID_RE.fullmatch(value))
 
 
 def is_valid_project_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_PROJECT_RE.match(value))
+    return isinstance(value, str) and bool(_PROJECT_RE.fullmatch(value))
 
 
 def is_valid_healthcare_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_HC_ID_RE.match(value))
+    return healthcare_id_problem(value) is None
 
 
 @dataclass(frozen=True, order=True)
@@ -143,18 +278,18 @@ class TableRef:
         """
         if not isinstance(text, str):
             raise InvalidName(f"a table reference must be a string, not {type(text).__name__}")
-        body = text.strip()
+        body = text
         full_uri = body.startswith(TABLE_URI_SCHEME)
         if full_uri:
             body = body[len(TABLE_URI_SCHEME):]
         elif "://" in body:
-            raise InvalidName(f"{text!r}: a tableUri starts with 'bq://' (bq://PROJECT.DATASET.TABLE)")
+            raise InvalidName(f"{shown(text)}: a tableUri starts with 'bq://' (bq://PROJECT.DATASET.TABLE)")
         if ":" in body:
             domain, _, rest = body.partition(":")
             parts = rest.split(".")
             if len(parts) != 3:
                 raise InvalidName(
-                    f"{text!r}: a domain-scoped reference needs PROJECT.DATASET.TABLE, e.g. "
+                    f"{shown(text)}: a domain-scoped reference needs PROJECT.DATASET.TABLE, e.g. "
                     "'bq://example.com:my-project.my_dataset.my_table'"
                 )
             project, dataset, table = f"{domain}:{parts[0]}", parts[1], parts[2]
@@ -164,18 +299,18 @@ class TableRef:
                 project, dataset, table = parts
             elif len(parts) == 2 and not full_uri:
                 if default_project is None:
-                    raise InvalidName(f"{text!r}: DATASET.TABLE needs a project; write PROJECT.DATASET.TABLE")
+                    raise InvalidName(f"{shown(text)}: DATASET.TABLE needs a project; write PROJECT.DATASET.TABLE")
                 project, (dataset, table) = default_project, parts
             else:
                 expected = "bq://PROJECT.DATASET.TABLE" if full_uri else "DATASET.TABLE, PROJECT.DATASET.TABLE or bq://PROJECT.DATASET.TABLE"
-                raise InvalidName(f"{text!r} is not a table reference; expected {expected}")
+                raise InvalidName(f"{shown(text)} is not a table reference; expected {expected}")
         for problem in (
             project_id_problem(project),
             bigquery_id_problem(dataset, "dataset"),
             bigquery_id_problem(table, "table"),
         ):
             if problem:
-                raise InvalidName(f"{text!r}: {problem}")
+                raise InvalidName(f"{shown(text)}: {problem}")
         return cls(project, dataset, table)
 
 
@@ -205,23 +340,8 @@ def healthcare_service_agent_email(project_number: str | int) -> str:
     return f"service-{project_number}@gcp-sa-healthcare.iam.gserviceaccount.com"
 
 
-# Google Cloud labels (Healthcare datasets and DICOM stores use the same rule)
-def _letter(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Ll", "Lo")
-
-
-def _label_char(ch: str) -> bool:
-    return _letter(ch) or unicodedata.category(ch).startswith("N") or ch in "_-"
-
-
 def label_problem(key: object, value: object) -> str | None:
-    """Google's label rule: keys `[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}`, values
-    `[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}`, each at most 128 bytes of UTF-8."""
+    """One label against Google's rule (the key's, then the value's): the sandbox's single check."""
     if not isinstance(key, str) or not isinstance(value, str):
         return "labels map strings to strings"
-    if not key or len(key) > 63 or len(key.encode()) > 128 or not _letter(key[0]) or not all(map(_label_char, key)):
-        return (f"invalid label key {key!r}: 1-63 characters, starting with a lower-case letter, then lower-case "
-                "letters, digits, '_' or '-'")
-    if len(value) > 63 or len(value.encode()) > 128 or not all(map(_label_char, value)):
-        return f"invalid value {value!r} of label {key!r}: at most 63 lower-case letters, digits, '_' or '-'"
-    return None
+    return label_key_problem(key) or label_value_problem(key, value)
