@@ -14,3 +14,8 @@ def project_root(start: Path | None = None) -> Path:
         if (candidate / "Pulumi.yaml").is_file():
             return candidate
     return PACKAGE_ROOT
+
+
+def policy_pack_dir(root: Path) -> Path:
+    """The project's `policies/`, else the installed checkout's (a stack folder outside a clone)."""
+    return next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()), root / "policies")

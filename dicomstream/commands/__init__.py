@@ -7,6 +7,7 @@ Command modules import their heavy dependencies inside the command functions so 
 COMMAND_MODULES = [
     "validate",
     "plan",
+    "preview",
     "promote",
     "drift",
     "reconcile",

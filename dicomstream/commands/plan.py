@@ -1,6 +1,7 @@
 """`dicomstream plan`: an engine-faithful offline `pulumi preview --policy-pack policies`.
 
-Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s), 2 invalid configuration
+Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s) or, with --compare, a step
+`pulumi up` would refuse (replacing or deleting a protected resource), 2 invalid configuration
 (the stack file, the policy configuration, the --compare plan or the --policy-pack directory), 70 the
 policy pack could not run.
 """
@@ -58,7 +59,7 @@ def plan(
     from components.naming import escape
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
-    from dicomstream.paths import PACKAGE_ROOT, project_root
+    from dicomstream.paths import policy_pack_dir, project_root
     from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, load_plan, plan_stack
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError, load_policy_config
 
@@ -79,8 +80,7 @@ def plan(
 
     if policy_pack is not None and not (policy_pack / "PulumiPolicy.yaml").is_file():
         raise _fail([f"{escape(str(policy_pack))}: not a policy pack (no PulumiPolicy.yaml)"], EXIT_INVALID)
-    pack_dir = policy_pack or next((d for d in (root / "policies", PACKAGE_ROOT / "policies") if d.is_dir()),
-                                   root / "policies")
+    pack_dir = policy_pack or policy_pack_dir(root)
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
     options = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
     try:
@@ -96,7 +96,7 @@ def plan(
         result = compare_plans(result, old, old_label=str(compare))
 
     _emit(result, format, out)
-    if result.mandatory_violations:
+    if result.mandatory_violations or any(s.was_protected for s in result.steps):
         raise typer.Exit(EXIT_MANDATORY)
 
 

@@ -51,13 +51,41 @@ def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: 
     # The program names the file as `pulumi up` sees it (stacks/Pulumi.STACK.yaml); use the caller's name.
     program_file = str(stack_file(stack))
     program_warnings = [w.replace(program_file, file, 1) for w in capture.warnings]
+    gcp_project = document.get("gcp:project")
     plan = Plan(stack=stack, steps=steps_of(capture), outputs=capture.outputs,
-                warnings=list(dict.fromkeys(warnings + program_warnings)))
+                warnings=list(dict.fromkeys(warnings + program_warnings)),
+                gcp_project=gcp_project if isinstance(gcp_project, str) else None)
     if policies is not None:
-        gcp_project = document.get("gcp:project")
-        plan.policy_violations, plan.policy_packs = analyze(
-            capture, policies, gcp_project if isinstance(gcp_project, str) else None)
+        plan.policy_violations, plan.policy_packs = analyze(capture, policies, plan.gcp_project)
     return plan
+
+
+def analyze_plans(plans: list[tuple[Plan, PolicyOptions]]) -> list[Plan]:
+    """Run a pack over plans written earlier (maybe by other code): the preview's trusted half.
+
+    A plan's steps carry what the engine sends the pack (inputs, dependencies, property
+    dependencies, protect, the stack's project), so the pack of one checkout judges the plan that
+    another checkout's program produced without running that program. One pack server per pack
+    directory, configured anew for each plan. PolicyPackError / PolicyConfigError as `analyze`.
+    """
+    from dicomstream.policy_client import PolicyPackServer
+
+    by_pack: dict[Path, list[tuple[Plan, PolicyOptions]]] = {}
+    for plan, options in plans:
+        by_pack.setdefault(Path(options.pack_dir), []).append((plan, options))
+    for pack_dir, items in by_pack.items():
+        with PolicyPackServer(pack_dir) as pack:
+            info = pack.info()
+            for plan, options in items:
+                root = stack_urn(plan.stack, PROJECT)
+                capture = Capture(project=PROJECT, stack=plan.stack, resources=[
+                    CapturedResource(type=s.type, name=s.name, urn=s.urn, parent=s.parent, custom=s.custom,
+                                     dependencies=s.dependencies, property_dependencies=s.property_dependencies,
+                                     inputs=s.inputs, outputs={}, protect=s.protect)
+                    for s in plan.steps if s.urn != root and s.op != "delete"])
+                plan.policy_violations = _analyze_with(pack, capture, options, plan.gcp_project)
+                plan.policy_packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]
+    return [plan for plan, _ in plans]
 
 
 def steps_of(capture: Capture) -> list[Step]:
@@ -69,7 +97,8 @@ def steps_of(capture: Capture) -> list[Step]:
         steps.append(Step(op="create", urn=r.urn, type=r.type, name=r.name, parent=r.parent or root,
                           dependencies=list(r.dependencies),
                           inputs=r.shown_inputs if r.shown_inputs is not None else r.inputs, protect=r.protect,
-                          custom=r.custom, aliases=list(r.aliases)))
+                          custom=r.custom, aliases=list(r.aliases),
+                          property_dependencies=dict(r.property_dependencies)))
     return steps
 
 
@@ -78,13 +107,16 @@ def analyze(capture: Capture, options: PolicyOptions,
     """Serve the pack (`python -m pulumi.policy 127.0.0.1:0 DIR`), Configure, Analyze each, AnalyzeStack."""
     from dicomstream.policy_client import PolicyPackServer
 
-    resources = [_analyzer_resource(r, capture, gcp_project) for r in capture.resources]
     with PolicyPackServer(options.pack_dir) as pack:
         info = pack.info()
-        pack.configure(dict(options.config or {}), options.config_source)
-        found = pack.analyze(resources)
+        found = _analyze_with(pack, capture, options, gcp_project)
     packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]
     return found, packs
+
+
+def _analyze_with(pack, capture: Capture, options: PolicyOptions, gcp_project: str | None) -> list[Violation]:
+    pack.configure(dict(options.config or {}), options.config_source)
+    return pack.analyze([_analyzer_resource(r, capture, gcp_project) for r in capture.resources])
 
 
 def _analyzer_resource(r: CapturedResource, capture: Capture, gcp_project: str | None) -> dict[str, Any]:

@@ -40,6 +40,13 @@ class Step:
     destroys_imaging_data: bool = False
     was_protected: bool = False  # replace/delete of a protected resource: `pulumi up` refuses it
     aliases: list[str] = field(default_factory=list)  # earlier URNs of this resource (`aliases` option)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # what the policy pack sees
+    old_inputs: dict[str, Any] | None = None  # the compared plan's inputs (update / replace): old -> new values
+
+    @property
+    def blocks_deploy(self) -> bool:
+        """Destroys imaging data, or `pulumi up` would refuse it (a protected resource): decided before merge."""
+        return self.destroys_imaging_data or self.was_protected
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -57,6 +64,10 @@ class Step:
             out["wasProtected"] = True
         if self.aliases:
             out["aliases"] = self.aliases
+        if self.property_dependencies:
+            out["propertyDependencies"] = self.property_dependencies
+        if self.old_inputs is not None:
+            out["oldInputs"] = self.old_inputs
         return out
 
     @classmethod
@@ -70,6 +81,8 @@ class Step:
             destroys_imaging_data=bool(data.get("destroysImagingData", False)),
             was_protected=bool(data.get("wasProtected", False)),
             aliases=list(data.get("aliases") or []),
+            property_dependencies={str(k): list(v) for k, v in (data.get("propertyDependencies") or {}).items()},
+            old_inputs=data.get("oldInputs"),
         )
 
 
@@ -82,6 +95,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     compared_with: str | None = None
+    gcp_project: str | None = None  # the stack's `gcp:project`: the provider the pack is told about
 
     @property
     def change_summary(self) -> dict[str, int]:
@@ -94,7 +108,8 @@ class Plan:
 
     @property
     def destructive_steps(self) -> list[Step]:
-        return [s for s in self.steps if s.destroys_imaging_data]
+        """Steps that destroy imaging data or that `pulumi up` would refuse (protected): shown first."""
+        return [s for s in self.steps if s.blocks_deploy]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -108,6 +123,8 @@ class Plan:
         }
         if self.compared_with is not None:
             out["comparedWith"] = self.compared_with
+        if self.gcp_project is not None:
+            out["gcpProject"] = self.gcp_project
         return out
 
     def to_json(self) -> str:
@@ -123,6 +140,7 @@ class Plan:
             warnings=list(data.get("warnings") or []),
             outputs=dict(data.get("outputs") or {}),
             compared_with=data.get("comparedWith"),
+            gcp_project=data.get("gcpProject"),
         )
 
 

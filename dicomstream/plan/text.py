@@ -11,6 +11,7 @@ from collections import defaultdict
 from rich.console import Console
 from rich.text import Text
 
+from dicomstream.plan.compare import short_change
 from dicomstream.plan.model import OPS, Plan, Step, Violation
 
 SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
@@ -70,7 +71,9 @@ def render_lines(plan: Plan) -> list[Text]:
         lines.append(line)
         for path in step.diffs:
             mark = "+-" if path in step.replace_reasons else "~"
-            lines.append(Text(f"     {' ' * len(prefix)}   {mark} {path}", style=style))
+            change = short_change(step, path)
+            values = f": {change[0]} => {change[1]}" if change else ""
+            lines.append(Text(f"     {' ' * len(prefix)}   {mark} {path}{values}", style=style))
     for warning in plan.warnings:
         lines.append(Text(f"warning: {warning}", style="yellow"))
     lines.append(Text(""))

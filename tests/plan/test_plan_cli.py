@@ -131,8 +131,11 @@ def test_compare_out_and_markdown(tmp_path):
     result = run_cli("plan", "--stack", "prod", "--compare", str(dev), "--format", "markdown", "--out", str(comment))
     assert result.returncode == 0, result.stderr
     text = comment.read_text()
-    assert "destroy imaging data" in text and "| :x: `prod` |" in text
-    assert "**replace** `gcp:healthcare:DicomStore` imaging-radiology (changed: `dataset`)" in text
+    assert "## dicomstream plan: :x: blocked" in text and "| :x: | `prod` | planned |" in text
+    assert ("> - `prod`: **replace** `gcp:healthcare:DicomStore` imaging-radiology (changed `dataset`; "
+            "destroys the DICOM instances it holds)") in text
+    # Destructive steps come before the stack's change table.
+    assert text.index("**delete** `gcp:healthcare:DicomStore` imaging-oncology") < text.index("**Changes (")
 
 
 @pytest.mark.parametrize("content", ["[]", "{oops", '{"steps": "x"}'])
@@ -147,3 +150,16 @@ def test_unusable_compare_file_exits_2(tmp_path, content):
 def test_exactly_one_stack_source():
     assert run_cli("plan").returncode == 2
     assert run_cli("plan", "--stack", "dev", "--file", "stacks/Pulumi.dev.yaml").returncode == 2
+
+
+def test_compare_exits_1_when_pulumi_up_would_refuse_a_protected_delete(tmp_path):
+    """prod is protected: its plan as the old one, a prod without its cardiology store as the new."""
+    old = tmp_path / "prod.json"
+    assert run_cli("plan", "--stack", "prod", "--format", "json", "--out", str(old)).returncode == 0
+    text = (FIXTURES / "stacks" / "Pulumi.prod.yaml").read_text()
+    start, end = text.index("    - name: cardiology"), text.index("  dicomstream:alerts:")
+    new = tmp_path / "Pulumi.prod.yaml"
+    new.write_text(text[:start] + text[end:])
+    result = run_cli("plan", "--file", str(new), "--compare", str(old))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"gcp:healthcare:DicomStore\s+imaging-cardiology\s+delete\s+destroys imaging data\s+\(protected: ", result.stdout)

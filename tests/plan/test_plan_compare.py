@@ -50,11 +50,12 @@ def test_prod_against_dev(stack_plans):
     result = compare_plans(stack_plans["prod"], stack_plans["dev"], old_label="dev.json")
     assert result.compared_with == "dev.json"
     hc = step(result, HC_DATASET, "imaging")
-    assert hc.op == "replace" and {"project", "encryptionSpec"} <= set(hc.replace_reasons)
+    assert hc.op == "replace" and {"project", "encryptionSpec.kmsKeyName"} <= set(hc.replace_reasons)
     assert hc.destroys_imaging_data
     radiology = step(result, DICOM_STORE, "imaging-radiology")
     assert radiology.op == "replace" and radiology.replace_reasons == ["dataset"]
-    assert "streamConfigs[2]" in radiology.diffs and "labels.environment" in radiology.diffs
+    # An added stream shows its table, not just `streamConfigs[2]`.
+    assert "streamConfigs[2].bigqueryDestination.tableUri" in radiology.diffs and "labels.environment" in radiology.diffs
     assert radiology.destroys_imaging_data
     # dev-only resources are deleted, after everything else, and BigQuery datasets do not hold imaging data.
     deleted = [s for s in result.steps if s.op == "delete"]
@@ -86,6 +87,9 @@ def test_update_lists_the_changed_input_paths(dev_before):
     radiology = step(result, DICOM_STORE, "imaging-radiology")
     assert radiology.op == "update"
     assert radiology.diffs == ["streamConfigs[1].bigqueryDestination.tableUri", "labels.team"]
+    # The text tree shows short values as `pulumi preview --diff` does (old => new).
+    from dicomstream.plan import render_text
+    assert "~ labels.team: radiology => imaging" in render_text(result)
     assert not radiology.replace_reasons and not radiology.destroys_imaging_data
     assert step(result, DICOM_STORE, "imaging-cardiology").op == "same"
 
@@ -133,3 +137,20 @@ def test_replace_reasons_table():
     assert replace_reasons(DICOM_STORE, ["labels.team", "name"]) == ["name"]
     assert replace_reasons(BQ_DATASET, ["labels.x", "defaultEncryptionConfiguration.kmsKeyName"]) == []
     assert replace_reasons("gcp:projects/iAMMember:IAMMember", ["member"]) == ["member"]
+
+
+def test_a_replace_is_refused_only_while_protected_before_and_after(dev_before):
+    """As the engine decides (pulumi/pulumi step_generator.go: `new.Protect && old.Protect`)."""
+    def protect(doc):
+        doc["dicomstream:protect"] = True
+    protected = _edited(protect)
+
+    def move(doc, keep_protect):
+        doc["dicomstream:protect"] = keep_protect
+        doc["dicomstream:healthcare"]["location"] = "europe-west4"
+    still = compare_plans(_edited(lambda d: move(d, True)), protected)
+    unprotected = compare_plans(_edited(lambda d: move(d, False)), protected)
+    for result, refused in ((still, True), (unprotected, False)):
+        (hc,) = [s for s in result.steps if s.type == HC_DATASET]
+        assert hc.op == "replace" and "location" in hc.replace_reasons
+        assert hc.was_protected is refused and hc.destroys_imaging_data

@@ -40,10 +40,13 @@ def test_display_type():
 
 def test_markdown_of_real_plans(stack_plans):
     text = render_markdown(list(stack_plans.values()))
-    assert text.startswith("<!-- dicomstream-plan -->\n## dicomstream plan\n")
+    assert text.startswith("<!-- dicomstream-plan -->\n## dicomstream plan: :white_check_mark: nothing blocks\n")
     for stack in stack_plans:
-        assert f"| :white_check_mark: `{stack}` |" in text and f"### Stack `{stack}`" in text
+        assert f"| :white_check_mark: | `{stack}` | planned |" in text and f"### Stack `{stack}`: planned" in text
     assert "**Advisory policy violations" in text and "left out" not in text
+    # Promotion order, whatever order the plans come in.
+    reordered = render_markdown([stack_plans["prod"], stack_plans["dev"], stack_plans["staging"]])
+    assert reordered.index("`dev`") < reordered.index("`staging`") < reordered.index("`prod`")
 
 
 def _huge_plan(stack: str, n: int) -> Plan:
@@ -61,9 +64,9 @@ def test_markdown_is_truncated_under_the_limit_with_a_note():
     plans = [_huge_plan("dev", 3000), _huge_plan("prod", 3000)]
     text = render_markdown(plans)
     assert len(text) <= MARKDOWN_LIMIT
-    assert text.count("more line(s) of this plan left out") == 2
+    assert text.count("more line(s) of this stack's plan left out") == 2
     # What a reviewer must see survives: both stacks, their summary rows and the mandatory violation.
-    assert "| :x: `dev` | 3000 |" in text and "| :x: `prod` | 3000 |" in text
+    assert "| :x: | `dev` | planned | 3000 |" in text and "| :x: | `prod` | planned | 3000 |" in text
     assert text.count("dicom-store-max-five-destinations") == 2
     assert "not protected \\| x<br>y" in text  # cells are escaped
     # Advisory violations come one row per policy, naming the first resources.
@@ -73,22 +76,50 @@ def test_markdown_is_truncated_under_the_limit_with_a_note():
 
 def test_markdown_limit_holds_even_when_essentials_overflow():
     plan = _huge_plan("dev", 10)
-    plan.policy_violations = [Violation("p", "m", "mandatory", "", "x" * 500) for _ in range(500)]
+    plan.policy_violations = [Violation("p", "m", "mandatory", "", "x" * 2000) for _ in range(500)]
     text = render_markdown([plan])
     assert len(text) <= MARKDOWN_LIMIT and text.rstrip().endswith("see the plan artifact._")
+    # 500 mandatory violations are listed 50 at a time, the rest counted.
+    plan.policy_violations = [Violation("p", "m", "mandatory", "", f"v{i}") for i in range(500)]
+    text = render_markdown([plan])
+    assert "| v49 |" in text and "| v50 |" not in text and "| … | 450 more | in the plan artifact |" in text
 
 
-def test_comment_module_joins_saved_plans(stack_plans, tmp_path, capsys):
-    from dicomstream.plan.comment import main
+def test_any_review_fits_the_limit_and_keeps_its_verdict_and_summary():
+    """Whatever the stacks, statuses, steps and messages (names with markup included), the comment
+    stays under the limit and keeps the verdict and one summary row per stack."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
-    paths = []
-    for name, plan in stack_plans.items():
-        paths.append(tmp_path / f"{name}.json")
-        paths[-1].write_text(plan.to_json())
-    out = tmp_path / "comment.md"
-    assert main([*map(str, paths), "--out", str(out)]) == 0
-    assert out.read_text() == render_markdown(list(stack_plans.values()))
-    bad = tmp_path / "bad.json"
-    bad.write_text("[]")
-    assert main([str(bad)]) == 2
-    assert capsys.readouterr().err.startswith(f"{bad}: not a plan")
+    from dicomstream.plan.markdown import render_review
+    from dicomstream.plan.verdict import STATUS_TEXT, Review, StackReview
+
+    text_st = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+    ops = st.sampled_from(["create", "update", "replace", "delete", "same"])
+    types = st.sampled_from(["gcp:healthcare/dicomStore:DicomStore", "gcp:healthcare/dataset:Dataset",
+                             "gcp:bigquery/dataset:Dataset"])
+
+    @st.composite
+    def stack_review(draw, index):
+        steps = [Step(draw(ops), f"urn:pulumi:s::dicomstream::{t}::n{i}", t, draw(text_st), None, [], {}, draw(st.booleans()),
+                      destroys_imaging_data=draw(st.booleans()), was_protected=draw(st.booleans()))
+                 for i, t in enumerate(draw(st.lists(types, max_size=40)))]
+        violations = [Violation("p", draw(text_st), draw(st.sampled_from(["mandatory", "advisory"])), "", draw(text_st))
+                      for _ in range(draw(st.integers(0, 20)))]
+        status = draw(st.sampled_from(sorted(STATUS_TEXT)))
+        plan = Plan(f"s{index}", steps, violations) if status not in ("invalid", "failed", "missing") else None
+        return StackReview(f"s{index}", "f", status, plan, lines=draw(st.lists(text_st, max_size=5)),
+                           destroy_allowed=draw(st.booleans()))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.integers(1, 4).flatmap(lambda n: st.tuples(*[stack_review(i) for i in range(n)])), st.integers(2_000, 20_000))
+    def check(stacks, limit):
+        review = Review("h" * 40, "b" * 40, list(stacks))
+        text = render_review(review, limit=limit)
+        assert len(text) <= limit
+        verdict = ":x: blocked" if review.blocked else ":white_check_mark: nothing blocks"
+        assert text.startswith(f"<!-- dicomstream-plan -->\n## dicomstream plan: {verdict}\n")
+        for s in stacks:
+            assert f"| `{s.stack}` | {STATUS_TEXT[s.status]} |" in text
+
+    check()
