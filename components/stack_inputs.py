@@ -9,7 +9,6 @@ engine (decrypted secrets included); the file is never the source of a value.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Iterable, Mapping
 import pulumi
 
 from components import config as model
-from components.secret import EncryptedSecret, Secret, secret_texts
+from components.secret import EncryptedSecret, secret_texts
 
 # Where the program finds the stack file when it is not stacks/Pulumi.<stack>.yaml (the offline
 # plan runs documents that may not be in a file there).
@@ -33,10 +32,7 @@ def stack_file_path(stack: str, environ: Mapping[str, str] = os.environ) -> Path
 
 def model_keys(project: str) -> list[str]:
     """The full keys (`ns:name`) the stack model reads."""
-    keys = getattr(model, "CONFIG_KEYS", None)
-    if keys is None:  # until the model exports its key list
-        keys = [f"{model.NAMESPACE}:{k}" for k in model._KEYS] + [f"gcp:{k}" for k in model._GCP_KEYS]
-    return [_in_project(str(k), project) for k in keys]
+    return sorted(_in_project(str(k), project) for k in model.CONFIG_KEYS)
 
 
 def _in_project(key: str, project: str) -> str:
@@ -149,32 +145,7 @@ def load_from_engine(*, lenient: bool = False) -> tuple[model.StackConfig, set[s
     return config, secret_texts(secret_values(secrets))
 
 
-def _build(values: dict[str, Any], file: str, project: str, lenient: bool,
+def _build(values: dict[str, str], file: str, project: str, lenient: bool,
            secrets: dict[str, list[ValuePath]]) -> model.StackConfig:
-    """`from_pulumi_config`, telling it which keys are secret (or marking the secure strings ourselves)."""
-    build = model.from_pulumi_config
-    if "secret_keys" in inspect.signature(build).parameters:
-        return build(values, file, project, lenient=lenient, secret_keys=frozenset(secrets))
-    marked: dict[str, Any] = dict(values)
-    for key, paths in secrets.items():  # until the model takes secret_keys: decode, mark the entries
-        try:
-            decoded = json.loads(values[key]) if any(paths) and key in values else values.get(key)
-        except json.JSONDecodeError:
-            continue  # the model reports the malformed value
-        for path in paths:
-            decoded = mark_secret(decoded, path)
-        if key in values:
-            marked[key] = decoded
-    return build(marked, file, project, lenient=lenient)
-
-
-def mark_secret(value: Any, path: ValuePath) -> Any:
-    """`value` with the string at `path` as a `Secret`."""
-    if not path:
-        return Secret(value) if isinstance(value, str) else value
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict) and head in value:
-        return {**value, head: mark_secret(value[head], rest)}
-    if isinstance(value, list) and isinstance(head, int) and head < len(value):
-        return [mark_secret(v, rest) if i == head else v for i, v in enumerate(value)]
-    return value
+    """`from_pulumi_config` with the engine's text and the keys that hold secrets."""
+    return model.from_pulumi_config(values, file, project, lenient=lenient, secret_keys=frozenset(secrets))

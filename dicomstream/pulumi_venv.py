@@ -1,4 +1,4 @@
-"""Virtualenvs built the way Pulumi's pip toolchain builds them, and config passed as the engine does.
+"""Virtualenvs built the way Pulumi's pip toolchain builds them.
 
 `pulumi install` (and the first `pulumi up` of a fresh clone) runs, for `toolchain: pip` with a
 `virtualenv` option: `python3 -m venv DIR`, then `DIR/bin/python -m pip install --upgrade pip
@@ -9,13 +9,12 @@ use these helpers to prove that a project or a pack runs from exactly that.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 
 def build_venv(project_dir: Path, venv: Path, *, python: str = sys.executable, timeout: float = 600) -> Path:
@@ -39,28 +38,6 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items()
             if not k.startswith(("PYTHON", "VIRTUAL_ENV", "PULUMI_CONFIG", "DICOMSTREAM_"))}
     return {**keep, **(extra or {})}
-
-
-def engine_config(document: Mapping[str, Any], decrypted: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """A stack file's `config:` as the engine puts it in PULUMI_CONFIG.
-
-    Keys stay `ns:name`; top-level scalars become strings (`true`, `5`); objects and lists become
-    compact JSON text. `decrypted` gives the plain value of each `secure:` entry, as the engine
-    decrypts them with the stack's secrets provider.
-    """
-    out: dict[str, str] = {}
-    for key, value in document.items():
-        if decrypted and key in decrypted:
-            value = decrypted[key]
-        if isinstance(value, str):
-            out[key] = value
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif isinstance(value, (dict, list)):
-            out[key] = json.dumps(value, separators=(",", ":"))
-        else:
-            out[key] = str(value)
-    return out
 
 
 def copy_tree(source: Path, target: Path, files: Iterable[str]) -> None:

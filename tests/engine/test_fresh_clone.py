@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dicomstream.pulumi_venv import build_venv, clean_env, copy_tree, engine_config, tracked_files
+from components.config import engine_values
+from dicomstream.pulumi_venv import build_venv, clean_env, copy_tree, tracked_files
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "stacks"
@@ -36,7 +37,9 @@ def clone(tmp_path_factory):
 
 def run_as_engine(clone, document, stack, decrypted=None, secret_keys=()):
     root, python = clone
-    env = clean_env({"PULUMI_CONFIG": json.dumps(engine_config(document, decrypted)),
+    # As the engine marshals a stack file (components.config.engine_values), secrets decrypted.
+    values = engine_values({**document, **(decrypted or {})}, "Pulumi.yaml", "dicomstream").values
+    env = clean_env({"PULUMI_CONFIG": json.dumps(values),
                      "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys))})
     result = subprocess.run([str(python), "-m", "dicomstream.capture", ".", "--stack", stack],
                             cwd=root, env=env, capture_output=True, text=True, timeout=120)
