@@ -1,7 +1,8 @@
 """Turn a fresh plan (every step `create`) into the change set against a previous plan.
 
 Like the engine's diff: a URN present only in the new plan is a create, only in the old one a
-delete, and a URN in both is `same`, `update` (with the changed input paths) or `replace` (when a
+delete (a new step's `aliases` name the URNs it continues, as the `aliases` resource option does
+for the engine, so a renamed resource is not a delete and a create), and a URN in both is `same`, `update` (with the changed input paths) or `replace` (when a
 changed property is replace-on-change for the provider, see `replace.py`). Replacing or deleting
 a DICOM store or a Healthcare dataset destroys imaging data and is flagged as such.
 """
@@ -79,12 +80,16 @@ def value_at(inputs: Any, path: str) -> Any:
 def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
     """`new` with each step's op decided against `old`; deletes appended last, as the engine runs them."""
     previous = {resource_key(s): s for s in old.steps if s.op != "delete"}
+    matched: set[str] = set()  # old resources that a new step continues, by its URN or one of its aliases
     steps: list[Step] = []
     for step in new.steps:
-        before = previous.get(resource_key(step))
-        if before is None:
+        key = next((k for k in (resource_key(step), *map(urn_key, step.aliases))
+                    if k in previous and k not in matched), None)
+        if key is None:
             steps.append(_with(step, "create"))
             continue
+        matched.add(key)
+        before = previous[key]
         diffs = list(changed_paths(before.inputs, step.inputs))
         if before.protect != step.protect:
             diffs.append("protect")
@@ -95,8 +100,8 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
         refused = op == "replace" and before.protect and step.protect
         steps.append(_with(step, op, diffs, reasons, was_protected=refused,
                            old_inputs=before.inputs if diffs else None))
-    current = {resource_key(s) for s in new.steps}
-    deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps if s.op != "delete" and resource_key(s) not in current]
+    deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps
+               if s.op != "delete" and resource_key(s) not in matched]
     # Children before their parents, dependents before what they depend on: reverse registration.
     steps.extend(reversed(deletes))
     return Plan(stack=new.stack, steps=steps, policy_violations=new.policy_violations,

@@ -130,3 +130,18 @@ def test_plan_compare_of_all_additions_at_once(tmp_path, dev_plan):
     steps = json.loads(result.stdout)["steps"]
     assert {s["op"] for s in steps if s["type"] != DELAY} <= {"create", "update", "same"}
     assert not any(s.get("destroysImagingData") for s in steps)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_compare_with_a_0_1_0_plan_follows_the_aliases(stack):
+    """The first preview after upgrading shows no store, dataset or grant deleted or replaced."""
+    from dicomstream.plan import compare_plans
+
+    old = load_plan(FIXTURES / "plans" / f"{stack}-v0.1.0.json")
+    changed = compare_plans(plan(document(stack), stack), old)
+    ops = {s.op for s in changed.steps if s.type != DELAY}
+    assert "delete" not in ops and "replace" not in ops, [(s.op, s.urn) for s in changed.steps if s.op in ("delete", "replace")]
+    assert not any(s.destroys_imaging_data for s in changed.steps)
+    # The renamed stores are the same resources, not new ones.
+    stores = [s for s in changed.steps if s.type == "gcp:healthcare/dicomStore:DicomStore"]
+    assert stores and all(s.op in ("same", "update") for s in stores)
