@@ -36,7 +36,7 @@ def test_an_ordinary_change_passes_and_its_comment_shows_the_change(repo):
     text = job.comment
     assert text.startswith("<!-- dicomstream-plan -->\n## dicomstream plan: :white_check_mark: nothing blocks")
     assert f"Head `{job.head_sha[:12]}` compared with base `{job.base_sha[:12]}`" in text
-    assert ("| `~` | update | `gcp:healthcare:DicomStore` | radiology | "
+    assert ("| `~` | update | `gcp:healthcare:DicomStore` | imaging-radiology | "
             "`streamConfigs[2].bigqueryDestination.tableUri`: (none) → "
             "`bq://acme-imaging-dev.dicom_metadata.radiology_extra` |") in text
     assert "| :white_check_mark: | `dev` | planned | 0 | 1 | 0 | 0 |" in text
@@ -70,14 +70,14 @@ def test_a_store_rename_destroys_data_and_fails_unless_the_override_is_given(rep
     job = repo.open_pull_request(change)
     assert job.returncode == 1 and job.stack("dev")["destructive"] == 1
     text = job.comment
-    line = "> - `dev`: **delete** `gcp:healthcare:DicomStore` cardiology (destroys the DICOM instances it holds)"
+    line = "> - `dev`: **delete** `gcp:healthcare:DicomStore` imaging-cardiology (destroys the DICOM instances it holds)"
     assert line in text
     assert text.index(line) < text.index("### Stack `dev`")  # before any stack's details
     assert "the `allow-destroy` label" in text
 
     allowed = repo.review(job.head_sha, allow_destroy=True)  # the label added: the review runs again
     assert allowed.returncode == 0, allowed.output
-    assert "cardiology (destroys the DICOM instances it holds; accepted by the `allow-destroy` label)" in allowed.comment
+    assert "imaging-cardiology (destroys the DICOM instances it holds; accepted by the `allow-destroy` label)" in allowed.comment
 
 
 def test_deleting_a_protected_store_fails_even_with_the_override(repo):
@@ -89,7 +89,7 @@ def test_deleting_a_protected_store_fails_even_with_the_override(repo):
         path.write_text(text[:start] + text[end:])
     job = repo.open_pull_request(change, allow_destroy=True)
     assert job.returncode == 1 and job.stack("prod")["blocked"]
-    assert ("> - `prod`: **delete** `gcp:healthcare:DicomStore` cardiology (destroys the DICOM instances it holds; "
+    assert ("> - `prod`: **delete** `gcp:healthcare:DicomStore` imaging-cardiology (destroys the DICOM instances it holds; "
             "protected: `pulumi up` refuses it; unprotect it first)") in job.comment
 
 
