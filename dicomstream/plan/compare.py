@@ -79,12 +79,17 @@ def value_at(inputs: Any, path: str) -> Any:
 def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
     """`new` with each step's op decided against `old`; deletes appended last, as the engine runs them."""
     previous = {resource_key(s): s for s in old.steps if s.op != "delete"}
+    matched: set[str] = set()
     steps: list[Step] = []
     for step in new.steps:
-        before = previous.get(resource_key(step))
-        if before is None:
+        # A resource is the old one under its own URN or under any of its `aliases`, as the engine
+        # resolves them (a renamed logical name updates in place, it is not a delete and a create).
+        key = next((k for k in (resource_key(step), *map(urn_key, step.aliases)) if k in previous), None)
+        if key is None:
             steps.append(_with(step, "create"))
             continue
+        matched.add(key)
+        before = previous[key]
         diffs = list(changed_paths(before.inputs, step.inputs))
         if before.protect != step.protect:
             diffs.append("protect")
@@ -95,8 +100,8 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
         refused = op == "replace" and before.protect and step.protect
         steps.append(_with(step, op, diffs, reasons, was_protected=refused,
                            old_inputs=before.inputs if diffs else None))
-    current = {resource_key(s) for s in new.steps}
-    deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps if s.op != "delete" and resource_key(s) not in current]
+    deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps
+               if s.op != "delete" and resource_key(s) not in matched]
     # Children before their parents, dependents before what they depend on: reverse registration.
     steps.extend(reversed(deletes))
     return Plan(stack=new.stack, steps=steps, policy_violations=new.policy_violations,
@@ -111,7 +116,8 @@ def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str
         dependencies=step.dependencies, inputs=step.inputs, protect=step.protect, custom=step.custom,
         diffs=list(diffs or []), replace_reasons=list(reasons or []),
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
-        was_protected=was_protected, property_dependencies=step.property_dependencies, old_inputs=old_inputs,
+        was_protected=was_protected, aliases=step.aliases, property_dependencies=step.property_dependencies,
+        old_inputs=old_inputs,
     )
 
 
