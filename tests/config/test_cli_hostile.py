@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "stacks"
 
 
-def run(*args, cwd=FIXTURES.parent):  # the fixtures project, never the live stacks/
+def run(*args, cwd=FIXTURES.parent):
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=cwd, capture_output=True,
                             text=True, timeout=60)
     assert "Traceback" not in result.stdout + result.stderr
