@@ -1,13 +1,16 @@
-"""Reconciler cost against the sandbox: HTTP calls by kind, and a 1,000-instance backfill.
+"""Reconciler cost against the sandbox: HTTP calls by kind as stores grow, and one store at
+1,000 / 10,000 / 50,000 instances (drift, steady-state dry run, apply after 1% new and 1% deleted).
 
-Goals (issue 8): an unchanged store costs at most 2 reads, total work follows the drifted stores,
-no per-row calls; a backfill through export dedups in one DML statement.
+Goals (issue 12): calls and client memory flat in the number of instances (the comparison runs in
+BigQuery); only export-operation polls follow the export's duration.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from components.config import build
@@ -75,64 +78,114 @@ def _scenario(sandbox, stores: int, drifted: int) -> dict[str, Any]:
     }
 
 
-def _backfill(sandbox, instances: int) -> dict[str, Any]:
-    """Instances stored before a destination existed, then the destination added and reconciled."""
-    from dicomstream.reconciler.clients import connect
-    from dicomstream.reconciler.desired import desired_from_config
-    from dicomstream.reconciler.errors import Waits
-    from dicomstream.reconciler.plan import PlanOptions
-    from dicomstream.reconciler.run import run_reconcile
+CLIENT = """
+import json, sys, time, tracemalloc
+
+
+def hwm_kb():  # peak RSS of this process; getrusage's ru_maxrss would include the parent's from before exec
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+from typer.testing import CliRunner
+from dicomstream.cli import app
+import components.config, dicomstream.reconciler.run, dicomstream.reconciler.cli  # noqa: E401 - imports
+import google.cloud.bigquery, dicomstream.gcp.healthcare, dicomstream.gcp.resourcemanager  # out of the timing
+tracemalloc.start()
+start = time.perf_counter()
+result = CliRunner().invoke(app, sys.argv[1:] + ["--json"], catch_exceptions=False)
+seconds = time.perf_counter() - start
+heap = tracemalloc.get_traced_memory()[1]
+out = json.loads(result.stdout)
+print(json.dumps({"exit": result.exit_code, "calls": out["calls"], "seconds": seconds, "heap_mb": heap / 1e6,
+                  "rss_mb": hwm_kb() / 1024,
+                  "failed": [o for o in out.get("outcomes", []) if o.get("status") == "failed"]}))
+"""
+
+
+def _client(sandbox, *args: str) -> dict[str, Any]:
+    """One command in a process of its own: the client's own peak memory, not the sandbox's."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **sandbox.endpoints.as_env()}
+    proc = subprocess.run([sys.executable, "-c", CLIENT, *args], env=env, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args}: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _row(kind: str, out: dict[str, Any]) -> dict[str, Any]:
+    calls = out["calls"]
+    polls = calls.get("healthcare GET operations", 0)
+    return {"run": kind, "exit": out["exit"], "calls": sum(calls.values()), "calls_without_polls": sum(calls.values()) - polls,
+            "operation_polls": polls, "seconds": round(out["seconds"], 2), "peak_heap_mb": round(out["heap_mb"], 1),
+            "peak_rss_mb": round(out["rss_mb"], 1), "by_kind": dict(sorted(calls.items()))}
+
+
+def _sizes(sandbox, size: int, workdir) -> list[dict[str, Any]]:
+    """One store of `size` instances streaming into one table: drift, steady-state dry run, then
+    --apply after 1% new instances that never streamed and after 1% deleted ones. Each command
+    runs as its own process, so its peak memory is the client's alone."""
+    from datetime import timedelta
+
+    import yaml
+
     from dicomstream.sandbox import synthetic
     from dicomstream.sandbox.provision import provision
 
-    sandbox.admin.reset()
-    before = build(_stack(1, "backfill"), "bench")
-    healthcare = sandbox.healthcare_client(timeout=120.0, deadline=300.0)
-    done = provision(before, healthcare, sandbox.resourcemanager_client(), sandbox.bigquery_client)
-    store = next(iter(done.store_names.values()))
-    batch: list = []
-    for ds in synthetic.generate(instances, patients_count=50, seed=3):
-        batch.append(ds)
-        if len(batch) == 100:
-            healthcare.store_instances(store, batch)
-            batch = []
-    if batch:
-        healthcare.store_instances(store, batch)
+    from bench.seed import delete, seed
 
-    after = build(_stack(1, "backfill", extra_table=True), "bench")
-    desired = desired_from_config(after)
-    clients = connect(sandbox.endpoints, PROJECT, timeout=120.0, deadline=300.0)
-    start = time.perf_counter()
-    result = run_reconcile(desired, clients, PlanOptions(), now=datetime.now(timezone.utc), apply=True,
-                           waits=Waits(export=600.0, export_poll=0.2))
-    elapsed = time.perf_counter() - start
-    assert not result.failed, result.failed
-    table = TableRef(PROJECT, "backfill", "backfilled")
-    rows = list(sandbox.bigquery_client(PROJECT).query_and_wait(
-        f"SELECT COUNT(*) AS n, COUNT(DISTINCT SOPInstanceUID) AS u FROM `{table.sql_id}`", job_retry=None))
-    return {
-        "instances": instances,
-        "rows": rows[0]["n"], "distinct_instances": rows[0]["u"],
-        "seconds": round(elapsed, 2),
-        "query_jobs": result.calls.get("bigquery POST queries", 0),  # the content read + the one dedup DML
-        "calls": _calls(result.calls),
-    }
+    sandbox.admin.reset()
+    dataset = f"size_{size}"
+    config = {**_stack(1, dataset), "dicomstream:dicomStores": [{"name": "store", "streams": [f"{dataset}.instances"]}]}
+    stack = workdir / f"Pulumi.size{size}.yaml"
+    stack.write_text(yaml.safe_dump({"config": config}))
+    cfg = build(config, "bench")
+    healthcare = sandbox.healthcare_client(timeout=120.0, deadline=300.0)
+    done = provision(cfg, healthcare, sandbox.resourcemanager_client(), sandbox.bigquery_client)
+    store = done.store_names["store"]
+    table = TableRef(PROJECT, dataset, "instances")
+    uids = seed(sandbox, store, size, next(synthetic.generate(1, seed=31)), prefix="9")
+    common = ("--file", str(stack), "--retry-deadline", "300")
+
+    rows = [_row("drift", _client(sandbox, "drift", *common))]
+    steady = _client(sandbox, "reconcile", *common)
+    assert steady["exit"] == 0, steady
+    rows.append(_row("dry run, steady state", steady))
+    onepct = max(1, size // 100)
+    seed(sandbox, store, onepct, next(synthetic.generate(1, seed=32)), streamed=False, prefix="8")
+    rows.append(_row("apply, 1% new", _client(sandbox, "reconcile", "--apply", *common)))
+    delete(sandbox, store, uids[1:1 + onepct], [table])  # (500 DELETE requests each stream a row: slow)
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()  # deletions out of the buffer
+    rows.append(_row("apply, 1% deleted", _client(sandbox, "reconcile", "--apply", "--now", later, *common)))
+    check = list(sandbox.bigquery_client(PROJECT).query_and_wait(
+        f"SELECT COUNT(*) AS n, COUNT(DISTINCT SOPInstanceUID) AS u FROM `{table.sql_id}`", job_retry=None))[0]
+    for row in rows:
+        row.update({"instances": size, "rows_after": check["n"], "distinct_after": check["u"], "expected": size})
+    sandbox.bigquery_client(PROJECT).delete_dataset(f"{PROJECT}.{dataset}", delete_contents=True)  # memory back
+    return rows
 
 
 def run(quick: bool = False, console=None) -> dict[str, Any]:
     from dicomstream.sandbox.runtime import Sandbox
 
     small, large = (5, 20) if quick else (10, 100)
-    with Sandbox(ephemeral=True) as sandbox:
+    sizes = (1_000, 5_000) if quick else (1_000, 10_000, 50_000)
+    with Sandbox(ephemeral=True) as sandbox, tempfile.TemporaryDirectory() as tmp:
         base = _scenario(sandbox, small, drifted=1)
         big = _scenario(sandbox, large, drifted=1)
-        backfill = _backfill(sandbox, 100 if quick else 1000)
+        by_size = [row for size in sizes for row in _sizes(sandbox, size, Path(tmp))]
     extra = large - small
     per_store = {key: round((big[key]["total"] - base[key]["total"]) / extra, 2)
                  for key in ("drift_calls", "dry_run_calls", "apply_calls")}
     result = {"scenarios": [base, big], "calls_per_unchanged_store": per_store,
               "drifted_store_extra_calls": big["apply_calls"]["total"] - big["dry_run_calls"]["total"],
-              "backfill": backfill}
+              "sizes": by_size}
     if console is not None:
         from rich.table import Table
 
@@ -145,7 +198,13 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
         console.print(table)
         console.print(f"calls per unchanged store: {per_store}; a drifted store adds "
                       f"{result['drifted_store_extra_calls']} calls")
-        console.print(f"backfill: {backfill['instances']} instances → {backfill['rows']} rows "
-                      f"({backfill['distinct_instances']} distinct) in {backfill['seconds']} s, "
-                      f"{backfill['query_jobs']} query job(s) (one read, one dedup DML)")
+        table = Table(title="Reconcile, one store (sandbox; each command its own process)")
+        for col in ("instances", "run", "exit", "calls", "of which polls", "seconds", "peak heap MB", "peak RSS MB",
+                    "rows after", "expected"):
+            table.add_column(col, justify="right", no_wrap=True)
+        for row in by_size:
+            table.add_row(f"{row['instances']:,}", row["run"], str(row["exit"]), str(row["calls"]),
+                          str(row["operation_polls"]), str(row["seconds"]), str(row["peak_heap_mb"]),
+                          str(row["peak_rss_mb"]), f"{row['rows_after']:,}", f"{row['expected']:,}")
+        console.print(table)
     return result

@@ -28,6 +28,8 @@ def reconcile(
     create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants (normally Pulumi's)."),
     as_json: bool = options.JSON,
     iam_wait: float = typer.Option(300.0, "--iam-wait", help="Seconds to wait for IAM propagation after a grant."),
+    max_delete_share: float = typer.Option(0.2, "--max-delete-share", help="Refuse to delete more than this share (0-1] of a table's rows in one run."),
+    break_lease: bool = typer.Option(False, "--break-lease", help="Take the lease even if another run holds it (after a killed run)."),
     healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
     bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,
     retry_deadline: float = options.RETRY_DEADLINE,
@@ -36,8 +38,9 @@ def reconcile(
     """Plan (and with --apply make) what brings BigQuery back in line with the DICOM stores.
 
     Exit 0: nothing left to do; 3: changes pending (dry run) or problems only an operator can fix
-    (reported with the command to run); 1: an action failed; 2: invalid configuration or options;
-    4: cannot read (auth, network, permission).
+    (reported with the command to run); 1: an action, snapshot or comparison failed; 2: invalid
+    configuration or options; 4: cannot read (auth, network, permission); 5: refused for safety
+    (more than --max-delete-share of a table, or another run holds the lease).
     """
     from dicomstream.reconciler import cli as support
     from dicomstream.reconciler.errors import CannotRead
@@ -51,23 +54,28 @@ def reconcile(
         support.fail(f"dicomstream reconcile: {exc}", support.EXIT_CONFIG)
     if deletes not in ("dml", "view"):
         support.fail(f"dicomstream reconcile: --deletes: {deletes!r} is not one of dml, view", support.EXIT_CONFIG)
+    if not 0 < max_delete_share <= 1:
+        support.fail("dicomstream reconcile: --max-delete-share must be more than 0 and at most 1", support.EXIT_CONFIG)
     if iam_wait < 0:
         support.fail("dicomstream reconcile: --iam-wait must be 0 or more seconds", support.EXIT_CONFIG)
     when = support.parse_now(now)
     desired = support.load_desired("reconcile", stack, file)
     clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint, retry_deadline)
-    options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing)
+    options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing,
+                          max_delete_share=max_delete_share)
     progress = None if as_json else support.RichProgress()
     try:
         result = run_reconcile(desired, clients, options, now=when, apply=apply,
-                               waits=Waits(iam_propagation=iam_wait), progress=progress)
+                               waits=Waits(iam_propagation=iam_wait), progress=progress, break_lease=break_lease)
     except CannotRead as exc:
         support.fail(f"dicomstream reconcile: {exc}", support.EXIT_CANNOT_READ)
     finally:
         if progress is not None:
             progress.close()
 
-    if result.failed:
+    if result.refused or any(a.kind == "refuse_deletes" for a in result.reports):
+        code = support.EXIT_REFUSED
+    elif result.failed:
         code = support.EXIT_FAILED
     elif (result.pending and not apply) or any(a.kind != "defer_deletes" for a in result.reports):
         code = support.EXIT_DRIFT
@@ -79,24 +87,29 @@ def reconcile(
             "stack": desired.environment, "file": desired.file, "applied": result.applied,
             "actions": [a.to_json() for a in result.actions],
             "outcomes": [o.to_json() for o in result.outcomes], "calls": result.calls, "exit": code,
+            "refused": result.refused,
         }, indent=2))
         raise typer.Exit(code)
 
-    if result.applied:
-        for outcome in result.outcomes:
-            tail = f": {outcome.message}" if outcome.message else ""
-            typer.echo(f"{_MARK.get(outcome.status, '?')} {outcome.action.describe()}{tail}")
-    else:
+    if result.refused:
+        support.fail(f"dicomstream reconcile: {result.refused}", code)
+    if not result.applied:
         for action in result.pending:
             typer.echo(f"+ {action.describe()}")
+    for outcome in result.outcomes:
+        tail = f": {outcome.message}" if outcome.message else ""
+        typer.echo(f"{_MARK.get(outcome.status, '?')} {outcome.action.describe()}{tail}")
     for report in result.reports:
         typer.echo(f"! {report.describe()}")
     p = support.plural
     calls = p(sum(result.calls.values()), "API call")
-    if result.applied:
-        done = sum(o.status == "done" for o in result.outcomes)
+    if result.applied and (result.pending or result.failed):
+        done = sum(o.status == "done" and o.action.mutating for o in result.outcomes)
         typer.echo(f"applied {done} of {p(len(result.pending), 'action')}, {len(result.failed)} failed ({calls})",
                    err=bool(result.failed))
+    elif result.failed:
+        typer.echo(f"dry run: {p(len(result.failed), 'step')} failed; {p(len(result.pending), 'action')} "
+                   f"planned from the rest ({calls})", err=True)
     elif result.pending:
         typer.echo(f"dry run: {p(len(result.pending), 'action')}; run again with --apply to make them ({calls})")
     else:

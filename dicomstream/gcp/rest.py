@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -83,6 +84,32 @@ def call_kind(method: str, path: str) -> str:
     return f"{method} {last}"
 
 
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]*(?::[^/@\s]*)?@")
+_TOKEN = re.compile(r"(?i)((?:access_token|token|key|password)=)[^&\s]+")
+
+
+def redact(text: str) -> str:
+    """`http://user:secret@host/x?access_token=abc` → `http://***@host/x?access_token=***`."""
+    return _TOKEN.sub(r"\1***", _CREDENTIALS.sub(r"\1***@", text))
+
+
+def is_google_error(exc: BaseException) -> bool:
+    """The HTTP error carries Google's JSON error body (`{"error": {...}}`), not a plain web page.
+
+    A plain web server answering 404 at a mistyped endpoint must not read as "does not exist".
+    """
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        return bool(body)
+    response = getattr(exc, "response", None)
+    if response is None:
+        return True  # not an HTTP answer we can check: trust its type
+    try:
+        return isinstance(response.json().get("error"), dict)
+    except (ValueError, AttributeError):
+        return False
+
+
 def _raise_for(response: requests.Response) -> None:
     if response.status_code < 400:
         return
@@ -138,7 +165,7 @@ class RestClient:
         self._retry_noticed = True
         reason = getattr(exc, "message", None) or type(exc).__name__
         log.warning("%s: %s; retrying for up to %.0f s (--retry-deadline)",
-                    urlparse(self.base_url).netloc, str(reason).splitlines()[0][:200], self.deadline)
+                    urlparse(self.base_url).hostname, redact(str(reason).splitlines()[0][:200]), self.deadline)
 
     def _count(self, method: str, path: str) -> None:
         kind = call_kind(method, path)

@@ -194,62 +194,87 @@ class Blocked(Action):
         return f"{self.subject}: not changed: {self.reason}"
 
 
-# ------------------------------------------------------------------------------------ backfill
+# ----------------------------------------------------------------------- snapshot comparison
 
 
 @dataclass(frozen=True)
-class Backfill(Action):
-    """Export the store's instances to the table (WRITE_APPEND), then one DML removes duplicates."""
+class CompareStore(Action):
+    """A snapshot of the store (an export into a staging table): named in outcomes when it fails."""
+
+    category: ClassVar[str] = "backfill"
+    mutating: ClassVar[bool] = False
+    store: str
+    resource: str
+
+    def describe(self) -> str:
+        return f"snapshot of dicomStores[{self.store}]"
+
+
+@dataclass(frozen=True)
+class CompareTable(Action):
+    """The comparison of a table with its stores' snapshots: named in outcomes when it fails."""
+
+    category: ClassVar[str] = "backfill"
+    mutating: ClassVar[bool] = False
+    table: TableRef
+
+    def describe(self) -> str:
+        return f"comparison of {self.table.uri} with the snapshots"
+
+
+@dataclass(frozen=True)
+class RecordState(Action):
+    """An audit row in the state table (what was added or deleted, and up to when)."""
+
+    category: ClassVar[str] = "backfill"
+    table: TableRef
+
+    def describe(self) -> str:
+        return f"record the change to {self.table.uri} in {self.table.project}.{self.table.dataset}._dicomstream_state"
+
+
+@dataclass(frozen=True)
+class AddRows(Action):
+    """ONE `INSERT ... SELECT`: rows of the store's snapshot whose instance the table lacks."""
 
     category: ClassVar[str] = "backfill"
     store: str
     resource: str
     table: TableRef
-    reason: str = ""
+    instances: int
+    create_table: bool = False  # the table does not exist yet: created with the snapshot's schema
 
     def describe(self) -> str:
-        why = f" ({self.reason})" if self.reason else ""
-        return f"backfill {self.table.uri} from dicomStores[{self.store}]{why}"
-
-
-@dataclass(frozen=True)
-class RecordBackfill(Action):
-    """Remember that a table already holds every instance of a store (no export needed)."""
-
-    category: ClassVar[str] = "backfill"
-    store: str
-    resource: str
-    table: TableRef
-
-    def describe(self) -> str:
-        return (f"record {self.table.uri} as backfilled from dicomStores[{self.store}] "
-                "(it already holds every instance)")
+        made = " (creating the table)" if self.create_table else ""
+        return (f"add rows of {self.instances} instances of dicomStores[{self.store}] missing from "
+                f"{self.table.uri}{made}")
 
 
 @dataclass(frozen=True)
 class Deduplicate(Action):
+    """ONE DML: rows older than their instance's current row (out of the streaming buffer)."""
+
     category: ClassVar[str] = "backfill"
     table: TableRef
-    instances: int
+    rows: int
+    cutoff: datetime
 
     def describe(self) -> str:
-        return f"remove duplicate rows from {self.table.uri} ({self.instances} instances have more than one row)"
-
-
-# ------------------------------------------------------------------------------------- deletes
+        return f"remove {self.rows} duplicate rows from {self.table.uri} (older than their instance's current row)"
 
 
 @dataclass(frozen=True)
 class DeleteRows(Action):
-    """One parameterised DML: `DELETE ... WHERE SOPInstanceUID IN UNNEST(@uids) AND LastUpdated < @cutoff`."""
+    """ONE DML: rows of instances in none of the table's store snapshots, older than `cutoff`."""
 
     category: ClassVar[str] = "deletes"
     table: TableRef
-    uids: tuple[str, ...]
+    instances: int
+    rows: int
     cutoff: datetime
 
     def describe(self) -> str:
-        return (f"delete rows of {len(self.uids)} deleted instances from {self.table.uri} "
+        return (f"delete {self.rows} rows of {self.instances} deleted instances from {self.table.uri} "
                 f"(rows older than {_iso(self.cutoff)})")
 
 
@@ -258,26 +283,44 @@ class DeferDeletes(Action):
     category: ClassVar[str] = "deletes"
     mutating: ClassVar[bool] = False
     table: TableRef
-    uids: tuple[str, ...]
+    instances: int
 
     def describe(self) -> str:
-        return (f"{self.table.uri}: {len(self.uids)} deleted instances still have rows in the streaming "
+        return (f"{self.table.uri}: {self.instances} deleted instances still have rows in the streaming "
                 "buffer window; retried on the next run")
 
 
 @dataclass(frozen=True)
+class RefuseDeletes(Action):
+    """Deleting this much of a table in one run looks like bad evidence: refused, the operator decides."""
+
+    category: ClassVar[str] = "deletes"
+    mutating: ClassVar[bool] = False
+    table: TableRef
+    rows: int
+    total_rows: int
+    cap: float
+
+    def describe(self) -> str:
+        share = self.rows / self.total_rows if self.total_rows else 1.0
+        return (f"{self.table.uri}: NOT deleting {self.rows} of {self.total_rows} rows ({share:.0%}): more than "
+                f"--max-delete-share {self.cap:g} of the table in one run; check the stores, then rerun with "
+                f"--max-delete-share {min(1.0, round(share + 0.005, 2)):g} to allow it")
+
+
+@dataclass(frozen=True)
 class MaintainCurrentView(Action):
-    """Create/update `TABLE_current` (one current row per instance, deleted ones hidden) and add tombstones."""
+    """Create/update `TABLE_current` (each live instance's current row) and hide deleted instances."""
 
     category: ClassVar[str] = "deletes"
     table: TableRef
     view: TableRef
-    hide: tuple[tuple[str, datetime], ...]  # (uid, hide rows up to this LastUpdated)
+    hide: int  # instances to hide (a tombstone each in the state table, written by one DML)
     write_view: bool  # create or update the view definition
 
     def describe(self) -> str:
         verb = "create/update view" if self.write_view else "keep view"
-        return f"{verb} {self.view.uri} hiding {len(self.hide)} more deleted instances of {self.table.uri}"
+        return f"{verb} {self.view.uri} hiding {self.hide} more deleted instances of {self.table.uri}"
 
 
 def current_view_ref(table: TableRef) -> TableRef:

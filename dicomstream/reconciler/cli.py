@@ -15,6 +15,7 @@ EXIT_FAILED = 1  # reconcile --apply: an action failed
 EXIT_CONFIG = 2  # invalid stack configuration or options
 EXIT_DRIFT = 3  # drift found / changes pending
 EXIT_CANNOT_READ = 4  # auth, network, permission
+EXIT_REFUSED = 5  # reconcile: refused for safety (deletion cap, another run holds the lease)
 
 
 def plural(n: int, word: str) -> str:
@@ -32,7 +33,9 @@ def shown_path(path: str) -> str:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(message, err=True)
+    from dicomstream.gcp.rest import redact
+
+    typer.echo(redact(message), err=True)
     raise typer.Exit(code)
 
 

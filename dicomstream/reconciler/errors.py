@@ -48,7 +48,7 @@ class Waits:
     quota: float = 120.0
     quota_poll: float = 1.0
     export: float = 3600.0
-    export_poll: float = 0.5
+    export_poll: float = 0.1
 
 
 def quota_retry(waits: Waits) -> Retry:
@@ -67,11 +67,17 @@ def describe_read_error(exc: BaseException, what: str) -> str:
 
 
 def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
-    """One line for a failed read (or apply); no traceback."""
+    """One line for a failed read (or apply); no traceback, no credentials."""
+    from dicomstream.gcp.rest import redact
+
+    return redact(_describe(exc, what, verb))
+
+
+def _describe(exc: BaseException, what: str, verb: str) -> str:
     import requests
     from google.auth import exceptions as auth_exc
 
-    from dicomstream.gcp.rest import is_loopback
+    from dicomstream.gcp.rest import is_google_error, is_loopback
 
     if isinstance(exc, auth_exc.InvalidOperation):  # a 401 with anonymous credentials (endpoint override)
         return (f"cannot {verb} {what}: not authenticated (401): the endpoint refused anonymous credentials; "
@@ -87,7 +93,7 @@ def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
         request = getattr(exc, "request", None)
         url = getattr(request, "url", "") or ""
         if "refused" in str(exc).lower() and is_loopback(url):
-            return (f"cannot {verb} {what}: nothing listens at {urlparse(url).netloc}; is the sandbox running? "
+            return (f"cannot {verb} {what}: nothing listens at {urlparse(url).hostname}:{urlparse(url).port}; is the sandbox running? "
                     "(`dicomstream sandbox status`; `dicomstream sandbox up` prints the endpoints)")
         return f"cannot {verb} {what}: cannot connect: {_first_line(exc)}"
     if isinstance(exc, requests.exceptions.Timeout):
@@ -98,6 +104,9 @@ def describe_error(exc: BaseException, what: str, verb: str = "read") -> str:
         if is_quota(exc):
             return f"cannot {verb} {what}: quota exhausted even after backing off: {_message(exc)}"
         return f"cannot {verb} {what}: permission denied: {_message(exc)}"
+    if isinstance(exc, gexc.NotFound) and not is_google_error(exc):
+        return (f"cannot {verb} {what}: the endpoint answered 404 without a Google API error: is it really "
+                "the API (check --healthcare-endpoint / --bigquery-endpoint)?")
     if isinstance(exc, gexc.GoogleAPICallError):
         return f"cannot {verb} {what}: {exc.code} {_message(exc)}"
     return f"cannot {verb} {what}: {type(exc).__name__}: {_first_line(exc)}"

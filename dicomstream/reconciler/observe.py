@@ -7,9 +7,7 @@ Infrastructure (every run, drift included):
 - each declared BigQuery dataset: one `datasets.get` (location + access entries).
 Reconcile adds one `tables.list` and, when present, one state query per destination dataset.
 
-Contents (only what the plan needs, see `plan.content_needs`): one aggregated query per
-destination dataset, then the instance list of each store (QIDO-RS, paged). BigQuery is read
-*before* the stores, so a row can never look stale because its instance arrived after the listing.
+Contents are never listed here: stores and tables are compared in BigQuery (`sync.py`).
 """
 
 from __future__ import annotations
@@ -20,12 +18,11 @@ from google.api_core import exceptions as gexc
 
 from components.naming import healthcare_service_agent_email
 
+from dicomstream.gcp.rest import is_google_error
 from dicomstream.reconciler.desired import DesiredState
 from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error, quota_retry
 from dicomstream.reconciler.observed import Observed, ObservedStore
-from dicomstream.reconciler.plan import PlanOptions, content_needs
 from dicomstream.reconciler.state import STATE_TABLE, State
-from dicomstream.reconciler.actions import current_view_ref
 
 T = TypeVar("T")
 
@@ -59,7 +56,11 @@ class Observer:
         """One read; quota errors back off, anything else becomes CannotRead with one line."""
         try:
             return quota_retry(self.waits)(fn)()
-        except (gexc.NotFound, CannotRead):
+        except gexc.NotFound as exc:
+            if not is_google_error(exc):  # a plain web server's 404: we cannot read, not "missing"
+                raise CannotRead(describe_read_error(exc, what)) from exc
+            raise
+        except CannotRead:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is reported in one line
             raise CannotRead(describe_read_error(exc, what)) from exc
@@ -101,22 +102,3 @@ class Observer:
                 state = state.merge(self._read(f"the reconciler state in {ds.full_id}",
                                                lambda d=ds: self.tables.state(d.project, d.id)))
         return obs, state
-
-    def contents(self, desired: DesiredState, obs: Observed, state: State, options: PlanOptions) -> None:
-        """Fill `obs.contents` / `obs.instances` with exactly what the plan needs."""
-        tables, stores = content_needs(desired, obs, state, options)
-        if tables:
-            locations = {ds.key: (obs.datasets[ds.key].location if obs.datasets.get(ds.key) else ds.location)
-                         for ds in desired.datasets}
-            obs.contents.update(self._read("destination table contents",
-                                           lambda: self.tables.contents(tables, locations)))
-        if options.deletes == "view" and "deletes" in options.only:
-            for ref in desired.tables():
-                view = obs.table(current_view_ref(ref))
-                if view is not None and view.type == "VIEW":
-                    query = self._read(f"view {view.ref.sql_id}", lambda v=view: self.tables.view_query(v.ref))
-                    obs.tables[ref.dataset_key] = {**obs.tables[ref.dataset_key],
-                                                   view.ref.table: type(view)(view.ref, view.type, query)}
-        for resource in sorted(stores):
-            obs.instances[resource] = frozenset(self._read(
-                f"the instances of {resource}", lambda r=resource: self.healthcare.instance_uids(r)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Mapping
 
 from components.naming import TableRef
@@ -54,31 +53,6 @@ class ObservedTable:
     view_query: str | None = None
 
 
-@dataclass(frozen=True)
-class UidRows:
-    """The rows one SOP instance has in a table: how many, and their oldest / newest `LastUpdated`."""
-
-    count: int
-    oldest: datetime | None
-    newest: datetime | None
-
-
-@dataclass(frozen=True)
-class TableContent:
-    ref: TableRef
-    rows: Mapping[str, UidRows]
-
-    @property
-    def duplicated(self) -> frozenset[str]:
-        """Instances with several rows that differ in `LastUpdated` (DML can keep the newest)."""
-        return frozenset(uid for uid, r in self.rows.items() if r.count > 1 and r.oldest != r.newest)
-
-    @property
-    def identical(self) -> frozenset[str]:
-        """Instances whose rows all share one `LastUpdated`: no DML can tell them apart."""
-        return frozenset(uid for uid, r in self.rows.items() if r.count > 1 and r.oldest == r.newest)
-
-
 @dataclass
 class Observed:
     """Everything read in one run. Keys absent from a mapping were not read; `None` means not found."""
@@ -89,8 +63,6 @@ class Observed:
     project_roles: dict[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)  # project → role → members
     agent_member: str | None = None  # serviceAccount:service-N@gcp-sa-healthcare.iam.gserviceaccount.com
     tables: dict[tuple[str, str], Mapping[str, ObservedTable]] = field(default_factory=dict)  # by dataset key
-    contents: dict[TableRef, TableContent] = field(default_factory=dict)
-    instances: dict[str, frozenset[str]] = field(default_factory=dict)  # store resource → SOP instance UIDs
 
     def table(self, ref: TableRef) -> ObservedTable | None:
         return self.tables.get(ref.dataset_key, {}).get(ref.table)

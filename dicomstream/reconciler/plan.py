@@ -11,7 +11,7 @@ from components.naming import TableRef
 from dicomstream.reconciler.actions import (
     CATEGORIES,
     Action,
-    Backfill,
+    AddRows,
     Blocked,
     CreateDataset,
     Deduplicate,
@@ -20,18 +20,22 @@ from dicomstream.reconciler.actions import (
     GrantRole,
     MaintainCurrentView,
     PatchStreamConfigs,
-    RecordBackfill,
+    RefuseDeletes,
     ReportMissingDataset,
     ReportMissingGrant,
     ReportMissingStore,
     current_view_ref,
 )
+from dicomstream.reconciler.compare import Snapshot, TableStats
 from dicomstream.reconciler.desired import DATA_EDITOR, DesiredState, DesiredStore, RequiredRole
 from dicomstream.reconciler.observed import Observed
+from dicomstream.reconciler.rows import live_view
 from dicomstream.reconciler.state import State, query_fingerprint, state_table_ref
 
 # Rows younger than this may still be in BigQuery's streaming buffer, where DML cannot touch them.
 STREAMING_BUFFER = timedelta(minutes=30)
+# More than this share of a table's rows deleted in one run is refused unless the operator raises it.
+DEFAULT_MAX_DELETE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class PlanOptions:
     deletes: str = "dml"  # dml | view
     create_missing: bool = False
     buffer: timedelta = STREAMING_BUFFER
+    max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
 
 
 def parse_only(text: str | None) -> frozenset[str]:
@@ -120,26 +125,6 @@ def parse_only(text: str | None) -> frozenset[str]:
         raise ValueError(f"--only: unknown {', '.join(map(repr, unknown)) or 'empty value'}; "
                          f"choose from {', '.join(CATEGORIES)}")
     return frozenset(chosen)
-
-
-def content_needs(desired: DesiredState, observed: Observed, state: State,
-                  options: PlanOptions) -> tuple[set[TableRef], set[str]]:
-    """Which tables' rows and which stores' instance lists the plan needs (read only those)."""
-    tables: set[TableRef] = set()
-    stores: set[str] = set()
-    for ref, sources in desired.tables().items():
-        if observed.table(ref) is None:
-            continue  # no table yet: nothing to delete, nothing to compare
-        present = [s for s in sources if observed.stores.get(s.resource) is not None]
-        if "deletes" in options.only and len(present) == len(sources):
-            tables.add(ref)
-            stores.update(s.resource for s in sources)
-        if "backfill" in options.only:
-            for s in present:
-                if ref.uri in observed.stores[s.resource].stream_uris and not state.is_backfilled(s.resource, ref.uri):
-                    tables.add(ref)
-                    stores.add(s.resource)
-    return tables, stores
 
 
 def plan(desired: DesiredState, observed: Observed, state: State, *, now: datetime,
@@ -194,58 +179,6 @@ def plan(desired: DesiredState, observed: Observed, state: State, *, now: dateti
         actions.append(PatchStreamConfigs(store.name, store.resource, seen.stream_uris, store.uris))
         patched_additions[store.resource] = added
 
-    # Backfill: destinations added now or never backfilled; then any leftover duplicates.
-    backfilled_tables: set[TableRef] = set()
-    if "backfill" in only:
-        for store in desired.stores:
-            seen = observed.stores.get(store.resource)
-            if seen is None:
-                continue
-            for ref in store.streams:
-                if ref.uri in patched_additions.get(store.resource, ()):
-                    actions.append(Backfill(store.name, store.resource, ref, "new destination"))
-                    backfilled_tables.add(ref)
-                elif ref.uri in seen.stream_uris and not state.is_backfilled(store.resource, ref.uri):
-                    missing = _missing_instances(observed, store.resource, ref)
-                    if missing == 0:
-                        actions.append(RecordBackfill(store.name, store.resource, ref))
-                    else:
-                        reason = "not backfilled yet" if missing is None else f"{missing} instances missing"
-                        actions.append(Backfill(store.name, store.resource, ref, reason))
-                        backfilled_tables.add(ref)
-        for ref, content in sorted(observed.contents.items()):
-            if ref not in backfilled_tables and content.duplicated:
-                actions.append(Deduplicate(ref, len(content.duplicated)))
-            if content.identical:
-                reports.append(Blocked(ref.uri, (
-                    f"{len(content.identical)} instances have several rows with the same LastUpdated, which no "
-                    "DML statement can tell apart; while streaming is paused, rewrite the table with "
-                    f"CREATE OR REPLACE TABLE `{ref.sql_id}` AS SELECT DISTINCT ...")))
-
-    # Deletes: rows of instances that none of the table's stores hold any more.
-    if "deletes" in only:
-        cutoff = now - options.buffer
-        for ref, sources in sorted(desired.tables().items()):
-            content = observed.contents.get(ref)
-            if content is None or any(s.resource not in observed.instances for s in sources):
-                continue
-            alive: set[str] = set().union(*(observed.instances[s.resource] for s in sources))
-            stale = {uid: rows for uid, rows in content.rows.items() if uid not in alive}
-            if options.deletes == "view":
-                hide = tuple(sorted(
-                    (uid, rows.newest) for uid, rows in stale.items()
-                    if rows.newest is not None and not _hidden(state, ref, uid, rows.newest)))
-                write_view = view_outdated(observed, state, ref)
-                if hide or write_view:
-                    actions.append(MaintainCurrentView(ref, current_view_ref(ref), hide, write_view))
-                continue
-            old = tuple(sorted(uid for uid, r in stale.items() if r.oldest is not None and r.oldest < cutoff))
-            young = tuple(sorted(uid for uid, r in stale.items() if r.newest is None or r.newest >= cutoff))
-            if old:
-                actions.append(DeleteRows(ref, old, cutoff))
-            if young:
-                reports.append(DeferDeletes(ref, young))
-
     return actions + reports
 
 
@@ -262,36 +195,15 @@ def _blockers(store: DesiredStore, added: Iterable[str], missing_datasets: set[t
     return list(dict.fromkeys(reasons))
 
 
-def _missing_instances(observed: Observed, store_resource: str, ref: TableRef) -> int | None:
-    """How many of the store's instances the table lacks, or None when that was not read."""
-    instances = observed.instances.get(store_resource)
-    if instances is None:
-        return None
-    if observed.table(ref) is None:
-        return len(instances)
-    content = observed.contents.get(ref)
-    if content is None:
-        return None
-    return sum(1 for uid in instances if uid not in content.rows)
+def current_view_query(table: TableRef, state_table: TableRef, has_type: bool) -> str:
+    """`TABLE_current`: each live instance's current row (`rows.py`), minus instances hidden by a tombstone."""
+    hidden = (f"NOT EXISTS (SELECT 1 FROM `{state_table.sql_id}` AS s "
+              f"WHERE s.kind = 'hidden' AND s.table_uri = '{table.uri}' "
+              f"AND s.uid = t.SOPInstanceUID AND t.LastUpdated <= s.up_to)")
+    return live_view(table.sql_id, has_type, hidden)
 
 
-def _hidden(state: State, ref: TableRef, uid: str, newest: datetime) -> bool:
-    until = state.hidden_until(ref.uri, uid)
-    return until is not None and until >= newest
-
-
-def current_view_query(table: TableRef, state_table: TableRef) -> str:
-    """One current row per instance (newest `LastUpdated`), minus rows hidden by a tombstone."""
-    return (
-        f"SELECT t.* FROM `{table.sql_id}` AS t "
-        f"WHERE NOT EXISTS (SELECT 1 FROM `{state_table.sql_id}` AS s "
-        f"WHERE s.kind = 'hidden' AND s.table_uri = '{table.uri}' "
-        f"AND s.uid = t.SOPInstanceUID AND t.LastUpdated <= s.up_to) "
-        f"QUALIFY ROW_NUMBER() OVER (PARTITION BY t.SOPInstanceUID ORDER BY t.LastUpdated DESC) = 1"
-    )
-
-
-def view_outdated(observed: Observed, state: State, ref: TableRef) -> bool:
+def view_outdated(observed: Observed, state: State, ref: TableRef, has_type: bool) -> bool:
     """The `TABLE_current` view is missing or not the expected query.
 
     The query is compared when the API returns it; otherwise against the fingerprint recorded
@@ -300,7 +212,67 @@ def view_outdated(observed: Observed, state: State, ref: TableRef) -> bool:
     seen = observed.table(current_view_ref(ref))
     if seen is None or seen.type != "VIEW":
         return True
-    expected = current_view_query(ref, state_table_ref(ref))
+    expected = current_view_query(ref, state_table_ref(ref), has_type)
     if seen.view_query:
         return seen.view_query.strip() != expected
     return state.views.get(current_view_ref(ref).uri) != query_fingerprint(expected)
+
+
+# ------------------------------------------------------------------------ snapshot comparison
+
+
+def delete_cutoff(snapshots: Iterable[Snapshot], now: datetime, buffer: timedelta) -> datetime:
+    """Rows older than this may be deleted: before every snapshot started and out of the buffer."""
+    return min([now - buffer, *(s.start for s in snapshots)])
+
+
+def plan_table(ref: TableRef, sources: tuple[DesiredStore, ...], snapshots: dict[str, Snapshot],
+               stats: TableStats | None, *, now: datetime, options: PlanOptions,
+               has_type: bool = False, view_outdated: bool = False) -> list[Action]:
+    """What to change in one table, from its comparison with its stores' snapshots (pure).
+
+    `stats` is None when the table does not exist yet. Deletes need the complete evidence: a
+    snapshot of every store that streams into the table, each finished without failures.
+    """
+    only = options.only
+    taken = [snapshots[s.resource] for s in sources if s.resource in snapshots]
+    out: list[Action] = []
+    if stats is None:
+        if "backfill" in only:
+            first = True
+            for snap in taken:
+                if snap.instances != 0:
+                    out.append(AddRows(snap.store, snap.resource, ref, snap.instances or 0, create_table=first))
+                    first = False
+        return out
+    if "backfill" in only:
+        for snap, count in zip(taken, stats.add):
+            if count:
+                out.append(AddRows(snap.store, snap.resource, ref, count))
+        if stats.duplicates:
+            out.append(Deduplicate(ref, stats.duplicates, now - options.buffer))
+        if stats.identical:
+            out.append(Blocked(ref.uri, (
+                f"{stats.identical} instances have several rows with the same LastUpdated, which no DML "
+                "statement can tell apart; while streaming is paused, rewrite the table with "
+                f"CREATE OR REPLACE TABLE `{ref.sql_id}` AS SELECT DISTINCT ...")))
+    if "deletes" not in only:
+        return out
+    partial = [s.name for s in sources if s.resource not in snapshots or not snapshots[s.resource].complete]
+    if partial:
+        out.append(Blocked(ref.uri, "no rows deleted: no complete snapshot of "
+                           + ", ".join(f"dicomStores[{n}]" for n in partial)))
+        return out
+    cutoff = delete_cutoff(taken, now, options.buffer)
+    if options.deletes == "view":
+        if stats.hide or view_outdated:
+            out.append(MaintainCurrentView(ref, current_view_ref(ref), stats.hide, view_outdated))
+        return out
+    if stats.delete_rows:
+        if stats.delete_rows > options.max_delete_share * stats.total_rows:
+            out.append(RefuseDeletes(ref, stats.delete_rows, stats.total_rows, options.max_delete_share))
+        else:
+            out.append(DeleteRows(ref, stats.delete_instances, stats.delete_rows, cutoff))
+    if stats.young_instances:
+        out.append(DeferDeletes(ref, stats.young_instances))
+    return out

@@ -1,17 +1,22 @@
-"""One drift check or one reconcile run: observe → plan → (apply), with the call counts."""
+"""One drift check or one reconcile run: observe → plan → (apply) → compare (→ apply), with call counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from components.naming import TableRef
+
 from dicomstream.reconciler.actions import Action
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
 from dicomstream.reconciler.errors import Waits
-from dicomstream.reconciler.execute import Executor, Outcome, Progress
+from dicomstream.reconciler.execute import Executor, NoProgress, Outcome, Progress
+from dicomstream.reconciler.lease import LEASE_TABLE, Lease, LeaseHeld
 from dicomstream.reconciler.observe import Observer
 from dicomstream.reconciler.plan import Difference, PlanOptions, drift, plan
+from dicomstream.reconciler.snapshot import staging_dataset
+from dicomstream.reconciler.sync import DataPhase
 
 
 @dataclass
@@ -26,6 +31,7 @@ class ReconcileResult:
     outcomes: list[Outcome] = field(default_factory=list)
     applied: bool = False
     calls: dict[str, int] = field(default_factory=dict)
+    refused: str | None = None  # why the run changed nothing (another run holds the lease)
 
     @property
     def pending(self) -> list[Action]:
@@ -47,17 +53,52 @@ def run_drift(desired: DesiredState, clients: Clients, waits: Waits | None = Non
 
 
 def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions, *, now: datetime,
-                  apply: bool = False, waits: Waits | None = None, progress: Progress | None = None) -> ReconcileResult:
+                  apply: bool = False, waits: Waits | None = None, progress: Progress | None = None,
+                  break_lease: bool = False, lease_ttl: int = 900) -> ReconcileResult:
+    """Observe, plan the infrastructure, (apply it,) then compare every store with every table."""
     waits = waits or Waits()
     observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables, waits)
     observed, state = observer.infrastructure(desired, for_reconcile=True)
-    observer.contents(desired, observed, state, options)
-    actions = plan(desired, observed, state, now=now, options=options)
-    result = ReconcileResult(actions)
-    if apply and result.pending:
-        executor = Executor(clients.healthcare, clients.resourcemanager, clients.tables, waits=waits,
-                            progress=progress, now=now)
-        result.outcomes = executor.apply(actions)
-        result.applied = True
+    result = ReconcileResult(plan(desired, observed, state, now=now, options=options))
+    lease = None
+    try:
+        if apply:
+            lease = _take_lease(desired, clients, observed, lease_ttl, break_lease)
+            executor = Executor(clients.healthcare, clients.resourcemanager, clients.tables, waits=waits,
+                                progress=progress, now=now)
+            result.outcomes = executor.apply(result.actions)
+            result.applied = True
+        if options.only & {"backfill", "deletes"}:
+            patched = {o.action.resource for o in result.outcomes
+                       if o.status == "done" and o.action.kind == "patch_stream_configs"}
+            changed = {"create_dataset", "grant_role"}
+            if patched or any(o.action.kind in changed and o.status == "done" for o in result.outcomes):
+                observed, state = observer.infrastructure(desired, for_reconcile=True)  # what was just changed
+            phase = DataPhase(clients.healthcare, clients.tables, desired, observed, state, options, now, apply,
+                              waits, progress or NoProgress(), renew=lease.renew if lease else (lambda: None),
+                              after_grant=any(o.action.kind == "grant_role" and o.status == "done"
+                                              for o in result.outcomes))
+            phase.run()
+            result.actions += phase.actions
+            result.outcomes += phase.outcomes
+    except LeaseHeld as exc:
+        result.refused = str(exc)
+    finally:
+        if lease is not None:
+            try:
+                lease.release()
+            except Exception:  # noqa: BLE001 - it expires on its own
+                pass
+    result.actions = [a for a in result.actions if a.mutating] + [a for a in result.actions if not a.mutating]
     result.calls = clients.calls()
     return result
+
+
+def _take_lease(desired: DesiredState, clients: Clients, observed, ttl: int, force: bool) -> Lease | None:
+    """The stack's lease in the snapshot dataset (none when there is no such dataset yet)."""
+    staging = staging_dataset(desired)
+    if staging is None or observed.datasets.get(staging) is None:
+        return None
+    lease = Lease(clients.tables, TableRef(*staging, LEASE_TABLE), desired.healthcare_dataset_name, ttl)
+    lease.acquire(force=force)
+    return lease

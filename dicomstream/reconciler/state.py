@@ -17,8 +17,9 @@ from components.naming import TableRef
 STATE_TABLE = "_dicomstream_state"
 
 # Row kinds.
-BACKFILLED = "backfilled"  # store, table_uri: the store's existing instances were exported to the table
-DELETED = "deleted"  # table_uri, uid: rows of an instance gone from its stores were deleted by DML
+BACKFILLED = "backfilled"  # (older versions) store, table_uri: the store was exported into the table
+ADDED = "added"  # store, table_uri, up_to: missing rows copied from the store's snapshot taken at up_to
+DELETED = "deleted"  # table_uri, up_to: rows of instances gone from every store, older than up_to, deleted
 HIDDEN = "hidden"  # table_uri, uid, up_to: the TABLE_current view hides rows of uid up to `up_to`
 VIEW = "view"  # table_uri (the view), uid (fingerprint of its query): the view the reconciler wrote
 

@@ -1,8 +1,11 @@
-"""The BigQuery emulator (`bqemulator`) as a managed subprocess on 127.0.0.1.
+"""The BigQuery emulator (`bqemulator`) as a managed subprocess on 127.0.0.1, behind a small proxy.
 
 Starting it needs DuckDB's spatial extension, which the emulator tries to download at start. We
 ship it as the pinned `duckdb-extension-spatial` wheel and install it into DuckDB's extension
 directory once (idempotent), so a fresh clone works offline without a manual step.
+
+Clients never talk to the emulator directly but to `BigQueryProxy` (same process as the sandbox),
+which makes it answer as BigQuery does where it did not (`dicomstream.sandbox.bigquery_proxy`).
 """
 
 from __future__ import annotations
@@ -90,7 +93,9 @@ class BigQueryEmulator:
         self.requested_port = port
         self.data_dir = Path(data_dir) if data_dir else None  # None: in-memory (ephemeral)
         self.log_path = Path(log_path) if log_path else None
-        self.port: int | None = None
+        self.port: int | None = None  # the proxy's: what clients use
+        self.upstream_port: int | None = None  # the emulator's own
+        self.proxy = None
         self._proc: subprocess.Popen | None = None
         self._log_file = None
 
@@ -114,7 +119,7 @@ class BigQueryEmulator:
         cmd = _bqemulator_command() + [
             "start",
             "--rest-host", LOOPBACK,
-            "--rest-port", str(self.requested_port),
+            "--rest-port", "0",
             "--grpc-host", LOOPBACK,
             "--grpc-port", "0",
             "--project", self.project,
@@ -149,6 +154,11 @@ class BigQueryEmulator:
         )
         try:
             self._wait_ready(timeout)
+            from dicomstream.sandbox.bigquery_proxy import BigQueryProxy
+
+            self.upstream_port, self.port = self.port, None
+            self.proxy = BigQueryProxy(f"http://{LOOPBACK}:{self.upstream_port}", port=self.requested_port).start()
+            self.port = self.proxy.port
         except BaseException:
             self.stop()
             raise
@@ -190,6 +200,9 @@ class BigQueryEmulator:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (the emulator flushes its DuckDB file), then SIGKILL if it does not exit."""
+        proxy, self.proxy = self.proxy, None
+        if proxy is not None:
+            proxy.stop()
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -202,6 +215,7 @@ class BigQueryEmulator:
             self._log_file.close()
             self._log_file = None
         self.port = None
+        self.upstream_port = None
 
     def __enter__(self) -> "BigQueryEmulator":
         return self.start()

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "stacks"
+PROJECT = Path(__file__).resolve().parents[1] / "fixtures"  # the tests' own project (Pulumi.yaml, stacks/)
+FIXTURES = PROJECT / "stacks"
 
 
-def run(*args, cwd=FIXTURES.parent):
+def run(*args, cwd=PROJECT):
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=cwd, capture_output=True,
                             text=True, timeout=60)
     assert "Traceback" not in result.stdout + result.stderr

@@ -90,6 +90,35 @@ class World:
             job_retry=None)
         return {row["uid"]: row["n"] for row in result}
 
+    def current(self, table: str) -> dict[str, int]:
+        """SOPInstanceUID → rows of the instance that the reconciler's rules show as live and current."""
+        from dicomstream.reconciler.rows import live_view
+
+        client = self.sandbox.bigquery_client(PROJECT)
+        names = {f.name for f in client.get_table(self.table(table).sql_id).schema}
+        sql = f"SELECT SOPInstanceUID AS uid, COUNT(*) AS n FROM ({live_view(self.table(table).sql_id, 'Type' in names)}) GROUP BY uid"
+        return {row["uid"]: row["n"] for row in client.query_and_wait(sql, job_retry=None)}
+
+    def assert_converged(self, live: dict[str, set[str]]) -> None:
+        """The issue's invariant: per table, every live instance has exactly one row, and nothing else
+        (deleted instances out of the buffer have no row left)."""
+        for table, uids in live.items():
+            assert self.rows(table) == {uid: 1 for uid in uids}, table
+
+    def cli(self, *args: str, wait: bool = True):
+        """`dicomstream ARGS` as its own process (for SIGKILL and concurrency), from the stack's directory."""
+        import os
+        import subprocess
+        import sys
+
+        exe = Path(sys.executable).with_name("dicomstream")
+        env = {**os.environ, **self.sandbox.endpoints.as_env()}
+        proc = subprocess.Popen([str(exe), *args], cwd=self.root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        if wait:
+            proc.output, _ = proc.communicate(timeout=120)
+        return proc
+
     def wait_exports(self, count: int, timeout: float = 20.0) -> None:
         """Until `count` export operations of the Healthcare dataset exist and are all done."""
         import time

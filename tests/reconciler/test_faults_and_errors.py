@@ -30,14 +30,14 @@ def test_bursts_of_429_and_503_and_a_timeout_mid_export_lose_and_duplicate_nothi
     admin.add_fault(r"/dicomStores/cardiology$", method="PATCH", status=429, count=3)
     admin.add_fault(r":export$", method="POST", status=503, count=2)
     admin.add_fault(r"/operations/", method="GET", delay_s=1.5, count=2)  # client timeout is 1 s
-    admin.add_fault(r"/dicomWeb/instances$", method="GET", status=500, count=1)
+    world.sandbox.bigquery.proxy.faults.add({"method": "POST", "pathRegex": "/queries$", "status": 503, "count": 1})
 
     result = reconcile(world)
     assert not result.failed, [o.message for o in result.failed]
     assert world.rows("cardiology") == {ds.SOPInstanceUID: 1 for ds in instances[:5]}
-    assert admin.faults() == []  # every injected fault was hit
+    assert admin.faults() == [] and world.sandbox.bigquery.proxy.faults.list() == []  # every fault was hit
     assert result.calls["healthcare PATCH dicomStores"] == 4  # 3 refused + 1
-    assert reconcile(world, apply=False).actions == []
+    assert [a for a in reconcile(world, apply=False).actions if a.mutating] == []
 
 
 def test_an_export_accepted_twice_after_a_timeout_ends_with_one_row_per_instance(world, instances):
@@ -45,16 +45,31 @@ def test_an_export_accepted_twice_after_a_timeout_ends_with_one_row_per_instance
     world.store("cardiology", instances[:4])
     world.write_stack({"radiology": [f"{world.dataset}.instances", f"{world.dataset}.radiology"],
                        "cardiology": [f"{world.dataset}.instances", f"{world.dataset}.cardiology"]})
-    # The server starts the export but answers after the client gave up: the retry exports again.
+    # The server starts the export but answers after the client gave up: the retry exports again,
+    # into the same staging table (WRITE_TRUNCATE): never into a destination.
     world.admin.add_fault(r":export$", method="POST", delay_s=1.5, count=1)
     first = reconcile(world)
-    assert not first.failed
-    assert first.calls["healthcare POST :export"] == 2
-    world.wait_exports(2)  # the abandoned first export may land after the run's dedup...
-    second = reconcile(world)  # ...then the next run removes those duplicates
-    assert {type(a).__name__ for a in second.actions} <= {"Deduplicate"} and not second.failed
-    assert world.rows("cardiology") == {ds.SOPInstanceUID: 1 for ds in instances[:4]}
-    assert reconcile(world, apply=False).actions == []
+    assert not first.failed, [o.message for o in first.failed]
+    assert first.calls["healthcare POST :export"] == 3  # two stores, one retried
+    world.assert_converged({"cardiology": {ds.SOPInstanceUID for ds in instances[:4]},
+                            "instances": {ds.SOPInstanceUID for ds in instances[:4]}})
+
+
+def test_a_bigquery_request_that_hangs_is_cut_by_the_timeout_and_the_retry_deadline(world, instances):
+    """The old client waited 100 s on a hung request despite --retry-deadline 10."""
+    import time
+
+    world.provision()
+    world.store("radiology", instances[:2])
+    world.sandbox.bigquery.proxy.faults.add({"method": "GET", "pathRegex": "/datasets/", "delay_s": 30, "count": -1})
+    start = time.monotonic()
+    try:
+        result = world.run("drift", "--stack", "dev", "--retry-deadline", "2")
+    finally:
+        world.sandbox.bigquery.proxy.faults.clear()
+    assert time.monotonic() - start < 15
+    assert result.exit_code == 4 and "Traceback" not in result.output
+    assert result.output.strip().startswith("dicomstream drift: cannot read BigQuery dataset")
 
 
 def test_403_until_iam_propagates_then_success_or_a_clear_failure(world, instances):
@@ -73,7 +88,8 @@ def test_403_until_iam_propagates_then_success_or_a_clear_failure(world, instanc
     result = world.run("reconcile", "--stack", "dev", "--apply", "--iam-wait", "1")
     assert result.exit_code == 1
     assert "after waiting 1 s for IAM propagation" in result.output and "Traceback" not in result.output
-    assert "skipped: the stream configs of its store were not patched" in result.output
+    world.assert_converged({"radiology": {ds.SOPInstanceUID for ds in instances[:2]},
+                            "instances": {ds.SOPInstanceUID for ds in instances[:2]}})
 
 
 def test_quota_403_is_retried_with_backoff(world, instances):
@@ -151,3 +167,46 @@ def test_invalid_config_and_options_exit_2(world):
     assert world.run("reconcile", "--stack", "dev", "--only", "stream").exit_code == 2
     assert "--only: unknown 'stream'" in world.run("reconcile", "--stack", "dev", "--only", "stream").output
     assert world.run("reconcile", "--stack", "nope").exit_code == 2
+
+
+def test_a_plain_web_server_answering_404_is_cannot_read_and_credentials_are_never_printed(world):
+    """Exit 4 (not 3, "drift") for a mistyped endpoint; a user name and password in it stay hidden."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class NotFoundPage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib naming
+            body = b"<html><body>404 Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotFoundPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://admin:s3cret-pass@127.0.0.1:{server.server_address[1]}"
+        for command in ("drift", "reconcile"):
+            result = world.run(command, "--stack", "dev", "--healthcare-endpoint", url, "--retry-deadline", "2")
+            assert result.exit_code == 4, result.output
+            assert "404 without a Google API error" in result.output
+            assert "s3cret" not in result.output and "admin:" not in result.output
+        bq = world.run("drift", "--stack", "dev", "--bigquery-endpoint", url, "--retry-deadline", "2")
+        assert bq.exit_code == 4 and "s3cret" not in bq.output, bq.output
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_redact_hides_user_info_and_tokens():
+    from dicomstream.gcp.rest import redact
+
+    assert redact("GET http://u:p@h:1/x?access_token=abc&y=1") == "GET http://***@h:1/x?access_token=***&y=1"
+    assert redact("https://token@host/v1") == "https://***@host/v1"
+    assert redact("no credentials here: a@b.c") == "no credentials here: a@b.c"

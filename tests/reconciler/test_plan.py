@@ -16,11 +16,10 @@ from dicomstream.reconciler.observed import (
     ObservedDataset,
     ObservedStore,
     ObservedTable,
-    TableContent,
-    UidRows,
 )
-from dicomstream.reconciler.plan import PlanOptions, current_view_query, drift, parse_only, plan
-from dicomstream.reconciler.state import State, query_fingerprint, state_table_ref
+from dicomstream.reconciler.compare import Snapshot, TableStats
+from dicomstream.reconciler.plan import PlanOptions, drift, parse_only, plan, plan_table
+from dicomstream.reconciler.state import State
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 AGENT = "serviceAccount:service-123@gcp-sa-healthcare.iam.gserviceaccount.com"
@@ -73,12 +72,6 @@ def all_backfilled() -> State:
                                        (CARD, CARDT.uri)}))
 
 
-def rows(**uids: int) -> dict[str, UidRows]:
-    """uid=age in minutes → one row of that age."""
-    return {uid.replace("_", "."): UidRows(1, NOW - timedelta(minutes=m), NOW - timedelta(minutes=m))
-            for uid, m in uids.items()}
-
-
 def test_desired_state_names_resources_tables_and_roles(desired):
     assert [s.resource for s in desired.stores] == [RAD, CARD]
     assert desired.store("cardiology").uris == (INSTANCES.uri, CARDT.uri)
@@ -106,7 +99,6 @@ def test_removed_stream_is_drift_and_one_patch_then_backfill(desired):
     actions = plan(desired, obs, all_backfilled(), now=NOW)
     assert actions == [
         A.PatchStreamConfigs("radiology", RAD, (INSTANCES.uri,), (INSTANCES.uri, RADT.uri)),
-        A.Backfill("radiology", RAD, RADT, "new destination"),
     ]
     assert actions[0].describe() == f"patch dicomStores[radiology] streamConfigs: add {RADT.uri}"
 
@@ -166,9 +158,9 @@ def test_new_stream_into_ungranted_dataset_is_blocked(desired):
     assert [type(a) for a in actions] == [A.ReportMissingGrant, A.Blocked]
     assert "lacks roles/bigquery.dataEditor" in actions[1].describe()
     assert not any(a.mutating for a in actions)
-    # With --create-missing: grant first, then the patch and the backfill.
+    # With --create-missing: grant first, then the patch (rows come from the comparison that follows).
     actions = plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(create_missing=True))
-    assert [type(a) for a in actions] == [A.GrantRole, A.PatchStreamConfigs, A.Backfill]
+    assert [type(a) for a in actions] == [A.GrantRole, A.PatchStreamConfigs]
 
 
 def test_missing_dataset_reported_or_created(desired):
@@ -202,64 +194,6 @@ def test_location_drift(desired):
         "dataset dicom_metadata: location is EU, the stack says US (a dataset cannot move; recreate it)"]
 
 
-def test_backfill_decided_from_state_and_content(desired):
-    obs = converged(desired)
-    state = State(backfilled=all_backfilled().backfilled - {(RAD, RADT.uri)})
-    # Contents unknown → backfill; complete → only remember; incomplete → backfill.
-    assert plan(desired, obs, state, now=NOW) == [A.Backfill("radiology", RAD, RADT, "not backfilled yet")]
-    obs.instances[RAD] = frozenset({"1.1", "1.2"})
-    obs.contents[RADT] = TableContent(RADT, rows(**{"1_1": 60, "1_2": 60}))
-    assert plan(desired, obs, state, now=NOW, options=PlanOptions(only=frozenset({"backfill"}))) == [
-        A.RecordBackfill("radiology", RAD, RADT)]
-    obs.contents[RADT] = TableContent(RADT, rows(**{"1_1": 60}))
-    assert plan(desired, obs, state, now=NOW, options=PlanOptions(only=frozenset({"backfill"}))) == [
-        A.Backfill("radiology", RAD, RADT, "1 instances missing")]
-
-
-def test_duplicates_outside_a_backfill_are_removed(desired):
-    obs = converged(desired)
-    obs.contents[INSTANCES] = TableContent(INSTANCES, {"1.1": UidRows(2, NOW - timedelta(minutes=1), NOW)})
-    assert plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(only=frozenset({"backfill"}))) == [
-        A.Deduplicate(INSTANCES, 1)]
-
-
-def test_deletes_respect_every_source_store_and_the_streaming_buffer(desired):
-    obs = converged(desired)
-    obs.instances = {RAD: frozenset({"1.1"}), CARD: frozenset({"2.1"})}
-    # 1.1 lives in radiology, 2.1 in cardiology; 9.1 is gone (old row), 9.2 is gone (young row).
-    obs.contents[INSTANCES] = TableContent(INSTANCES, rows(**{"1_1": 90, "2_1": 90, "9_1": 90, "9_2": 5}))
-    obs.contents[RADT] = TableContent(RADT, rows(**{"1_1": 90}))
-    obs.contents[CARDT] = TableContent(CARDT, rows(**{"2_1": 90}))
-    actions = plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(only=frozenset({"deletes"})))
-    assert actions == [A.DeleteRows(INSTANCES, ("9.1",), NOW - timedelta(minutes=30)),
-                       A.DeferDeletes(INSTANCES, ("9.2",))]
-    assert "retried on the next run" in actions[1].describe()
-    # Without the instance list of one source store nothing is deleted from the shared table.
-    del obs.instances[CARD]
-    assert plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(only=frozenset({"deletes"}))) == []
-
-
-def test_deletes_as_view_hide_once_and_rewrite_an_outdated_view(desired):
-    obs = converged(desired)
-    obs.instances = {RAD: frozenset({"1.1"}), CARD: frozenset()}
-    obs.contents[INSTANCES] = TableContent(INSTANCES, rows(**{"1_1": 90, "9_2": 5}))
-    opts = PlanOptions(only=frozenset({"deletes"}), deletes="view")
-    (action,) = plan(desired, obs, all_backfilled(), now=NOW, options=opts)
-    assert action.view == TableRef("acme-imaging-dev", "dicom_metadata", "instances_current")
-    assert action.hide == (("9.2", NOW - timedelta(minutes=5)),) and action.write_view
-    # After it ran: view present with the recorded fingerprint and the tombstone → nothing to do.
-    view = action.view
-    obs.tables[view.dataset_key] = {**obs.tables[view.dataset_key], view.table: ObservedTable(view, "VIEW")}
-    query = current_view_query(INSTANCES, state_table_ref(INSTANCES))
-    state = State(backfilled=all_backfilled().backfilled, hidden={INSTANCES.uri: {"9.2": NOW - timedelta(minutes=5)}},
-                  views={view.uri: query_fingerprint(query)})
-    assert plan(desired, obs, state, now=NOW, options=opts) == []
-    # A hand-edited view (query visible through the API) is rewritten.
-    obs.tables[view.dataset_key] = {**obs.tables[view.dataset_key], view.table: ObservedTable(view, "VIEW", "SELECT 1")}
-    (again,) = plan(desired, obs, state, now=NOW, options=opts)
-    assert again.write_view and again.hide == ()
-
-
 def test_only_limits_categories(desired):
     obs = converged(desired)
     obs.stores[RAD] = ObservedStore(RAD, (INSTANCES.uri,))
@@ -272,11 +206,11 @@ def test_only_limits_categories(desired):
 
 
 def test_actions_serialise_to_json(desired):
-    action = A.DeleteRows(INSTANCES, ("9.1",), NOW)
+    action = A.DeleteRows(INSTANCES, 1, 2, NOW)
     assert action.to_json() == {
         "action": "delete_rows", "category": "deletes", "mutating": True,
-        "description": f"delete rows of 1 deleted instances from {INSTANCES.uri} (rows older than 2025-01-01T12:00:00Z)",
-        "table": INSTANCES.uri, "uids": ["9.1"], "cutoff": "2025-01-01T12:00:00Z"}
+        "description": f"delete 2 rows of 1 deleted instances from {INSTANCES.uri} (rows older than 2025-01-01T12:00:00Z)",
+        "table": INSTANCES.uri, "instances": 1, "rows": 2, "cutoff": "2025-01-01T12:00:00Z"}
     report = A.ReportMissingGrant(JOB_USER, AGENT, "p-roject", None)
     assert report.to_json()["command"].startswith("gcloud projects add-iam-policy-binding p-roject")
 
@@ -292,16 +226,6 @@ def test_state_folds_the_log():
     ])
     assert state.is_backfilled(RAD, RADT.uri) and state.hidden_until(RADT.uri, "9") == t2
     assert state.views == {"bq://v": "new"}
-
-
-def test_identical_duplicates_are_reported_not_retried_forever(desired):
-    obs = converged(desired)
-    obs.contents[INSTANCES] = TableContent(INSTANCES, {"1.1": UidRows(2, NOW, NOW),
-                                                       "1.2": UidRows(2, NOW - timedelta(minutes=1), NOW)})
-    actions = plan(desired, obs, all_backfilled(), now=NOW, options=PlanOptions(only=frozenset({"backfill"})))
-    assert actions[0] == A.Deduplicate(INSTANCES, 1)
-    assert isinstance(actions[1], A.Blocked) and not actions[1].mutating
-    assert "1 instances have several rows with the same LastUpdated" in actions[1].describe()
 
 
 def test_errors_are_classified_and_described_in_one_line():
@@ -332,3 +256,95 @@ def test_bigquery_calls_are_counted_by_collection():
     assert _bigquery_kind("GET", "/bigquery/v2/projects/p/datasets/d?prettyPrint=false") == "GET datasets"
     assert _bigquery_kind("POST", "/bigquery/v2/projects/p/queries") == "POST queries"
     assert _bigquery_kind("POST", "/bigquery/v2/projects/p/datasets/d/tables/t/insertAll") == "POST insertAll"
+
+
+# ------------------------------------------------------------------ one table against its snapshots
+
+
+def snap(resource: str, minutes_ago: float = 5, complete: bool = True, instances: int = 10) -> Snapshot:
+    name = resource.rsplit("/", 1)[1]
+    return Snapshot(name, resource, TableRef("acme-imaging-dev", "dicom_metadata", f"_dicomstream_snapshot_{name}"),
+                    NOW - timedelta(minutes=minutes_ago), complete, instances)
+
+
+def sources(desired, ref):
+    return desired.tables()[ref]
+
+
+def test_rows_missing_from_a_table_are_added_per_store_and_duplicates_removed(desired):
+    snaps = {RAD: snap(RAD), CARD: snap(CARD)}
+    stats = TableStats(total_rows=20, live=18, duplicates=2, identical=0, add=(3, 0))
+    actions = plan_table(INSTANCES, sources(desired, INSTANCES), snaps, stats, now=NOW, options=PlanOptions())
+    assert actions == [A.AddRows("radiology", RAD, INSTANCES, 3), A.Deduplicate(INSTANCES, 2, NOW - timedelta(minutes=30))]
+
+
+def test_deletes_need_a_complete_snapshot_of_every_store_of_the_table(desired):
+    stats = TableStats(total_rows=100, live=100, duplicates=0, identical=0, add=(0, 0), delete_rows=4,
+                       delete_instances=2, young_instances=1)
+    full = {RAD: snap(RAD, minutes_ago=40), CARD: snap(CARD, minutes_ago=45)}
+    actions = plan_table(INSTANCES, sources(desired, INSTANCES), full, stats, now=NOW, options=PlanOptions())
+    # the cut-off is the earliest of the snapshots' starts and the buffer
+    assert actions == [A.DeleteRows(INSTANCES, 2, 4, NOW - timedelta(minutes=45)), A.DeferDeletes(INSTANCES, 1)]
+    for partial in ({RAD: snap(RAD)}, {RAD: snap(RAD), CARD: snap(CARD, complete=False)}):
+        actions = plan_table(INSTANCES, sources(desired, INSTANCES), partial, stats, now=NOW, options=PlanOptions())
+        assert [type(a) for a in actions] == [A.Blocked] and "no rows deleted" in actions[0].describe()
+
+
+def test_deleting_more_than_the_cap_is_refused_until_the_operator_raises_it(desired):
+    stats = TableStats(total_rows=12000, live=5000, duplicates=0, identical=0, add=(0,), delete_rows=7000,
+                       delete_instances=7000)
+    snaps = {RAD: snap(RAD)}
+    (refused,) = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW, options=PlanOptions())
+    assert isinstance(refused, A.RefuseDeletes) and not refused.mutating
+    assert "NOT deleting 7000 of 12000 rows (58%)" in refused.describe() and "--max-delete-share 0.59" in refused.describe()
+    (allowed,) = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW,
+                            options=PlanOptions(max_delete_share=0.6))
+    assert isinstance(allowed, A.DeleteRows)
+
+
+def test_a_missing_table_is_created_from_the_first_nonempty_snapshot(desired):
+    snaps = {RAD: snap(RAD, instances=0), CARD: snap(CARD, instances=4)}
+    assert plan_table(INSTANCES, sources(desired, INSTANCES), snaps, None, now=NOW, options=PlanOptions()) == [
+        A.AddRows("cardiology", CARD, INSTANCES, 4, create_table=True)]
+
+
+def test_view_mode_hides_instead_of_deleting(desired):
+    stats = TableStats(total_rows=10, live=10, duplicates=0, identical=0, add=(0,), delete_rows=9,
+                       delete_instances=9, hide=9)
+    options = PlanOptions(deletes="view")
+    (view,) = plan_table(RADT, sources(desired, RADT), {RAD: snap(RAD)}, stats, now=NOW, options=options,
+                         view_outdated=True)
+    assert view == A.MaintainCurrentView(RADT, TableRef(RADT.project, RADT.dataset, "radiology_current"), 9, True)
+
+
+def test_the_row_rules_treat_a_delete_row_as_a_tombstone_and_tables_without_type_as_live():
+    from dicomstream.reconciler.rows import current_keys, live_view, tombstone
+
+    assert tombstone("t", False) == "FALSE"
+    assert tombstone("t", True) == "IFNULL(t.Type = 'DELETE', FALSE)"
+    assert "Type" not in live_view("p.d.t", False) and "Type" not in current_keys("p.d.t", False)
+    view = live_view("p.d.t", True)
+    assert "ORDER BY t.LastUpdated DESC, IF(IFNULL(t.Type = 'DELETE', FALSE), 1, 0) DESC) = 1" in view
+    assert view.endswith("AND NOT IFNULL(t.Type = 'DELETE', FALSE)")
+
+
+def test_copy_plan_widens_the_destination_and_rebuilds_records_that_differ():
+    from dicomstream.reconciler.columns import SchemaConflict, copy_plan
+
+    def f(name, typ="STRING", mode="NULLABLE", fields=()):
+        return {"name": name, "type": typ, "mode": mode, "fields": list(fields)}
+
+    destination = [f("SOPInstanceUID"), f("PatientName", "RECORD", fields=[f("Alphabetic")]),
+                   f("Seq", "RECORD", "REPEATED", [f("A"), f("OnlyHere")]), f("Old")]
+    snapshot = [f("SOPInstanceUID"), f("PatientName", "RECORD", fields=[f("Alphabetic"), f("Phonetic")]),
+                f("Seq", "RECORD", "REPEATED", [f("A")]), f("New", "INTEGER")]
+    plan = copy_plan(destination, snapshot)
+    assert plan.added == ("New",)
+    assert [c["name"] for c in plan.widened_schema] == ["SOPInstanceUID", "PatientName", "Seq", "Old", "New"]
+    assert [c["name"] for c in plan.widened_schema[1]["fields"]] == ["Alphabetic", "Phonetic"]
+    assert plan.insert_columns == ("SOPInstanceUID", "PatientName", "Seq", "New")
+    assert plan.select_exprs[0] == "s.`SOPInstanceUID`" and plan.select_exprs[1] == "s.`PatientName`"
+    assert plan.select_exprs[2] == ("ARRAY(SELECT AS STRUCT _e0.`A` AS `A`, CAST(NULL AS STRING) AS `OnlyHere` "
+                                    "FROM UNNEST(s.`Seq`) AS _e0)")
+    with pytest.raises(SchemaConflict, match="column SOPInstanceUID: NULLABLE INTEGER in the snapshot"):
+        copy_plan(destination, [f("SOPInstanceUID", "INTEGER")])

@@ -1,0 +1,59 @@
+"""Snapshots: each store exported into a staging table in a dataset of the store's own project.
+
+`dicomStores.export` only writes to BigQuery datasets in the store's project, so the snapshot goes
+to the stack's first destination dataset in that project (the Healthcare Service Agent already
+writes there), as `_dicomstream_snapshot_<store>_<run>`. The table is given an expiration as soon
+as it exists and dropped at the end of the run; leftovers of a killed run are dropped by the next
+run once they are older than LEFTOVER_AGE (and expire on their own anyway).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from components.naming import TableRef
+
+from dicomstream.reconciler.desired import DesiredState
+
+PREFIX = "_dicomstream_snapshot_"
+EXPIRES_AFTER = timedelta(hours=24)
+LEFTOVER_AGE = timedelta(hours=6)
+_STAMP = "%Y%m%d%H%M%S"
+_NAME = re.compile(rf"^{PREFIX}.*_(\d{{14}})_[0-9a-f]{{6}}$")
+
+
+def staging_dataset(desired: DesiredState) -> tuple[str, str] | None:
+    """The dataset snapshots go to: the first destination dataset in the stores' project."""
+    return next((key for key in desired.destination_keys if key[0] == desired.healthcare_project), None)
+
+
+def run_id(now: datetime) -> str:
+    return f"{now.astimezone(timezone.utc).strftime(_STAMP)}_{secrets.token_hex(3)}"
+
+
+def snapshot_table(dataset: tuple[str, str], store: str, run: str) -> TableRef:
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", store)
+    return TableRef(dataset[0], dataset[1], f"{PREFIX}{safe}_{run}")
+
+
+def is_leftover(table: str, now: datetime) -> bool:
+    """A snapshot table of an earlier run, older than LEFTOVER_AGE."""
+    match = _NAME.match(table)
+    if not match:
+        return False
+    taken = datetime.strptime(match.group(1), _STAMP).replace(tzinfo=timezone.utc)
+    return now - taken > LEFTOVER_AGE
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 time from an operation's metadata (`createTime`)."""
+    if not text:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

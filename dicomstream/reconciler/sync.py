@@ -1,0 +1,308 @@
+"""The data phase of a run: snapshot every store, compare each destination table with the
+snapshots of the stores that feed it (in BigQuery, `compare.py`), then (with --apply) make the
+changes `plan_table` decided. Dry runs take the snapshots too: without them there is nothing to
+compare, and they only ever write to staging tables, which are dropped at the end.
+
+Per store: one export, its operation polls, one `tables.get` + one `tables.patch` (expiration)
+and one `tables.delete` of the staging table. Per table: one `tables.get` and one comparison
+query, plus one statement per change. Nothing depends on the number of instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from google.api_core import exceptions as gexc
+
+from components.naming import TableRef
+
+from dicomstream.reconciler import actions as A
+from dicomstream.reconciler import compare, snapshot
+from dicomstream.reconciler.columns import SchemaConflict, copy_plan
+from dicomstream.reconciler.desired import DesiredState, DesiredStore
+from dicomstream.reconciler.errors import (
+    ActionFailed,
+    Waits,
+    describe_error,
+    is_agent_not_ready,
+    propagation_retry,
+    quota_retry,
+)
+from dicomstream.reconciler.execute import NoProgress, Outcome, Progress
+from dicomstream.reconciler.observed import Observed
+from dicomstream.reconciler.plan import (
+    PlanOptions,
+    current_view_query,
+    delete_cutoff,
+    missing_roles,
+    plan_table,
+    view_outdated,
+)
+from dicomstream.reconciler.rows import TYPE
+from dicomstream.reconciler.state import ADDED, DELETED, VIEW, State, query_fingerprint, state_table_ref
+
+
+def _params(snapshots: list[compare.Snapshot], cutoff: datetime, dedup_cutoff: datetime, uri: str,
+            hide_cutoff: datetime) -> list:
+    from google.cloud import bigquery
+
+    out = [bigquery.ScalarQueryParameter(f"start_{i}", "TIMESTAMP", s.start) for i, s in enumerate(snapshots)]
+    return out + [bigquery.ScalarQueryParameter("cutoff", "TIMESTAMP", cutoff),
+                  bigquery.ScalarQueryParameter("hide_cutoff", "TIMESTAMP", hide_cutoff),
+                  bigquery.ScalarQueryParameter("dedup_cutoff", "TIMESTAMP", dedup_cutoff),
+                  bigquery.ScalarQueryParameter("uri", "STRING", uri)]
+
+
+def _counter(op: dict, key: str) -> int | None:
+    counter = (op.get("metadata") or {}).get("counter") or {}
+    try:
+        return int(counter.get(key, 0))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class DataPhase:
+    healthcare: Any
+    tables: Any  # reconciler.tables.Tables
+    desired: DesiredState
+    observed: Observed
+    state: State
+    options: PlanOptions
+    now: datetime
+    apply: bool
+    waits: Waits = field(default_factory=Waits)
+    progress: Progress = field(default_factory=NoProgress)
+    renew: Callable[[], None] = lambda: None  # keeps the lease while the run works
+    after_grant: bool = False  # a grant was just made: a 403 on export may be IAM propagation, wait
+    actions: list[A.Action] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    _staged: list[TableRef] = field(default_factory=list)
+    _schemas: dict[TableRef, list[dict] | None] = field(default_factory=dict)
+
+    def run(self) -> None:
+        staging = snapshot.staging_dataset(self.desired)
+        if staging is None or self.observed.datasets.get(staging) is None:
+            where = f"{staging[0]}.{staging[1]}" if staging else f"project {self.desired.healthcare_project}"
+            self.actions.append(A.Blocked("snapshots", (
+                f"no BigQuery dataset to export snapshots to ({where}: the export API writes only to datasets "
+                "in the stores' project); declare a destination dataset there and run `pulumi up`")))
+            return
+        lacking = [r for r in missing_roles(self.desired, self.observed)
+                   if r.project == staging[0] and r.dataset in (None, staging[1])]
+        if lacking:
+            self.actions.append(A.Blocked("snapshots", (
+                f"not taken: the Healthcare Service Agent lacks {', '.join(sorted({r.role for r in lacking}))} "
+                f"on {staging[0]}.{staging[1]}, where the stores are exported (see the grant reports); "
+                "no table is compared this run")))
+            return
+        self._drop_leftovers(staging)
+        run = snapshot.run_id(self.now)
+        snapshots: dict[str, compare.Snapshot] = {}
+        try:
+            for store in self.desired.stores:
+                if self.observed.stores.get(store.resource) is None:
+                    continue  # reported as a missing store by the plan
+                taken = self._guard(A.CompareStore(store.name, store.resource),
+                                    lambda s=store: self._snapshot(s, snapshot.snapshot_table(staging, s.name, run)))
+                if taken is not None:
+                    snapshots[store.resource] = taken
+                self.renew()
+            for ref, sources in sorted(self.desired.tables().items()):
+                self._guard(A.CompareTable(ref), lambda r=ref, s=sources: self._table(r, s, snapshots))
+                self.renew()
+        finally:
+            for ref in self._staged:
+                try:
+                    self.tables.drop(ref)
+                except Exception:  # noqa: BLE001 - it expires on its own; the next run drops it
+                    pass
+
+    # -------------------------------------------------------------------------- helpers
+
+    def _guard(self, action: A.Action, fn: Callable[[], Any]) -> Any:
+        """Run one step; a failure is reported as that step's outcome and the run goes on."""
+        try:
+            return quota_retry(self.waits)(fn)()
+        except ActionFailed as exc:
+            self.outcomes.append(Outcome(action, "failed", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - every failure of one store or table is reported
+            line = describe_error(exc, action.describe(), "apply").replace(f"cannot apply {action.describe()}: ", "")
+            self.outcomes.append(Outcome(action, "failed", line))
+        return None
+
+    def _drop_leftovers(self, staging: tuple[str, str]) -> None:
+        for name in self.observed.tables.get(staging, {}):
+            if snapshot.is_leftover(name, self.now):
+                self._guard(A.CompareStore("-", name), lambda n=name: self.tables.drop(TableRef(*staging, n)))
+
+    def _schema(self, ref: TableRef) -> list[dict] | None:
+        if ref not in self._schemas:
+            self._schemas[ref] = self.tables.schema(ref)
+        return self._schemas[ref]
+
+    # ------------------------------------------------------------------------- snapshots
+
+    def _snapshot(self, store: DesiredStore, table: TableRef) -> compare.Snapshot:
+        """Export the store into `table` and wait; complete only when DONE without failures."""
+        from dicomstream.gcp.healthcare import OperationFailed, OperationTimeout
+
+        task = self.progress.start(f"snapshot dicomStores[{store.name}] → {table.uri}")
+        done: int | None = None
+        self._staged.append(table)
+        try:
+            def export() -> dict:
+                return self.healthcare.export_to_bigquery(store.resource, table.uri, "WRITE_TRUNCATE")
+
+            op = propagation_retry(self.waits)(export)() if self.after_grant else export()
+            start = snapshot.parse_time((op.get("metadata") or {}).get("createTime")) or self.now
+
+            def on_poll(current: dict) -> None:
+                nonlocal done
+                done = _counter(current, "success")
+                self.progress.update(task, done)
+
+            final = self.healthcare.wait_operation(op, timeout=self.waits.export, poll=self.waits.export_poll,
+                                                   on_poll=on_poll)
+            done = _counter(final, "success")
+            start = snapshot.parse_time((final.get("metadata") or {}).get("createTime")) or start
+        except OperationFailed as exc:
+            raise ActionFailed(f"the export failed: {exc.status}: {exc.message}; "
+                               "its tables get no deletes this run") from exc
+        except OperationTimeout as exc:
+            raise ActionFailed(f"the export was not done after {self.waits.export:.0f} s "
+                               f"({exc.name}); its tables get no deletes this run") from exc
+        except (gexc.RetryError, gexc.Forbidden) as exc:
+            cause = exc.cause if isinstance(exc, gexc.RetryError) else exc
+            if cause is not None and is_agent_not_ready(cause):
+                raise ActionFailed(f"the Healthcare Service Agent cannot write to {table.dataset_key[1]}: "
+                                   f"{getattr(cause, 'message', cause)}; "
+                                   "its tables get no deletes this run") from exc
+            raise
+        finally:
+            self.progress.finish(task, done)
+        failures = _counter(final, "failure")
+        if done:  # an empty store writes no table
+            self.tables.expire(table, self.now + snapshot.EXPIRES_AFTER)
+        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=done)
+
+    # ---------------------------------------------------------------------------- tables
+
+    def _table(self, ref: TableRef, sources: tuple[DesiredStore, ...], snapshots: dict[str, compare.Snapshot]) -> None:
+        taken = [snapshots[s.resource] for s in sources if s.resource in snapshots]
+        nonempty = [s for s in taken if s.instances != 0]
+        schema = self._schema(ref)
+        has_type = schema is not None and any(f["name"] == TYPE for f in schema)
+        stats = None
+        view = self.options.deletes == "view" and "deletes" in self.options.only
+        outdated = view and schema is not None and view_outdated(self.observed, self.state, ref, has_type)
+        cutoff = delete_cutoff(taken, self.now, self.options.buffer)
+        hide_cutoff = min([s.start for s in taken] or [self.now])
+        params = _params(nonempty, cutoff, self.now - self.options.buffer, ref.uri, hide_cutoff)
+        if schema is not None:
+            if not nonempty:  # every store is empty (or none could be read): nothing to add; all gone
+                stats = self._empty_stats(ref, has_type, cutoff, params, len(taken), view)
+            else:
+                state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
+                sql = compare.stats_sql(ref, has_type, nonempty, "deletes" in self.options.only, view, state)
+                row = self.tables.query_row(ref.project, sql, params)
+                stats = compare.TableStats.from_row(row, len(nonempty))
+                stats = _spread(stats, taken, nonempty)
+        planned = plan_table(ref, sources, snapshots, stats, now=self.now, options=self.options,
+                             has_type=has_type, view_outdated=outdated)
+        self.actions += planned
+        if not self.apply:
+            return
+        for action in planned:
+            if action.mutating:
+                self._guard(action, lambda a=action: self._apply(a, ref, has_type, nonempty, params))
+
+    def _empty_stats(self, ref, has_type, cutoff, params, n_taken, view) -> compare.TableStats:
+        """No snapshot has rows: every row is of a gone instance (counted in one query)."""
+        from dicomstream.reconciler.rows import LAST_UPDATED, UID
+
+        t = f"`{ref.sql_id}`"
+        sql = (f"SELECT (SELECT COUNT(*) FROM {t}) AS total_rows, "
+               f"(SELECT COUNT(*) FROM {t} WHERE {LAST_UPDATED} < @cutoff) AS delete_rows, "
+               f"(SELECT COUNT(DISTINCT {UID}) FROM {t} WHERE {LAST_UPDATED} < @cutoff) AS delete_instances, "
+               f"(SELECT COUNT(DISTINCT {UID}) FROM {t} WHERE {LAST_UPDATED} >= @cutoff) AS young_instances")
+        row = self.tables.query_row(ref.project, sql, [p for p in params if p.name in ("cutoff",)])
+        stats = compare.TableStats.from_row(row, 0)
+        return compare.TableStats(stats.total_rows, 0, 0, 0, (0,) * n_taken, stats.delete_rows,
+                                  stats.delete_instances, stats.young_instances,
+                                  stats.delete_instances if view else 0)
+
+    def _apply(self, action: A.Action, ref: TableRef, has_type: bool, snaps: list[compare.Snapshot], params: list) -> None:
+        if isinstance(action, A.AddRows):
+            self.outcomes.append(self._add(action, ref, has_type, snaps, params))
+        elif isinstance(action, A.DeleteRows):
+            n = self.tables.dml(ref.project, compare.delete_sql(ref, snaps), [p for p in params if p.name == "cutoff"])
+            self.outcomes.append(Outcome(action, "done", f"{n} rows deleted", {"rows_deleted": n}))
+            self._record(ref, [{"kind": DELETED, "table_uri": ref.uri, "up_to": action.cutoff}])
+        elif isinstance(action, A.Deduplicate):
+            try:
+                n = self.tables.dml(ref.project, compare.dedup_sql(ref, has_type),
+                                    [p for p in params if p.name == "dedup_cutoff"])
+            except gexc.GoogleAPICallError as exc:
+                if "streaming buffer" not in str(exc).lower():
+                    raise
+                self.outcomes.append(Outcome(action, "deferred", "rows still in the streaming buffer; the next run"))
+                return
+            self.outcomes.append(Outcome(action, "done", f"{n} duplicate rows removed", {"duplicates_removed": n}))
+        elif isinstance(action, A.MaintainCurrentView):
+            project, dataset = ref.dataset_key
+            self.tables.ensure_state_table(project, dataset)
+            self._schemas.pop(state_table_ref(ref), None)
+            if action.write_view:
+                query = current_view_query(ref, state_table_ref(ref), has_type)
+                self.tables.write_view(action.view, query)
+                self._record(ref, [{"kind": VIEW, "table_uri": action.view.uri, "uid": query_fingerprint(query)}])
+            n = 0
+            if snaps:
+                n = self.tables.dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
+            self.outcomes.append(Outcome(action, "done", f"{n} instances hidden", {"hidden": n}))
+        else:
+            raise ActionFailed(f"{action.describe()}: not a data action")
+
+    def _add(self, action: A.AddRows, ref: TableRef, has_type: bool, snaps: list[compare.Snapshot], params: list) -> Outcome:
+        snap = next(s for s in snaps if s.resource == action.resource)
+        source = self._schema(snap.table)
+        if source is None:
+            raise ActionFailed(f"{action.describe()}: the snapshot table {snap.table.uri} is gone")
+        target = self._schema(ref)
+        if target is None:
+            self.tables.create_table(ref, source)
+            target = self._schemas[ref] = source
+        try:
+            plan = copy_plan(target, source)
+        except SchemaConflict as exc:
+            raise ActionFailed(f"{action.describe()}: not copied: {exc}; align the column by hand") from exc
+        if plan.widened_schema is not None:
+            if plan.added:  # DDL: what both BigQuery and the sandbox's emulator apply
+                self.tables.add_columns(ref, plan.widened_schema[len(target):])
+            # The schema patch adds fields inside RECORDs (BigQuery has no DDL for that); after an
+            # ALTER it changes nothing on BigQuery, and the emulator needs it for its metadata.
+            self.tables.set_schema(ref, plan.widened_schema)
+            self._schemas[ref] = plan.widened_schema
+        i = snaps.index(snap)
+        where = compare.missing_where(ref, has_type, "s", f"start_{i}")
+        n = self.tables.dml(ref.project, plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", where),
+                            [p for p in params if p.name == f"start_{i}"])
+        self._record(ref, [{"kind": ADDED, "store": action.resource, "table_uri": ref.uri, "up_to": snap.start}])
+        message = f"{n} rows added" + (f"; columns added: {', '.join(plan.added)}" if plan.added else "")
+        return Outcome(action, "done", message, {"rows_added": n})
+
+    def _record(self, ref: TableRef, rows: list[dict]) -> None:
+        """Audit rows in the state table; a failure is reported, the data is already right."""
+        project, dataset = ref.dataset_key
+        self._guard(A.RecordState(ref), lambda: self.tables.append_state(project, dataset, rows))
+
+
+def _spread(stats: compare.TableStats, taken: list[compare.Snapshot], nonempty: list[compare.Snapshot]) -> compare.TableStats:
+    """`add` per taken snapshot (empty snapshots add nothing and are not queried)."""
+    by = dict(zip((s.resource for s in nonempty), stats.add))
+    return compare.TableStats(stats.total_rows, stats.live, stats.duplicates, stats.identical,
+                              tuple(by.get(s.resource, 0) for s in taken), stats.delete_rows,
+                              stats.delete_instances, stats.young_instances, stats.hide)

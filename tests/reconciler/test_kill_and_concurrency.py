@@ -1,0 +1,97 @@
+"""SIGKILL at each step followed by a rerun, and two concurrent `--apply` runs, as real processes."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+
+def _uids(instances) -> set[str]:
+    return {ds.SOPInstanceUID for ds in instances}
+
+
+def _exports(world) -> list[dict]:
+    name = next(iter(world.stores.values())).rsplit("/dicomStores/", 1)[0]
+    ops = world.healthcare.call("GET", f"v1/{name}/operations").get("operations", [])
+    return [op for op in ops if "Export" in op.get("metadata", {}).get("apiMethodName", "")]
+
+
+def _wait(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the step was never reached"
+        time.sleep(0.05)
+
+
+def _gap(world, instances):
+    """Instances stored while the stream configs were cleared by hand, then restored."""
+    world.provision()
+    world.store("radiology", instances[:2])
+    configured = world.stream_uris("radiology")
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    world.store("radiology", instances[2:5])
+    world.healthcare.set_stream_configs(world.stores["radiology"], configured)
+
+
+@pytest.mark.parametrize("step", ["export", "after_insert"])
+def test_sigkill_at_a_step_then_a_rerun_converges(world, instances, step):
+    _gap(world, instances)
+    proxy = world.sandbox.bigquery.proxy
+    if step == "export":  # the run waits on its export operation
+        world.admin.add_fault(r"/operations/", method="GET", delay_s=20, count=-1)
+        reached = lambda: bool(_exports(world))  # noqa: E731
+    else:  # the INSERT ... SELECT committed, its audit row hangs
+        fault = proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "delay_s": 20, "count": -1})
+        reached = lambda: fault.hits > 0  # noqa: E731
+    proc = world.cli("reconcile", "--stack", "dev", "--apply", wait=False)
+    try:
+        _wait(reached)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        world.admin.clear_faults()
+        proxy.faults.clear()
+
+    held = world.run("reconcile", "--stack", "dev", "--apply")  # the killed run's lease is still there
+    assert held.exit_code == 5 and "--break-lease" in held.output
+    result = world.run("reconcile", "--stack", "dev", "--apply", "--break-lease")
+    assert result.exit_code == 0, result.output
+    world.assert_converged({"radiology": _uids(instances[:5]), "instances": _uids(instances[:5])})
+
+
+def test_two_concurrent_apply_runs_do_not_duplicate_work(world, instances):
+    _gap(world, instances)
+    world.admin.add_fault(r"/operations/", method="GET", delay_s=2, count=1)  # the first run holds on
+    first = world.cli("reconcile", "--stack", "dev", "--apply", wait=False)
+    _wait(lambda: bool(_exports(world)))  # it holds the lease and is exporting
+    second = world.cli("reconcile", "--stack", "dev", "--apply")
+    out_second = second.output
+    out_first, _ = first.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (0, 5), (out_first, out_second)
+    assert "another `reconcile --apply` of this stack is running" in out_second
+    world.assert_converged({"radiology": _uids(instances[:5]), "instances": _uids(instances[:5])})
+
+
+def test_an_instance_deleted_while_the_snapshot_is_taken_never_costs_a_live_row(world, instances):
+    """The old QIDO offset listing shifted and deleted a live instance's rows."""
+    from datetime import datetime, timedelta, timezone
+
+    world.provision()
+    world.store("radiology", instances[:6])
+    world.admin.add_fault(r"/operations/", method="GET", delay_s=2, count=1)
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    proc = world.cli("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1", "--now", later, wait=False)
+    _wait(lambda: bool(_exports(world)))
+    world.delete("radiology", instances[2])  # while the run waits on its snapshot
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    live = _uids(instances[:6]) - {instances[2].SOPInstanceUID}
+    for table in ("radiology", "instances"):
+        assert world.current(table) == {uid: 1 for uid in live}
+        assert live <= set(world.rows(table))
+    result = world.run("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1",
+                       now=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert result.exit_code == 0, result.output
+    world.assert_converged({"radiology": live, "instances": live})
