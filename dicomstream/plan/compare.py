@@ -116,7 +116,8 @@ def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str
         dependencies=step.dependencies, inputs=step.inputs, protect=step.protect, custom=step.custom,
         diffs=list(diffs or []), replace_reasons=list(reasons or []),
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
-        was_protected=was_protected, property_dependencies=step.property_dependencies, old_inputs=old_inputs,
+        was_protected=was_protected, aliases=step.aliases, property_dependencies=step.property_dependencies,
+        old_inputs=old_inputs,
     )
 
 

@@ -154,3 +154,17 @@ def test_a_replace_is_refused_only_while_protected_before_and_after(dev_before):
         (hc,) = [s for s in result.steps if s.type == HC_DATASET]
         assert hc.op == "replace" and "location" in hc.replace_reasons
         assert hc.was_protected is refused and hc.destroys_imaging_data
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_stack_deployed_by_0_1_0_compares_through_the_aliases(stack_plans, stack):
+    """The 0.1.0 plans named stores `radiology`; today's answer to those URNs through `aliases`, as
+    the engine resolves them: nothing is deleted or replaced, no imaging data is at stake."""
+    from plan_helpers import FIXTURES
+
+    result = compare_plans(stack_plans[stack], load_plan(FIXTURES / "plans" / f"{stack}-v0.1.0.json"))
+    assert {s.op for s in result.steps} <= {"same", "update", "create"}, [
+        (s.op, s.urn) for s in result.steps if s.op in ("delete", "replace")]
+    assert not result.destructive_steps
+    radiology = step(result, DICOM_STORE, "imaging-radiology")
+    assert radiology.op in ("same", "update") and radiology.aliases

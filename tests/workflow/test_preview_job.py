@@ -77,7 +77,7 @@ def test_a_store_rename_destroys_data_and_fails_unless_the_override_is_given(rep
 
     allowed = repo.review(job.head_sha, allow_destroy=True)  # the label added: the review runs again
     assert allowed.returncode == 0, allowed.output
-    assert "cardiology (destroys the DICOM instances it holds; accepted by the `allow-destroy` label)" in allowed.comment
+    assert "imaging-cardiology (destroys the DICOM instances it holds; accepted by the `allow-destroy` label)" in allowed.comment
 
 
 def test_deleting_a_protected_store_fails_even_with_the_override(repo):
