@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import requests
 
 from dicomstream.sandbox.emulator.faults import Faults
+from dicomstream.sandbox.serving import ServedInThread
 
 LOOPBACK = "127.0.0.1"
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server", "date"}
@@ -128,30 +129,14 @@ class _ProxyServer(ThreadingHTTPServer):
         return self._local.session
 
 
-class BigQueryProxy:
+class BigQueryProxy(ServedInThread):
     """The proxy on 127.0.0.1, served from a background thread."""
+
+    thread_name = "sandbox-bigquery-proxy"
 
     def __init__(self, upstream: str, port: int = 0) -> None:
         self.httpd = _ProxyServer(upstream, port)
-        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         return self.httpd.server_address[1]
-
-    @property
-    def faults(self) -> Faults:
-        return self.httpd.faults
-
-    def start(self) -> "BigQueryProxy":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="sandbox-bigquery-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.httpd.server_close()

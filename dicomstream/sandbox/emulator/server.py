@@ -4,7 +4,6 @@ dispatches each request: admin API, faults, system parameters, the service's rou
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from dicomstream.sandbox.emulator.faults import Faults
 from dicomstream.sandbox.emulator.healthcare import responses as healthcare_responses
 from dicomstream.sandbox.emulator.healthcare.backend import HealthcareBackend
 from dicomstream.sandbox.emulator.iam import IamPolicies
+from dicomstream.sandbox.serving import ServedInThread
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY = 512 * 1024 * 1024
@@ -175,8 +175,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         return response
 
 
-class EmulatorServer:
+class EmulatorServer(ServedInThread):
     """The emulator on 127.0.0.1 (Healthcare, DICOMweb, Resource Manager), served from a thread."""
+
+    thread_name = "sandbox-healthcare"
 
     def __init__(
         self,
@@ -190,32 +192,11 @@ class EmulatorServer:
         self.core = Core(bigquery_endpoint, clock=clock, state_path=state_path, log_path=log_path)
         self.backends = Backends(self.core)
         self.httpd = SandboxHTTPServer(self.backends, port=port, verbose=verbose)
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return self.httpd.url
 
-    @property
-    def faults(self) -> Faults:
-        return self.httpd.faults
-
-    def start(self) -> "EmulatorServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-healthcare", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.httpd.server_close()
+        super().stop()
         self.core.close()
-
-    def __enter__(self) -> "EmulatorServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-

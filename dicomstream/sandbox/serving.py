@@ -1,0 +1,40 @@
+"""One way to serve a stdlib HTTP server from a daemon thread (the emulator, the BigQuery proxy)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+from typing import Self
+
+from dicomstream.sandbox.emulator.faults import Faults
+
+
+class ServedInThread:
+    """`start`/`stop` (and `with`) for a wrapper whose `httpd` carries its fault rules."""
+
+    httpd: ThreadingHTTPServer
+    thread_name = "sandbox-server"
+    _thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults:
+        return self.httpd.faults
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
