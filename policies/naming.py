@@ -45,13 +45,28 @@ RESERVED_LABELS = ("environment", "managed-by")
 _SHOWN_LIMIT = 80
 
 
+def is_hidden(value: object) -> bool:
+    """A `str` that hides itself (a config `Secret`): messages show neither it nor anything derived from it."""
+    return isinstance(value, str) and type(value).__repr__ is not str.__repr__
+
+
+def _part_of(source: object, part: str) -> str:
+    """`part` of a hidden string stays hidden (same type), so no message built from it leaks it."""
+    return type(source)(part) if is_hidden(source) else part
+
+
+def dotted(*parts: str) -> str:
+    """`A.B.C` for messages, or `[secret]` when any part is a hidden (secret) string."""
+    return "[secret]" if any(map(is_hidden, parts)) else ".".join(parts)
+
+
 def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     """`repr(value)` for messages: control characters escaped, long values shortened.
 
     A `str` subclass with a repr of its own (a config `Secret`: `[secret]`) is shown by it, so no
     message leaks a secret value.
     """
-    if isinstance(value, str) and type(value).__repr__ is not str.__repr__:
+    if is_hidden(value):
         return repr(value)[:limit]
     if isinstance(value, str):
         text = value if len(value) <= limit else value[:limit]
@@ -104,6 +119,8 @@ def bigquery_id_problem(value: object, kind: str = "table") -> str | None:
     if len(value) > 1024:
         return f"a BigQuery {kind} id has at most 1024 characters (found {len(value)})"
     bad = _first_bad_char(value, _BQ_ID_CHAR)
+    if bad is not None and is_hidden(value):
+        return f"BigQuery {kind} id {shown(value)} has a character other than letters, digits and underscores"
     if bad is not None:
         return (
             f"BigQuery {kind} id {shown(value)} contains {shown(bad)}; use only letters, digits and "
@@ -121,6 +138,8 @@ def healthcare_id_problem(value: object, kind: str = "DICOM store") -> str | Non
     if len(value) > _HC_ID_MAX:
         return f"a {kind} id has at most {_HC_ID_MAX} characters (found {len(value)})"
     bad = next((ch for ch in value if not _is_healthcare_id_char(ch)), None)
+    if bad is not None and is_hidden(value):
+        return f"{kind} id {shown(value)} has a character other than letters, digits, '_', '-' and '.'"
     if bad is not None:
         fixed = "".join(ch if _is_healthcare_id_char(ch) else "-" for ch in value)[:_HC_ID_MAX]
         return (
@@ -304,6 +323,9 @@ class TableRef:
             else:
                 expected = "bq://PROJECT.DATASET.TABLE" if full_uri else "DATASET.TABLE, PROJECT.DATASET.TABLE or bq://PROJECT.DATASET.TABLE"
                 raise InvalidName(f"{shown(text)} is not a table reference; expected {expected}")
+        if is_hidden(text):  # the parts of a secret reference stay secret (a given default project is not)
+            project = project if project is default_project else _part_of(text, project)
+            dataset, table = _part_of(text, dataset), _part_of(text, table)
         for problem in (
             project_id_problem(project),
             bigquery_id_problem(dataset, "dataset"),

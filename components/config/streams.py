@@ -19,6 +19,7 @@ from components.naming import (
     InvalidName,
     TableRef,
     bigquery_id_problem,
+    dotted,
     label_count_problem,
     label_key_problem,
     label_value_problem,
@@ -146,12 +147,12 @@ def _store_streams(streams: list[Any], path: str, by_id: dict[str, list[BigQuery
         if ref is None:
             continue
         if ref in first_index:
-            out.policy_rule(spath, f"{ref.uri} is already a destination of this store "
+            out.policy_rule(spath, f"{TABLE_URI_SCHEME}{dotted(ref.project, ref.dataset, ref.table)} is already a destination of this store "
                                    f"(streams[{first_index[ref]}]); remove the duplicate")
             if not out.lenient:
                 continue
         if ref.dataset_key not in declared:
-            out.error(spath, f"dataset {ref.project}.{ref.dataset} is not declared under "
+            out.error(spath, f"dataset {dotted(ref.project, ref.dataset)} is not declared under "
                              "bigquery.datasets; declare it (with 'existing: true' if it already exists)")
             continue
         first_index.setdefault(ref, j)

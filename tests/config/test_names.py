@@ -135,3 +135,25 @@ def test_a_dataset_project_of_the_wrong_type(project, found):
 def test_healthcare_ids_follow_the_discovery_documents_rule(name, ok):
     """`[\\p{L}\\p{N}_\\-\\.]{1,256}` (healthcare v1 discovery document, datasets.create datasetId)."""
     assert (healthcare_id_problem(name, "Healthcare dataset") is None) is ok
+
+
+def test_no_problem_line_shows_a_secret_value_or_anything_derived_from_it():
+    """Under `pulumi up` these lines go into the RunError (CI logs): a secret config value never shows."""
+    import json
+
+    from components.config import ConfigError, from_pulumi_config
+
+    values = {
+        "gcp:project": "proj-ok-1",
+        "dicomstream:environment": "dev",
+        "dicomstream:healthcare": json.dumps({"location": "us-central1", "dataset": "imaging"}),
+        "dicomstream:bigquery": json.dumps({"datasets": [{"id": "dm", "location": "US"}]}),
+        "dicomstream:dicomStores": json.dumps([{"name": "rad-SEKRITSTORE!", "streams": [
+            "dm.SEKRIT-TABLE", "Bad_SEKRIT_Proj.ds.t", "proj-ok-1.nods_sekrit.t",
+            "proj-ok-1.dm.ok_t", "proj-ok-1.dm.ok_t"]}]),
+    }
+    with pytest.raises(ConfigError) as error:
+        from_pulumi_config(values, "Pulumi.x.yaml", "dicomstream", lenient=False, secret_keys=frozenset(values))
+    text = "\n".join(error.value.lines)
+    assert len(error.value.lines) >= 4 and "[secret]" in text
+    assert "sekrit" not in text.lower() and "ok_t" not in text
