@@ -145,7 +145,11 @@ class Plan:
 
 
 def load_plan(path: Path | str) -> Plan:
-    """Read a plan written by `dicomstream plan --format json`; PlanFileError when unusable."""
+    """Read a plan written by `dicomstream plan --format json`; PlanFileError when unusable.
+
+    Plans also come from untrusted places (a pull request's head job), so the shape of every step
+    is checked here, once, for every reader (`--compare`, `preview report`).
+    """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -155,10 +159,26 @@ def load_plan(path: Path | str) -> Plan:
     except json.JSONDecodeError as exc:
         raise PlanFileError(f"{path}: not a JSON plan (line {exc.lineno}: {exc.msg}); "
                             "write one with `dicomstream plan --format json --out FILE`") from None
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a plan: nested too deeply") from None
+    except ValueError as exc:
+        raise PlanFileError(f"{path}: not a plan: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise PlanFileError(f"{path}: not a plan: expected an object with a 'steps' list, "
                             "as written by `dicomstream plan --format json`")
     try:
-        return Plan.from_dict(data)
-    except (KeyError, TypeError, AttributeError) as exc:
+        plan = Plan.from_dict(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise PlanFileError(f"{path}: a step is malformed ({type(exc).__name__}: {exc})") from None
+    for i, step in enumerate(plan.steps):
+        for key, kind in _STEP_SHAPE.items():
+            if not isinstance(getattr(step, key), kind):
+                raise PlanFileError(f"{path}: steps[{i}].{key}: expected {kind.__name__}, as written by "
+                                    "`dicomstream plan --format json`")
+        if not all(isinstance(u, str) for u in (*step.dependencies, *step.aliases)) or not (
+                step.parent is None or isinstance(step.parent, str)):
+            raise PlanFileError(f"{path}: steps[{i}]: dependencies, aliases and parent are URNs (strings)")
+    return plan
+
+
+_STEP_SHAPE = {"op": str, "urn": str, "type": str, "name": str, "inputs": dict, "dependencies": list}

@@ -177,3 +177,25 @@ def test_a_stack_whose_plan_crashes_is_recorded_and_the_others_still_plan(tmp_pa
     assert manifest.entries[2].lines == ["stacks/Pulumi.staging.yaml: the program failed: RuntimeError: provider mock exploded"]
     (staging,) = [s for s in review(manifest, None, PACK).stacks if s.stack == "staging"]
     assert staging.blocked and staging.status == "failed"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda p: p["steps"][1].update(urn=5), "steps[1].urn: expected str"),
+    (lambda p: p["steps"][1].update(aliases=[1]), "steps[1]: dependencies, aliases and parent are URNs"),
+    (lambda p: p["steps"][1].update(type={"a": 1}), "steps[1].type: expected str"),
+    (lambda p: p.update(steps=[[[[0]]]]), "a step is malformed"),
+])
+def test_a_head_plan_of_the_wrong_shape_is_reported_never_a_crash(fixture_manifest, tmp_path, edit, message):
+    """The head's plans come from the pull request's own code: a forged one is a line, and a comment is written."""
+    write_manifest(fixture_manifest, tmp_path / "head")
+    write_manifest(fixture_manifest, tmp_path / "base")
+    name = json.loads((tmp_path / "head" / "manifest.json").read_text())["stacks"][0]["plan"]
+    plan_file = tmp_path / "head" / name
+    plan = json.loads(plan_file.read_text())
+    edit(plan)
+    plan_file.write_text(json.dumps(plan))
+    out = tmp_path / "comment.md"
+    result = run_report("--head", str(tmp_path / "head"), "--base", str(tmp_path / "base"),
+                        "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out), cwd=FIXTURES)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and message in out.read_text()
