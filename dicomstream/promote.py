@@ -28,9 +28,10 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from components.config import NAMESPACE, ConfigError, Issue, build, read_stack_document
+from components.config.engine import SECURE, is_secure
 from components.config.files import decode_text, read_bytes
 from components.config.yamlread import parse, resolve, uses_anchors
 from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef
@@ -123,6 +124,12 @@ def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, sour
                                    for j, text in enumerate(store["streams"])]
         stores.append(promoted)
 
+    target_ciphertexts = {text for _, text in _secure_values(target, "")}
+    for path, text in [*_secure_values(datasets, "bigquery.datasets"), *_secure_values(stores, "dicomStores")]:
+        if text not in target_ciphertexts:
+            issues.append(Issue(source_file, path, f"an encrypted value (secure:) is encrypted with {source_file}'s "
+                                                   f"key and cannot be copied to {target_file}; set it there with "
+                                                   f"`pulumi config set --secret --path 'dicomstream:{path}' VALUE`"))
     if issues:
         raise ConfigError(issues)
     result = copy.deepcopy(dict(target))
@@ -135,6 +142,18 @@ def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, sour
     if stores or stores_key in result:
         result[stores_key] = stores
     return Promotion(result, notes)
+
+
+def _secure_values(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(field path, ciphertext) of every `secure:` entry in a config value (Pulumi's `isSecureValue`)."""
+    if is_secure(value):
+        yield path, value[SECURE]
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _secure_values(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _secure_values(item, f"{path}[{i}]")
 
 
 def _ordered_like(entry: dict[str, Any], *models: Mapping[str, Any] | None) -> dict[str, Any]:

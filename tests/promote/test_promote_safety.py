@@ -115,3 +115,17 @@ def test_a_symlinked_target_stays_a_symlink(stacks, tmp_path_factory):
     target.symlink_to(elsewhere)
     write_atomically(target, promote(stacks).new_text)
     assert target.is_symlink() and "oncology" in elsewhere.read_text()
+
+
+def test_an_encrypted_value_of_the_source_is_never_copied_into_the_target(stacks):
+    """A `secure:` value is encrypted with the source stack's key: the target could not decrypt it."""
+    dev = stacks / "Pulumi.dev.yaml"
+    text = dev.read_text()
+    assert "labels: {team: radiology}" in text
+    dev.write_text(text.replace("labels: {team: radiology}", "labels: {team: {secure: v1:ZGV2LWtleQ==}}", 1))
+    with pytest.raises(ConfigError) as error:
+        promote(stacks)
+    line = "\n".join(error.value.lines)
+    assert "dicomStores[0].labels.team: an encrypted value (secure:) is encrypted with" in line
+    assert "pulumi config set --secret --path 'dicomstream:dicomStores[0].labels.team'" in line
+    assert "secure" not in (stacks / "Pulumi.staging.yaml").read_text()
