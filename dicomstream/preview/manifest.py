@@ -1,7 +1,7 @@
 """The preview manifest: one checkout's stacks and what planning each of them gave.
 
     {"kind": "dicomstream-preview", "version": 1, "commit": SHA,
-     "stacks": [{"stack", "file", "status": planned|invalid|failed, "plan": "dev.json", "lines": [...]}]}
+     "stacks": [{"stack", "file", "status": planned|invalid|failed, "plan": "dev.plan.json", "lines": [...]}]}
 
 It is data passed between jobs (an artifact), so reading it checks its shape and names the file.
 """
@@ -52,11 +52,11 @@ class Manifest:
 
 
 def write_manifest(manifest: Manifest, out: Path) -> None:
-    """`out/manifest.json` and one `out/STACK.json` plan per planned stack."""
+    """`out/manifest.json` and one `out/STACK.plan.json` plan per planned stack (a stack may be called `manifest`)."""
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for entry in manifest.entries:
-        plan_file = f"{entry.stack}.json" if entry.plan is not None else None
+        plan_file = f"{entry.stack}.plan.json" if entry.plan is not None else None
         if plan_file:
             (out / plan_file).write_text(entry.plan.to_json(), encoding="utf-8")
         rows.append(entry.to_dict(plan_file))

@@ -199,3 +199,14 @@ def test_a_head_plan_of_the_wrong_shape_is_reported_never_a_crash(fixture_manife
                         "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out), cwd=FIXTURES)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr and message in out.read_text()
+
+
+def test_a_stack_called_manifest_keeps_its_plan_and_the_manifest(fixture_manifest, tmp_path):
+    dev = fixture_manifest.by_stack()["dev"]
+    renamed = Manifest(commit=fixture_manifest.commit,
+                       entries=[*fixture_manifest.entries, Entry(stack="manifest", file="stacks/Pulumi.manifest.yaml",
+                                                                  status="planned", lines=[], plan=dev.plan)])
+    write_manifest(renamed, tmp_path)
+    read = read_manifest(tmp_path).by_stack()
+    assert read["manifest"].plan is not None and read["manifest"].plan.to_json() == dev.plan.to_json()
+    assert set(read) == {"dev", "staging", "prod", "manifest"}
