@@ -1,9 +1,9 @@
 """Config values set with `pulumi config set --secret`: plain text for validation, secret to Pulumi.
 
-The stack model validates secret strings like any other (they are `str`), and every component passes
-its inputs through `as_input`, so a value that was secret in the config is a secret output in the
-state and in `dicomstream plan` (shown as `[secret]`). `repr` never shows the value, so no error
-message or log line can leak it.
+The stack model validates secret strings like any other (they are `str`); `SecretTexts`, a
+transformation of the root component, makes every input and output that holds one a secret, so a
+value that was secret in the config is secret in the state and in `dicomstream plan` (shown as
+`[secret]`). `repr` never shows the value, so no error message or log line can leak it.
 """
 
 from __future__ import annotations
@@ -28,36 +28,6 @@ class EncryptedSecret(Secret):
 
     __slots__ = ()
     encrypted = True
-
-
-def is_secret(value: Any) -> bool:
-    """True when `value` or anything inside it is a `Secret`."""
-    if isinstance(value, Secret):
-        return True
-    if isinstance(value, dict):
-        return any(is_secret(item) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(is_secret(item) for item in value)
-    return False
-
-
-def as_input(value: Any) -> Any:
-    """A resource input: `pulumi.Output.secret(value)` when it holds a `Secret`, else `value`."""
-    if not is_secret(value):
-        return value
-    import pulumi
-
-    return pulumi.Output.secret(_plain(value))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def secret_texts(values: Any) -> set[str]:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import pulumi
 
 from components import config as model
+from components.config.engine import is_secure
 from components.secret import EncryptedSecret, secret_texts
 
 # Where the program finds the stack file when it is not stacks/Pulumi.<stack>.yaml (the offline
@@ -61,8 +62,7 @@ def file_keys(document: Mapping[str, Any], project: str) -> tuple[list[str], dic
 
 def secure_paths(value: Any, at: ValuePath = ()) -> list[ValuePath]:
     """Where `{secure: ...}` entries are (`pulumi config set --secret [--path]`); `()` is the key itself."""
-    if isinstance(value, EncryptedSecret) or (isinstance(value, dict) and set(value) == {"secure"}
-                                              and isinstance(value["secure"], str)):
+    if isinstance(value, EncryptedSecret) or is_secure(value):
         return [at]
     if isinstance(value, dict):
         return [p for k, v in value.items() for p in secure_paths(v, (*at, k))]
