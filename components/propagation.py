@@ -25,6 +25,7 @@ IAM_PROPAGATION_S = 60
 METRIC_PROPAGATION_S = 60
 
 
+# Deployed stacks record this provider by module and class name: keep both (a test pins them).
 class DelayProvider(dynamic.ResourceProvider):
     """create: sleep; diff: replace when the triggers change; update (seconds only): no sleep."""
 

@@ -165,3 +165,12 @@ def test_the_kms_api_goes_to_the_project_of_the_key_when_the_key_can_be_read():
 
     assert kms_project("projects/acme-security-prod/locations/us/keyRings/r/cryptoKeys/k") == "acme-security-prod"
     assert kms_project("v1:c2VjcmV0") is None  # an encrypted key name, offline: no Service can be named
+
+
+def test_the_pause_provider_keeps_the_name_deployed_stacks_recorded():
+    """Pulumi stores a dynamic provider in the state by reference to its module and class (dill pickles
+    an importable class by name): moving or renaming it would break every later update or destroy of
+    the pauses in deployed stacks. Rename only with a migration."""
+    from components.propagation import DelayProvider
+
+    assert (DelayProvider.__module__, DelayProvider.__qualname__) == ("components.propagation", "DelayProvider")
