@@ -56,9 +56,15 @@ def _params(snapshots: list[compare.Snapshot], cutoff: datetime, dedup_cutoff: d
 
 
 def _counter(op: dict, key: str) -> int | None:
-    counter = (op.get("metadata") or {}).get("counter") or {}
+    """`metadata.counter[key]` of an operation (a ProgressCounter: success/failure/pending, int64 as
+    strings), or None when it is not there. Proto3 JSON omits zero fields and a store with nothing
+    exported may have no `counter` at all, so a missing count is UNKNOWN, never 0: only the
+    staging table itself can show that a store is empty (`_snapshot`)."""
+    counter = (op.get("metadata") or {}).get("counter")
+    if not isinstance(counter, dict) or counter.get(key) is None:
+        return None
     try:
-        return int(counter.get(key, 0))
+        return int(counter[key])
     except (TypeError, ValueError):
         return None
 
@@ -183,10 +189,26 @@ class DataPhase:
             raise
         finally:
             self.progress.finish(task, done)
-        failures = _counter(final, "failure")
-        if done:  # an empty store writes no table
+        # DONE without an error. `failure` omitted is 0 (proto3 JSON); a count that is there but unreadable is not.
+        counter = (final.get("metadata") or {}).get("counter")
+        failures = 0 if not isinstance(counter, dict) or counter.get("failure") is None else _counter(final, "failure")
+        instances = done if done else self._staged_rows(table)  # 0 or missing: look at the table itself
+        if instances is None or instances > 0 or self._schema(table) is not None:
             self.tables.expire(table, self.now + snapshot.EXPIRES_AFTER)
-        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=done)
+        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=instances)
+
+    def _staged_rows(self, table: TableRef) -> int:
+        """The rows of a snapshot table whose export reported no count: 0 only when the table is
+        absent (an empty store writes none) or verifiably empty. A failure here fails the store's
+        snapshot (reported), so its tables get no deletes."""
+        self._schemas.pop(table, None)
+        if self._schema(table) is None:
+            return 0
+        row = self.tables.query_row(table.project, f"SELECT COUNT(*) AS n FROM `{table.sql_id}`")
+        n = row.get("n") if isinstance(row, dict) else row["n"]
+        if n is None:
+            raise ActionFailed(f"the snapshot table {table.uri} could not be counted; its tables get no deletes this run")
+        return int(n)
 
     # ---------------------------------------------------------------------------- tables
 
