@@ -58,11 +58,13 @@ class Lease:
             self.tables.create_table(self.table, [{"name": n, "type": t, "mode": "NULLABLE"} for n, t in LEASE_SCHEMA])
             self._created = True
         t = f"`{self.table.sql_id}`"
+        # `taken` is the tie-breaker of a race (ORDER BY taken, holder): a renewal keeps its own
+        # `taken`, or a row a killed racer left behind would become the earliest and win.
         until = f"TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL {int(self.ttl_s)} SECOND)"
         self.tables.dml(self.table.project, (
             f"MERGE {t} AS l USING (SELECT @name AS name) AS s ON l.name = s.name "
             f"WHEN MATCHED AND (l.expires < CURRENT_TIMESTAMP() OR l.holder = @holder OR @force) THEN "
-            f"UPDATE SET holder = @holder, expires = {until}, taken = CURRENT_TIMESTAMP() "
+            f"UPDATE SET holder = @holder, expires = {until}, taken = IF(l.holder = @holder, l.taken, CURRENT_TIMESTAMP()) "
             f"WHEN NOT MATCHED THEN INSERT (name, holder, expires, taken) "
             f"VALUES (@name, @holder, {until}, CURRENT_TIMESTAMP())"), self._params(force))
         row = self.tables.query_row(self.table.project, (
