@@ -7,6 +7,8 @@ from datetime import datetime
 
 from components.naming import TableRef
 
+from dicomstream.gcp.rest import redact
+
 from dicomstream.reconciler.actions import Action
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
@@ -82,7 +84,7 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
             result.actions += phase.actions
             result.outcomes += phase.outcomes
     except LeaseHeld as exc:
-        result.refused = str(exc)
+        result.refused = redact(str(exc))
     finally:
         if lease is not None:
             try:

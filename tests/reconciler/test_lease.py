@@ -6,6 +6,7 @@ import time
 
 from components.naming import TableRef
 
+from dicomstream.reconciler.desired import desired_from_config
 from dicomstream.reconciler.lease import LEASE_TABLE, Lease
 from dicomstream.reconciler.tables import Tables
 from tests.reconciler.conftest import PROJECT
@@ -13,7 +14,8 @@ from tests.reconciler.conftest import PROJECT
 
 def _lease(world, holder: str) -> Lease:
     tables = Tables(lambda project: world.sandbox.bigquery_client(project))
-    return Lease(tables, TableRef(PROJECT, world.dataset, LEASE_TABLE), "imaging", 900, holder=holder)
+    name = desired_from_config(world.config()).healthcare_dataset_name  # the stack's lease
+    return Lease(tables, TableRef(PROJECT, world.dataset, LEASE_TABLE), name, 900, holder=holder)
 
 
 def test_a_renewal_keeps_its_place_ahead_of_a_racers_leftover_row(world):
@@ -22,9 +24,25 @@ def test_a_renewal_keeps_its_place_ahead_of_a_racers_leftover_row(world):
     holder.acquire()
     # a racer inserted after the holder and was killed before it deleted its (losing) row
     world.sandbox.bigquery_client(PROJECT).query_and_wait(
-        f"INSERT INTO `{holder.table.sql_id}` (name, holder, expires, taken) VALUES ('imaging', 'racer', "
+        f"INSERT INTO `{holder.table.sql_id}` (name, holder, expires, taken) VALUES ('{holder.name}', 'racer', "
         "TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 900 SECOND), CURRENT_TIMESTAMP())", job_retry=None)
     time.sleep(0.01)
     holder.acquire()  # a renewal: still ours
     holder.acquire()
     assert holder.held
+
+
+def test_json_output_is_redacted(world):
+    from dicomstream.reconciler.actions import CompareStore
+    from dicomstream.reconciler.execute import Outcome
+
+    secret = "GET http://user:s3cret@proxy:1/x?access_token=abc"
+    assert "s3cret" not in str(Outcome(CompareStore("a", "b"), "failed", secret).to_json())
+
+    world.provision()
+    _lease(world, "placeholder").acquire()  # the table; then a holder whose name carries credentials
+    world.sandbox.bigquery_client(PROJECT).query_and_wait(
+        f"UPDATE `{PROJECT}.{world.dataset}.{LEASE_TABLE}` SET holder = 'http://user:s3cret@host/x' WHERE TRUE",
+        job_retry=None)
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply")
+    assert code == 5 and out["refused"] and "s3cret" not in out["refused"], out
