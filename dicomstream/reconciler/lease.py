@@ -92,6 +92,11 @@ class Lease:
                         [bigquery.ScalarQueryParameter("name", "STRING", self.name),
                          bigquery.ScalarQueryParameter("holder", "STRING", self.holder)])
 
+    def release_after_failure(self) -> None:
+        """Taking the lease failed half-way (a fault after the MERGE): drop our row if it is there."""
+        if self.holder:
+            self._delete_own()
+
     def release(self) -> None:
         if self.held:
             self._delete_own()

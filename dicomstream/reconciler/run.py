@@ -12,7 +12,7 @@ from dicomstream.gcp.rest import redact
 from dicomstream.reconciler.actions import Action
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
-from dicomstream.reconciler.errors import Waits
+from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error
 from dicomstream.reconciler.execute import Executor, NoProgress, Outcome, Progress
 from dicomstream.reconciler.lease import LEASE_TABLE, Lease, LeaseHeld
 from dicomstream.reconciler.observe import Observer
@@ -102,5 +102,14 @@ def _take_lease(desired: DesiredState, clients: Clients, observed, ttl: int, for
     if staging is None or observed.datasets.get(staging) is None:
         return None
     lease = Lease(clients.tables, TableRef(*staging, LEASE_TABLE), desired.healthcare_dataset_name, ttl)
-    lease.acquire(force=force)
+    try:
+        lease.acquire(force=force)
+    except LeaseHeld:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a BigQuery fault: cannot read (exit 4), nothing changed yet
+        try:
+            lease.release_after_failure()
+        except Exception:  # noqa: BLE001 - it expires on its own
+            pass
+        raise CannotRead(describe_read_error(exc, f"the lease {lease.table.uri}")) from exc
     return lease

@@ -46,3 +46,27 @@ def test_json_output_is_redacted(world):
         job_retry=None)
     code, out = world.run_json("reconcile", "--stack", "dev", "--apply")
     assert code == 5 and out["refused"] and "s3cret" not in out["refused"], out
+
+
+def _gap(world, instances) -> None:
+    world.provision()
+    configured = world.stream_uris("radiology")
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    world.store("radiology", instances[:3])  # not streamed: the run has rows to add
+    world.healthcare.set_stream_configs(world.stores["radiology"], configured)
+
+
+def test_a_bigquery_fault_taking_the_lease_cannot_read_exit_4(world, instances, monkeypatch):
+    from google.api_core import exceptions as gexc
+
+    _gap(world, instances)
+
+    def fault(self, force=False):
+        raise gexc.InternalServerError("boom at http://user:s3cret@bq.example/x?access_token=abc")
+
+    monkeypatch.setattr(Lease, "acquire", fault)
+    result = world.run("reconcile", "--stack", "dev", "--apply")
+    assert result.exit_code == 4, result.output
+    assert "the lease" in result.output and "s3cret" not in result.output and "abc" not in result.output
+    assert world.rows("radiology") == {}
+
