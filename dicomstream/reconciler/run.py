@@ -9,12 +9,12 @@ from components.naming import TableRef
 
 from dicomstream.gcp.rest import redact
 
-from dicomstream.reconciler.actions import Action
+from dicomstream.reconciler.actions import Action, HoldLease
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
 from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error
 from dicomstream.reconciler.execute import Executor, NoProgress, Outcome, Progress
-from dicomstream.reconciler.lease import LEASE_TABLE, Lease, LeaseHeld
+from dicomstream.reconciler.lease import LEASE_TABLE, Lease, LeaseHeld, LeaseLost, ttl_for
 from dicomstream.reconciler.observe import Observer
 from dicomstream.reconciler.plan import Difference, PlanOptions, drift, plan
 from dicomstream.reconciler.snapshot import staging_dataset
@@ -56,16 +56,18 @@ def run_drift(desired: DesiredState, clients: Clients, waits: Waits | None = Non
 
 def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions, *, now: datetime,
                   apply: bool = False, waits: Waits | None = None, progress: Progress | None = None,
-                  break_lease: bool = False, lease_ttl: int = 900) -> ReconcileResult:
+                  break_lease: bool = False, lease_ttl: int | None = None) -> ReconcileResult:
     """Observe, plan the infrastructure, (apply it,) then compare every store with every table."""
     waits = waits or Waits()
     observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables, waits)
     observed, state = observer.infrastructure(desired, for_reconcile=True)
     result = ReconcileResult(plan(desired, observed, state, now=now, options=options))
     lease = None
+    phase = None
+    ttl = lease_ttl or ttl_for(waits.export, getattr(clients.tables, "job_wait", 900.0))
     try:
         if apply:
-            lease = _take_lease(desired, clients, observed, lease_ttl, break_lease)
+            lease = _take_lease(desired, clients, observed, ttl, break_lease)
             executor = Executor(clients.healthcare, clients.resourcemanager, clients.tables, waits=waits,
                                 progress=progress, now=now)
             result.outcomes = executor.apply(result.actions)
@@ -83,8 +85,13 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
             phase.run()
             result.actions += phase.actions
             result.outcomes += phase.outcomes
-    except LeaseHeld as exc:
+    except LeaseHeld as exc:  # only when first taking it: nothing was changed
         result.refused = redact(str(exc))
+    except LeaseLost as exc:  # taken, then lost: a failure, after what was done
+        if phase is not None:
+            result.actions += phase.actions
+            result.outcomes += phase.outcomes
+        result.outcomes.append(Outcome(HoldLease(lease.table), "failed", redact(str(exc))))
     finally:
         if lease is not None:
             try:

@@ -31,6 +31,7 @@ from dicomstream.reconciler.errors import (
     quota_retry,
 )
 from dicomstream.reconciler.execute import NoProgress, Outcome, Progress
+from dicomstream.reconciler.lease import LeaseLost
 from dicomstream.reconciler.observed import Observed
 from dicomstream.reconciler.plan import (
     PlanOptions,
@@ -81,7 +82,7 @@ class DataPhase:
     apply: bool
     waits: Waits = field(default_factory=Waits)
     progress: Progress = field(default_factory=NoProgress)
-    renew: Callable[[], None] = lambda: None  # keeps the lease while the run works
+    renew: Callable[[], None] = lambda: None  # keeps the lease while the run works (raises LeaseLost)
     after_grant: bool = False  # a grant was just made: a 403 on export may be IAM propagation, wait
     actions: list[A.Action] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
@@ -132,6 +133,8 @@ class DataPhase:
         """Run one step; a failure is reported as that step's outcome and the run goes on."""
         try:
             return quota_retry(self.waits)(fn)()
+        except LeaseLost:
+            raise  # without the lease nothing more may be changed: the run stops
         except ActionFailed as exc:
             self.outcomes.append(Outcome(action, "failed", str(exc)))
         except Exception as exc:  # noqa: BLE001 - every failure of one store or table is reported
@@ -169,6 +172,7 @@ class DataPhase:
                 nonlocal done
                 done = _counter(current, "success")
                 self.progress.update(task, done)
+                self.renew()  # an export may take longer than a third of the lease
 
             final = self.healthcare.wait_operation(op, timeout=self.waits.export, poll=self.waits.export_poll,
                                                    on_poll=on_poll)
@@ -256,16 +260,22 @@ class DataPhase:
                                   stats.delete_instances, stats.young_instances,
                                   stats.delete_instances if view else 0)
 
+    def _dml(self, project: str, sql: str, params: list) -> int:
+        """Every mutating statement renews the lease first (LeaseLost: not run)."""
+        self.renew()
+        return self.tables.dml(project, sql, params)
+
     def _apply(self, action: A.Action, ref: TableRef, has_type: bool, snaps: list[compare.Snapshot], params: list) -> None:
+        self.renew()
         if isinstance(action, A.AddRows):
             self.outcomes.append(self._add(action, ref, has_type, snaps, params))
         elif isinstance(action, A.DeleteRows):
-            n = self.tables.dml(ref.project, compare.delete_sql(ref, snaps), [p for p in params if p.name == "cutoff"])
+            n = self._dml(ref.project, compare.delete_sql(ref, snaps), [p for p in params if p.name == "cutoff"])
             self.outcomes.append(Outcome(action, "done", f"{n} rows deleted", {"rows_deleted": n}))
             self._record(ref, [{"kind": DELETED, "table_uri": ref.uri, "up_to": action.cutoff}])
         elif isinstance(action, A.Deduplicate):
             try:
-                n = self.tables.dml(ref.project, compare.dedup_sql(ref, has_type),
+                n = self._dml(ref.project, compare.dedup_sql(ref, has_type),
                                     [p for p in params if p.name == "dedup_cutoff"])
             except gexc.GoogleAPICallError as exc:
                 if "streaming buffer" not in str(exc).lower():
@@ -283,7 +293,7 @@ class DataPhase:
                 self._record(ref, [{"kind": VIEW, "table_uri": action.view.uri, "uid": query_fingerprint(query)}])
             n = 0
             if snaps:
-                n = self.tables.dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
+                n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
             self.outcomes.append(Outcome(action, "done", f"{n} instances hidden", {"hidden": n}))
         else:
             raise ActionFailed(f"{action.describe()}: not a data action")
@@ -310,7 +320,7 @@ class DataPhase:
             self._schemas[ref] = plan.widened_schema
         i = snaps.index(snap)
         where = compare.missing_where(ref, has_type, "s", f"start_{i}")
-        n = self.tables.dml(ref.project, plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", where),
+        n = self._dml(ref.project, plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", where),
                             [p for p in params if p.name == f"start_{i}"])
         self._record(ref, [{"kind": ADDED, "store": action.resource, "table_uri": ref.uri, "up_to": snap.start}])
         message = f"{n} rows added" + (f"; columns added: {', '.join(plan.added)}" if plan.added else "")

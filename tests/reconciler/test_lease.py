@@ -70,3 +70,47 @@ def test_a_bigquery_fault_taking_the_lease_cannot_read_exit_4(world, instances, 
     assert "the lease" in result.output and "s3cret" not in result.output and "abc" not in result.output
     assert world.rows("radiology") == {}
 
+
+def test_a_lease_taken_over_mid_export_fails_the_run_and_changes_nothing_more(world, instances, monkeypatch):
+    import threading
+
+    from tests.reconciler.test_kill_and_concurrency import _exports, _wait
+
+    _gap(world, instances)
+    monkeypatch.setattr(Lease, "_due", lambda self: True)  # renew at every chance
+    world.admin.add_fault(r"/operations/", method="GET", delay_s=1, count=1)
+
+    def take_over():  # what a second run does once the lease expired (or with --break-lease)
+        _wait(lambda: bool(_exports(world)))
+        world.sandbox.bigquery_client(PROJECT).query_and_wait(
+            f"UPDATE `{PROJECT}.{world.dataset}.{LEASE_TABLE}` SET holder = 'other', "
+            "taken = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 SECOND) WHERE TRUE", job_retry=None)
+
+    thread = threading.Thread(target=take_over)
+    thread.start()
+    result = world.run("reconcile", "--stack", "dev", "--apply")
+    thread.join(timeout=30)
+    assert result.exit_code == 1, result.output
+    assert "✗ lease" in result.output and "another run took the lease (other" in result.output
+    assert world.rows("radiology") == {}  # no INSERT after the lease was lost
+
+
+def test_a_fault_renewing_the_lease_fails_the_run(world, instances, monkeypatch):
+    from google.api_core import exceptions as gexc
+
+    _gap(world, instances)
+    monkeypatch.setattr(Lease, "_due", lambda self: True)
+    acquire, calls = Lease.acquire, []
+
+    def flaky(self, force=False):
+        calls.append(1)
+        if len(calls) > 1:
+            raise gexc.ServiceUnavailable("down at http://user:s3cret@bq.example/x")
+        return acquire(self, force)
+
+    monkeypatch.setattr(Lease, "acquire", flaky)
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply")
+    assert code == 1, out
+    failed = [o for o in out["outcomes"] if o["status"] == "failed"]
+    assert [o["action"] for o in failed] == ["hold_lease"] and "cannot renew the lease" in failed[0]["message"]
+    assert "s3cret" not in str(out) and world.rows("radiology") == {}
