@@ -228,14 +228,14 @@ class DataPhase:
         hide_cutoff = min([s.start for s in taken] or [self.now])
         params = _params(nonempty, cutoff, self.now - self.options.buffer, ref.uri, hide_cutoff)
         if schema is not None:
-            if not nonempty:  # every store is empty (or none could be read): nothing to add; all gone
-                stats = self._empty_stats(ref, has_type, cutoff, params, len(taken), view)
-            else:
-                state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
-                sql = compare.stats_sql(ref, has_type, nonempty, "deletes" in self.options.only, view, state)
-                row = self.tables.query_row(ref.project, sql, params)
-                stats = compare.TableStats.from_row(row, len(nonempty))
-                stats = _spread(stats, taken, nonempty)
+            # No snapshot with rows: every store was verifiably empty (nothing to add, every row is of
+            # a gone instance), or none was taken (then `plan_table` plans no deletes: no complete
+            # snapshot). `_snapshot` never calls a store empty on a count it does not know.
+            state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
+            sql = compare.stats_sql(ref, has_type, nonempty, "deletes" in self.options.only, view, state)
+            row = self.tables.query_row(ref.project, sql, params)
+            stats = compare.TableStats.from_row(row, len(nonempty))
+            stats = _spread(stats, taken, nonempty)
         planned = plan_table(ref, sources, snapshots, stats, now=self.now, options=self.options,
                              has_type=has_type, view_outdated=outdated)
         self.actions += planned
@@ -244,21 +244,6 @@ class DataPhase:
         for action in planned:
             if action.mutating:
                 self._guard(action, lambda a=action: self._apply(a, ref, has_type, nonempty, params))
-
-    def _empty_stats(self, ref, has_type, cutoff, params, n_taken, view) -> compare.TableStats:
-        """No snapshot has rows: every row is of a gone instance (counted in one query)."""
-        from dicomstream.reconciler.rows import LAST_UPDATED, UID
-
-        t = f"`{ref.sql_id}`"
-        sql = (f"SELECT (SELECT COUNT(*) FROM {t}) AS total_rows, "
-               f"(SELECT COUNT(*) FROM {t} WHERE {LAST_UPDATED} < @cutoff) AS delete_rows, "
-               f"(SELECT COUNT(DISTINCT {UID}) FROM {t} WHERE {LAST_UPDATED} < @cutoff) AS delete_instances, "
-               f"(SELECT COUNT(DISTINCT {UID}) FROM {t} WHERE {LAST_UPDATED} >= @cutoff) AS young_instances")
-        row = self.tables.query_row(ref.project, sql, [p for p in params if p.name in ("cutoff",)])
-        stats = compare.TableStats.from_row(row, 0)
-        return compare.TableStats(stats.total_rows, 0, 0, 0, (0,) * n_taken, stats.delete_rows,
-                                  stats.delete_instances, stats.young_instances,
-                                  stats.delete_instances if view else 0)
 
     def _dml(self, project: str, sql: str, params: list) -> int:
         """Every mutating statement renews the lease first (LeaseLost: not run)."""
@@ -291,9 +276,7 @@ class DataPhase:
                 query = current_view_query(ref, state_table_ref(ref), has_type)
                 self.tables.write_view(action.view, query)
                 self._record(ref, [{"kind": VIEW, "table_uri": action.view.uri, "uid": query_fingerprint(query)}])
-            n = 0
-            if snaps:
-                n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
+            n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
             self.outcomes.append(Outcome(action, "done", f"{n} instances hidden", {"hidden": n}))
         else:
             raise ActionFailed(f"{action.describe()}: not a data action")

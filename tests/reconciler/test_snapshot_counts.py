@@ -50,3 +50,27 @@ def test_counter_missing_or_unreadable_is_unknown_not_zero():
     assert _counter({"metadata": {"counter": {"failure": "1"}}}, "success") is None
     assert _counter({"metadata": {"counter": {"success": "x"}}}, "success") is None
     assert _counter({"metadata": {"counter": {"success": "12"}}}, "success") == 12
+
+
+def test_view_mode_hides_every_row_when_every_store_is_empty(world, instances):
+    """All instances deleted while streaming was off: no DELETE rows, empty stores, the view hides them."""
+    from tests.reconciler.conftest import PROJECT
+
+    world.provision()
+    world.admin.set_clock(utcnow() - timedelta(minutes=5))  # rows clearly older than the snapshots
+    world.store("radiology", instances[:2])
+    world.admin.reset_clock()
+    configured = world.stream_uris("radiology")
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    for ds in instances[:2]:
+        world.delete("radiology", ds)
+    world.healthcare.set_stream_configs(world.stores["radiology"], configured)
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply", "--only", "deletes", "--deletes", "view")
+    assert code == 0, out
+    hidden = {o["view"]: o["hidden"] for o in out["outcomes"] if o["action"] == "maintain_current_view"}
+    assert sorted(hidden.values()) == [2, 2], out["outcomes"]
+    client = world.sandbox.bigquery_client(PROJECT)
+    for table in ("instances", "radiology"):
+        assert list(client.query_and_wait(f"SELECT * FROM `{PROJECT}.{world.dataset}.{table}_current`",
+                                          job_retry=None)) == []
+        assert len(world.rows(table)) == 2  # the rows stay
