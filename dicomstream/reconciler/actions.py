@@ -223,6 +223,18 @@ class CompareTable(Action):
 
 
 @dataclass(frozen=True)
+class HoldLease(Action):
+    """The run's lease (`_dicomstream_lease`): named in outcomes when it is lost mid-run."""
+
+    category: ClassVar[str] = "backfill"
+    mutating: ClassVar[bool] = False
+    table: TableRef
+
+    def describe(self) -> str:
+        return f"lease {self.table.uri}"
+
+
+@dataclass(frozen=True)
 class RecordState(Action):
     """An audit row in the state table (what was added or deleted, and up to when)."""
 

@@ -52,7 +52,9 @@ class Outcome:
     details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {**self.action.to_json(), "status": self.status, "message": self.message, **self.details}
+        from dicomstream.gcp.rest import redact
+
+        return {**self.action.to_json(), "status": self.status, "message": redact(self.message), **self.details}
 
 
 class Executor:

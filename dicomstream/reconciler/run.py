@@ -7,12 +7,14 @@ from datetime import datetime
 
 from components.naming import TableRef
 
-from dicomstream.reconciler.actions import Action
+from dicomstream.gcp.rest import redact
+
+from dicomstream.reconciler.actions import Action, HoldLease
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
-from dicomstream.reconciler.errors import Waits
+from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error
 from dicomstream.reconciler.execute import Executor, NoProgress, Outcome, Progress
-from dicomstream.reconciler.lease import LEASE_TABLE, Lease, LeaseHeld
+from dicomstream.reconciler.lease import LEASE_TABLE, Lease, LeaseHeld, LeaseLost, ttl_for
 from dicomstream.reconciler.observe import Observer
 from dicomstream.reconciler.plan import Difference, PlanOptions, drift, plan
 from dicomstream.reconciler.snapshot import staging_dataset
@@ -54,16 +56,18 @@ def run_drift(desired: DesiredState, clients: Clients, waits: Waits | None = Non
 
 def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions, *, now: datetime,
                   apply: bool = False, waits: Waits | None = None, progress: Progress | None = None,
-                  break_lease: bool = False, lease_ttl: int = 900) -> ReconcileResult:
+                  break_lease: bool = False, lease_ttl: int | None = None) -> ReconcileResult:
     """Observe, plan the infrastructure, (apply it,) then compare every store with every table."""
     waits = waits or Waits()
     observer = Observer(clients.healthcare, clients.resourcemanager, clients.tables, waits)
     observed, state = observer.infrastructure(desired, for_reconcile=True)
     result = ReconcileResult(plan(desired, observed, state, now=now, options=options))
     lease = None
+    phase = None
+    ttl = lease_ttl or ttl_for(waits.export, getattr(clients.tables, "job_wait", 900.0))
     try:
         if apply:
-            lease = _take_lease(desired, clients, observed, lease_ttl, break_lease)
+            lease = _take_lease(desired, clients, observed, ttl, break_lease)
             executor = Executor(clients.healthcare, clients.resourcemanager, clients.tables, waits=waits,
                                 progress=progress, now=now)
             result.outcomes = executor.apply(result.actions)
@@ -81,8 +85,13 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
             phase.run()
             result.actions += phase.actions
             result.outcomes += phase.outcomes
-    except LeaseHeld as exc:
-        result.refused = str(exc)
+    except LeaseHeld as exc:  # only when first taking it: nothing was changed
+        result.refused = redact(str(exc))
+    except LeaseLost as exc:  # taken, then lost: a failure, after what was done
+        if phase is not None:
+            result.actions += phase.actions
+            result.outcomes += phase.outcomes
+        result.outcomes.append(Outcome(HoldLease(lease.table), "failed", redact(str(exc))))
     finally:
         if lease is not None:
             try:
@@ -100,5 +109,14 @@ def _take_lease(desired: DesiredState, clients: Clients, observed, ttl: int, for
     if staging is None or observed.datasets.get(staging) is None:
         return None
     lease = Lease(clients.tables, TableRef(*staging, LEASE_TABLE), desired.healthcare_dataset_name, ttl)
-    lease.acquire(force=force)
+    try:
+        lease.acquire(force=force)
+    except LeaseHeld:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a BigQuery fault: cannot read (exit 4), nothing changed yet
+        try:
+            lease.release_after_failure()
+        except Exception:  # noqa: BLE001 - it expires on its own
+            pass
+        raise CannotRead(describe_read_error(exc, f"the lease {lease.table.uri}")) from exc
     return lease

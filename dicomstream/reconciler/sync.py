@@ -31,6 +31,7 @@ from dicomstream.reconciler.errors import (
     quota_retry,
 )
 from dicomstream.reconciler.execute import NoProgress, Outcome, Progress
+from dicomstream.reconciler.lease import LeaseLost
 from dicomstream.reconciler.observed import Observed
 from dicomstream.reconciler.plan import (
     PlanOptions,
@@ -56,9 +57,15 @@ def _params(snapshots: list[compare.Snapshot], cutoff: datetime, dedup_cutoff: d
 
 
 def _counter(op: dict, key: str) -> int | None:
-    counter = (op.get("metadata") or {}).get("counter") or {}
+    """`metadata.counter[key]` of an operation (a ProgressCounter: success/failure/pending, int64 as
+    strings), or None when it is not there. Proto3 JSON omits zero fields and a store with nothing
+    exported may have no `counter` at all, so a missing count is UNKNOWN, never 0: only the
+    staging table itself can show that a store is empty (`_snapshot`)."""
+    counter = (op.get("metadata") or {}).get("counter")
+    if not isinstance(counter, dict) or counter.get(key) is None:
+        return None
     try:
-        return int(counter.get(key, 0))
+        return int(counter[key])
     except (TypeError, ValueError):
         return None
 
@@ -75,7 +82,7 @@ class DataPhase:
     apply: bool
     waits: Waits = field(default_factory=Waits)
     progress: Progress = field(default_factory=NoProgress)
-    renew: Callable[[], None] = lambda: None  # keeps the lease while the run works
+    renew: Callable[[], None] = lambda: None  # keeps the lease while the run works (raises LeaseLost)
     after_grant: bool = False  # a grant was just made: a 403 on export may be IAM propagation, wait
     actions: list[A.Action] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
@@ -126,6 +133,8 @@ class DataPhase:
         """Run one step; a failure is reported as that step's outcome and the run goes on."""
         try:
             return quota_retry(self.waits)(fn)()
+        except LeaseLost:
+            raise  # without the lease nothing more may be changed: the run stops
         except ActionFailed as exc:
             self.outcomes.append(Outcome(action, "failed", str(exc)))
         except Exception as exc:  # noqa: BLE001 - every failure of one store or table is reported
@@ -163,6 +172,7 @@ class DataPhase:
                 nonlocal done
                 done = _counter(current, "success")
                 self.progress.update(task, done)
+                self.renew()  # an export may take longer than a third of the lease
 
             final = self.healthcare.wait_operation(op, timeout=self.waits.export, poll=self.waits.export_poll,
                                                    on_poll=on_poll)
@@ -183,10 +193,26 @@ class DataPhase:
             raise
         finally:
             self.progress.finish(task, done)
-        failures = _counter(final, "failure")
-        if done:  # an empty store writes no table
+        # DONE without an error. `failure` omitted is 0 (proto3 JSON); a count that is there but unreadable is not.
+        counter = (final.get("metadata") or {}).get("counter")
+        failures = 0 if not isinstance(counter, dict) or counter.get("failure") is None else _counter(final, "failure")
+        instances = done if done else self._staged_rows(table)  # 0 or missing: look at the table itself
+        if instances is None or instances > 0 or self._schema(table) is not None:
             self.tables.expire(table, self.now + snapshot.EXPIRES_AFTER)
-        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=done)
+        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=instances)
+
+    def _staged_rows(self, table: TableRef) -> int:
+        """The rows of a snapshot table whose export reported no count: 0 only when the table is
+        absent (an empty store writes none) or verifiably empty. A failure here fails the store's
+        snapshot (reported), so its tables get no deletes."""
+        self._schemas.pop(table, None)
+        if self._schema(table) is None:
+            return 0
+        row = self.tables.query_row(table.project, f"SELECT COUNT(*) AS n FROM `{table.sql_id}`")
+        n = row.get("n") if isinstance(row, dict) else row["n"]
+        if n is None:
+            raise ActionFailed(f"the snapshot table {table.uri} could not be counted; its tables get no deletes this run")
+        return int(n)
 
     # ---------------------------------------------------------------------------- tables
 
@@ -202,14 +228,14 @@ class DataPhase:
         hide_cutoff = min([s.start for s in taken] or [self.now])
         params = _params(nonempty, cutoff, self.now - self.options.buffer, ref.uri, hide_cutoff)
         if schema is not None:
-            if not nonempty:  # every store is empty (or none could be read): nothing to add; all gone
-                stats = self._empty_stats(ref, has_type, cutoff, params, len(taken), view)
-            else:
-                state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
-                sql = compare.stats_sql(ref, has_type, nonempty, "deletes" in self.options.only, view, state)
-                row = self.tables.query_row(ref.project, sql, params)
-                stats = compare.TableStats.from_row(row, len(nonempty))
-                stats = _spread(stats, taken, nonempty)
+            # No snapshot with rows: every store was verifiably empty (nothing to add, every row is of
+            # a gone instance), or none was taken (then `plan_table` plans no deletes: no complete
+            # snapshot). `_snapshot` never calls a store empty on a count it does not know.
+            state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
+            sql = compare.stats_sql(ref, has_type, nonempty, "deletes" in self.options.only, view, state)
+            row = self.tables.query_row(ref.project, sql, params)
+            stats = compare.TableStats.from_row(row, len(nonempty))
+            stats = _spread(stats, taken, nonempty)
         planned = plan_table(ref, sources, snapshots, stats, now=self.now, options=self.options,
                              has_type=has_type, view_outdated=outdated)
         self.actions += planned
@@ -219,31 +245,22 @@ class DataPhase:
             if action.mutating:
                 self._guard(action, lambda a=action: self._apply(a, ref, has_type, nonempty, params))
 
-    def _empty_stats(self, ref, has_type, cutoff, params, n_taken, view) -> compare.TableStats:
-        """No snapshot has rows: every row is of a gone instance (counted in one query)."""
-        from dicomstream.reconciler.rows import LAST_UPDATED, UID
-
-        t = f"`{ref.sql_id}`"
-        sql = (f"SELECT (SELECT COUNT(*) FROM {t}) AS total_rows, "
-               f"(SELECT COUNT(*) FROM {t} WHERE {LAST_UPDATED} < @cutoff) AS delete_rows, "
-               f"(SELECT COUNT(DISTINCT {UID}) FROM {t} WHERE {LAST_UPDATED} < @cutoff) AS delete_instances, "
-               f"(SELECT COUNT(DISTINCT {UID}) FROM {t} WHERE {LAST_UPDATED} >= @cutoff) AS young_instances")
-        row = self.tables.query_row(ref.project, sql, [p for p in params if p.name in ("cutoff",)])
-        stats = compare.TableStats.from_row(row, 0)
-        return compare.TableStats(stats.total_rows, 0, 0, 0, (0,) * n_taken, stats.delete_rows,
-                                  stats.delete_instances, stats.young_instances,
-                                  stats.delete_instances if view else 0)
+    def _dml(self, project: str, sql: str, params: list) -> int:
+        """Every mutating statement renews the lease first (LeaseLost: not run)."""
+        self.renew()
+        return self.tables.dml(project, sql, params)
 
     def _apply(self, action: A.Action, ref: TableRef, has_type: bool, snaps: list[compare.Snapshot], params: list) -> None:
+        self.renew()
         if isinstance(action, A.AddRows):
             self.outcomes.append(self._add(action, ref, has_type, snaps, params))
         elif isinstance(action, A.DeleteRows):
-            n = self.tables.dml(ref.project, compare.delete_sql(ref, snaps), [p for p in params if p.name == "cutoff"])
+            n = self._dml(ref.project, compare.delete_sql(ref, snaps), [p for p in params if p.name == "cutoff"])
             self.outcomes.append(Outcome(action, "done", f"{n} rows deleted", {"rows_deleted": n}))
             self._record(ref, [{"kind": DELETED, "table_uri": ref.uri, "up_to": action.cutoff}])
         elif isinstance(action, A.Deduplicate):
             try:
-                n = self.tables.dml(ref.project, compare.dedup_sql(ref, has_type),
+                n = self._dml(ref.project, compare.dedup_sql(ref, has_type),
                                     [p for p in params if p.name == "dedup_cutoff"])
             except gexc.GoogleAPICallError as exc:
                 if "streaming buffer" not in str(exc).lower():
@@ -259,9 +276,7 @@ class DataPhase:
                 query = current_view_query(ref, state_table_ref(ref), has_type)
                 self.tables.write_view(action.view, query)
                 self._record(ref, [{"kind": VIEW, "table_uri": action.view.uri, "uid": query_fingerprint(query)}])
-            n = 0
-            if snaps:
-                n = self.tables.dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
+            n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
             self.outcomes.append(Outcome(action, "done", f"{n} instances hidden", {"hidden": n}))
         else:
             raise ActionFailed(f"{action.describe()}: not a data action")
@@ -288,7 +303,7 @@ class DataPhase:
             self._schemas[ref] = plan.widened_schema
         i = snaps.index(snap)
         where = compare.missing_where(ref, has_type, "s", f"start_{i}")
-        n = self.tables.dml(ref.project, plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", where),
+        n = self._dml(ref.project, plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", where),
                             [p for p in params if p.name == f"start_{i}"])
         self._record(ref, [{"kind": ADDED, "store": action.resource, "table_uri": ref.uri, "up_to": snap.start}])
         message = f"{n} rows added" + (f"; columns added: {', '.join(plan.added)}" if plan.added else "")
