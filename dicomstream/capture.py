@@ -236,12 +236,9 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     a temporary stack file that DICOMSTREAM_STACK_FILE names for the run.
     """
     capture = Capture(project=project, stack=stack)
-    logger = _logger(capture)
     gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
-    mocks = RecordingMocks(gcp_project)
     _new_root_stack()
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger,
-                             monitor=RecordingMonitor(mocks, capture))
+    _set_recording_mocks(capture, gcp_project, preview)
     pulumi.runtime.set_all_config(config_values(config))
     root = str(program.parent)
     added = root not in sys.path
@@ -249,16 +246,28 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
         sys.path.insert(0, root)
     try:
         with _stack_file(config):
-            runpy.run_path(str(program), run_name="__main__")
-            _wait()
-        capture.resources = stable_order(capture.resources)
-        capture.outputs = _stack_outputs()
-    except pulumi.RunError as exc:
-        capture.error = str(exc)
+            _run_and_collect(capture, program)
     finally:
         if added:
             sys.path.remove(root)
     return capture
+
+
+def _set_recording_mocks(capture: Capture, gcp_project: str, preview: bool) -> None:
+    mocks = RecordingMocks(gcp_project)
+    pulumi.runtime.set_mocks(mocks, project=capture.project, stack=capture.stack, preview=preview,
+                             logger=_logger(capture), monitor=RecordingMonitor(mocks, capture))
+
+
+def _run_and_collect(capture: Capture, program: Path) -> None:
+    """Run the program as the language host does and record what it registered (or its RunError)."""
+    try:
+        runpy.run_path(str(program), run_name="__main__")
+        _wait()
+        capture.resources = stable_order(capture.resources)
+        capture.outputs = _stack_outputs()
+    except pulumi.RunError as exc:
+        capture.error = str(exc)
 
 
 @contextmanager
@@ -368,19 +377,10 @@ def run_as_engine(program_dir: Path, *, stack: str, project: str = "dicomstream"
 
     capture = Capture(project=project, stack=stack)
     config = get_config_env()
-    gcp_project = config.get("gcp:project") or project
-    mocks = RecordingMocks(gcp_project)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, logger=_logger(capture),
-                             monitor=RecordingMonitor(mocks, capture))
+    _set_recording_mocks(capture, config.get("gcp:project") or project, preview=True)
     pulumi.runtime.set_all_config(config, get_config_secret_keys_env())
     os.chdir(program_dir)
-    try:
-        runpy.run_path(str(program_dir), run_name="__main__")
-        _wait()
-        capture.resources = stable_order(capture.resources)
-        capture.outputs = _stack_outputs()
-    except pulumi.RunError as exc:
-        capture.error = str(exc)
+    _run_and_collect(capture, program_dir)
     return capture
 
 
