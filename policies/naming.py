@@ -100,7 +100,7 @@ def _first_bad_char(value: str, allowed: re.Pattern[str]) -> str | None:
 
 
 def _is_healthcare_id_char(ch: str) -> bool:
-    """`[\p{L}\p{N}_\-\.]`: str.isalnum() is exactly the letter and number categories."""
+    r"""`[\p{L}\p{N}_\-\.]`: str.isalnum() is exactly the letter and number categories."""
     return ch.isalnum() or ch in "_-."
 
 
