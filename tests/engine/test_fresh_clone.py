@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from components.config import engine_values
-from dicomstream.pulumi_venv import build_venv, clean_env, copy_tree, tracked_files
+from tests.pulumi_venv import build_venv, clean_env, copy_tree, tracked_files
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "stacks"

@@ -37,7 +37,7 @@ from dicomstream.policy_client import (
 def standalone_pack(tmp_path_factory):
     """`policies/` copied alone into an empty directory of another name, with a venv built only from
     its own requirements.txt, as `pulumi policy publish` ships it and Pulumi installs it."""
-    from dicomstream.pulumi_venv import build_venv, copy_tree
+    from tests.pulumi_venv import build_venv, copy_tree
 
     directory = tmp_path_factory.mktemp("published") / "pack-0.1.0"
     files = [str(p.relative_to(PACK_DIR)) for p in PACK_DIR.rglob("*")
