@@ -112,6 +112,16 @@ class Backends:
         return None, {}, known
 
 
+def _keep_pydicom_value_warnings_server_side() -> None:
+    """pydicom warns on stderr about every value that breaks its VR's rules (a UID over 64
+    characters in a pydicom sample). Google's server stores such instances without a word to the
+    client, and the emulator often shares the client's process (`make demo`, the tests): its
+    warnings must not land in the user's terminal. They still reach pydicom's logger."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\.valuerep")
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -119,6 +129,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, backends: Backends, port: int = 0, verbose: bool = False) -> None:
         super().__init__((LOOPBACK, port), _Handler)
+        _keep_pydicom_value_warnings_server_side()
         self.backends = backends
         self.faults = Faults()
         self.verbose = verbose
