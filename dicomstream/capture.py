@@ -128,6 +128,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.capture = capture
         self._aliases: dict[str, list[str]] = {}  # URN -> alias URNs, for the children's inherited ones
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole qualified type, then `$` and the type (children of the
+        stack have no prefix). The SDK's mock monitor keeps only the parent's last type, so deeper
+        resources got URNs that no real stack has (pulumi/pulumi pkg/resource/urn.go, NewURN)."""
+        if parent:
+            _, _, qualified, _ = parent.split("::", 3)
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def Invoke(self, request):
         return _in_own_event_loop(super().Invoke, request)
 
