@@ -14,6 +14,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.renames import Component
 from components.config import StackConfig
 from components.naming import HEALTHCARE_SERVICE
 
@@ -47,7 +48,7 @@ def kms_project(key_name: str) -> str | None:
     return parts[1] if len(parts) > 2 and parts[0] == "projects" else None
 
 
-class ProjectApis(pulumi.ComponentResource):
+class ProjectApis(Component):
     """One `gcp.projects.Service` per (project, API), named `NAME-PROJECT-API` (stable, order-free)."""
 
     services: list[gcp.projects.Service]

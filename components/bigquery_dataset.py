@@ -8,6 +8,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.renames import Component
 from components.iam import KMS_ENCRYPTER_DECRYPTER, IamBindings, grants
 
 
@@ -26,7 +27,10 @@ class BigQueryDatasetArgs:
     after: Sequence[pulumi.Resource] = ()
 
 
-class BigQueryDataset(pulumi.ComponentResource):
+TYPE = "dicomstream:index:BigQueryDataset"
+
+
+class BigQueryDataset(Component):
     """Created (or referenced) dataset plus `roles/...` grants as DatasetIamMember resources."""
 
     dataset_id: pulumi.Output[str]
@@ -35,7 +39,7 @@ class BigQueryDataset(pulumi.ComponentResource):
     iam_members: dict[str, list[gcp.bigquery.DatasetIamMember]]
 
     def __init__(self, name: str, args: BigQueryDatasetArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("dicomstream:index:BigQueryDataset", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.dataset = None
         grant_deps: list[pulumi.Resource] = []
@@ -82,7 +86,7 @@ class BigQueryDataset(pulumi.ComponentResource):
                 project=self.project,
                 role=grant.role,
                 member=grant.member,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=grant_deps, aliases=grant.aliases(name)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=grant_deps, aliases=grant.aliases(name, gcp.bigquery.DatasetIamMember, self)),
             ))
 
         self.register_outputs({"datasetId": self.dataset_id, "project": self.project})

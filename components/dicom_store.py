@@ -30,7 +30,7 @@ class DicomStoreArgs:
 
 
 def dicom_store(name: str, args: DicomStoreArgs, *, dataset: pulumi.Input[str], protect: bool,
-                parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()) -> gcp.healthcare.DicomStore:
+                parent: pulumi.Resource, aliases: Sequence[str] = ()) -> gcp.healthcare.DicomStore:
     """The store `args.store_id`, named `name` (its dataset component's name, then the store id)."""
     # The limit of five streams is the model's rule (components/config), lenient under --no-validate.
     return gcp.healthcare.DicomStore(

@@ -10,6 +10,8 @@ from typing import Optional
 
 import pulumi
 
+from components.renames import Component, renamed_from
+from components.bigquery_dataset import TYPE as BIGQUERY_DATASET
 from components.bigquery_dataset import BigQueryDataset, BigQueryDatasetArgs
 from components.apis import ProjectApis, required_apis
 from components.config import BigQueryDatasetConfig, StackConfig
@@ -36,7 +38,7 @@ def dataset_name(ds: BigQueryDatasetConfig, healthcare_project: str) -> str:
     return ds.id if ds.project == healthcare_project else ds.full_id
 
 
-class DicomStreaming(pulumi.ComponentResource):
+class DicomStreaming(Component):
     def __init__(self, name: str, config: StackConfig, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:DicomStreaming", name, None, opts)
         hc = config.healthcare
@@ -72,7 +74,7 @@ class DicomStreaming(pulumi.ComponentResource):
                     after=self.apis.services if self.apis else (),
                 ),
                 opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=legacy)] if legacy != logical else [])),
+                    child, pulumi.ResourceOptions(aliases=[renamed_from(legacy, BIGQUERY_DATASET, self)] if legacy != logical else [])),
             )
 
         # jobUser is project-level: the Healthcare API runs load jobs in the destination project.

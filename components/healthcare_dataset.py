@@ -7,12 +7,13 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.renames import Component, renamed_from
 from components.dicom_store import DicomStoreArgs, dicom_store
 from components.iam import KMS_ENCRYPTER_DECRYPTER
 from components.propagation import IAM_PROPAGATION_S, PropagationDelay
 
 
-class HealthcareDataset(pulumi.ComponentResource):
+class HealthcareDataset(Component):
     """`id` is the dataset's resource name; `stores` maps each store id to its resource."""
 
     id: pulumi.Output[str]
@@ -60,7 +61,7 @@ class HealthcareDataset(pulumi.ComponentResource):
         # named stores by their id alone; the alias keeps such a store (and its images) in place.
         self.stores = {
             store.store_id: dicom_store(f"{name}-{store.store_id}", store, dataset=self.id, protect=protect,
-                                        parent=self, aliases=[pulumi.Alias(name=store.store_id)])
+                                        parent=self, aliases=[renamed_from(store.store_id, gcp.healthcare.DicomStore, self)])
             for store in stores
         }
         self.table_uris = {store.store_id: store.table_uris for store in stores}

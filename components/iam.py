@@ -14,6 +14,8 @@ from typing import Mapping
 
 import pulumi
 
+from components.renames import renamed_from
+
 # {role: {member key: member}}. The key (e.g. "agent") names the grant, because the member itself
 # is often an output not known when the program registers the resource.
 IamBindings = Mapping[str, Mapping[str, pulumi.Input[str]]]
@@ -43,9 +45,9 @@ class Grant:
     def name(self, prefix: str) -> str:
         return f"{prefix}-{role_slug(self.role)}-{self.key}"
 
-    def aliases(self, prefix: str) -> list[pulumi.Alias]:
+    def aliases(self, prefix: str, resource_type: type, parent: pulumi.Resource) -> list[str]:
         """The 0.1.0 name, so that a stack deployed by it updates in place (no delete-then-create gap)."""
-        return [pulumi.Alias(name=f"{prefix}-{role_slug(self.role)}-{self.legacy_index}")]
+        return [renamed_from(f"{prefix}-{role_slug(self.role)}-{self.legacy_index}", resource_type, parent)]
 
 
 def grants(iam: IamBindings) -> list[Grant]:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_gcp as gcp
 
+from components.renames import Component
 from components.propagation import METRIC_PROPAGATION_S, PropagationDelay
 
 STREAM_LOG = "healthcare.googleapis.com/dicom_stream"
@@ -24,7 +25,7 @@ def stream_error_filter(project: str) -> str:
     return f'logName="{log_name}" AND severity>=ERROR'
 
 
-class StreamMonitoring(pulumi.ComponentResource):
+class StreamMonitoring(Component):
     def __init__(
         self,
         name: str,

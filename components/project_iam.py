@@ -7,10 +7,11 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
+from components.renames import Component
 from components.iam import IamBindings, grants
 
 
-class ProjectIamGrants(pulumi.ComponentResource):
+class ProjectIamGrants(Component):
     """One IAMMember per (role, member) on one project."""
 
     members: list[gcp.projects.IAMMember]
@@ -23,7 +24,7 @@ class ProjectIamGrants(pulumi.ComponentResource):
                 project=project,
                 role=grant.role,
                 member=grant.member,
-                opts=pulumi.ResourceOptions(parent=self, aliases=grant.aliases(name)),
+                opts=pulumi.ResourceOptions(parent=self, aliases=grant.aliases(name, gcp.projects.IAMMember, self)),
             )
             for grant in grants(iam)
         ]

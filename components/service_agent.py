@@ -12,11 +12,12 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
+from components.renames import Component
 from components.iam import HEALTHCARE_SERVICE_AGENT
 from components.naming import HEALTHCARE_SERVICE
 
 
-class HealthcareServiceAgent(pulumi.ComponentResource):
+class HealthcareServiceAgent(Component):
     email: pulumi.Output[str]
     member: pulumi.Output[str]
 
