@@ -14,9 +14,9 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from components.renames import Component
 from components.config import StackConfig
 from components.naming import HEALTHCARE_SERVICE
+from components.renames import Component
 
 BIGQUERY = "bigquery.googleapis.com"
 CLOUDKMS = "cloudkms.googleapis.com"

@@ -8,8 +8,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from components.renames import Component
 from components.iam import KMS_ENCRYPTER_DECRYPTER, IamBindings, grants
+from components.renames import Component
 
 
 @dataclass

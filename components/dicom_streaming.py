@@ -10,10 +10,9 @@ from typing import Optional
 
 import pulumi
 
-from components.renames import Component, renamed_from
-from components.bigquery_dataset import TYPE as BIGQUERY_DATASET
-from components.bigquery_dataset import BigQueryDataset, BigQueryDatasetArgs
 from components.apis import ProjectApis, required_apis
+from components.bigquery_dataset import BigQueryDataset, BigQueryDatasetArgs
+from components.bigquery_dataset import TYPE as BIGQUERY_DATASET
 from components.config import BigQueryDatasetConfig, StackConfig
 from components.dicom_store import DicomStoreArgs
 from components.healthcare_dataset import HealthcareDataset
@@ -22,6 +21,7 @@ from components.labels import resource_labels
 from components.monitoring import StreamMonitoring
 from components.project_iam import ProjectIamGrants
 from components.propagation import IAM_PROPAGATION_S, PropagationDelay
+from components.renames import Component, renamed_from
 from components.service_agent import HealthcareServiceAgent
 
 

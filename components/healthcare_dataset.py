@@ -7,10 +7,10 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from components.renames import Component, renamed_from
 from components.dicom_store import DicomStoreArgs, dicom_store
 from components.iam import KMS_ENCRYPTER_DECRYPTER
 from components.propagation import IAM_PROPAGATION_S, PropagationDelay
+from components.renames import Component, renamed_from
 
 
 class HealthcareDataset(Component):

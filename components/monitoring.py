@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pulumi
 import pulumi_gcp as gcp
 
-from components.renames import Component
 from components.propagation import METRIC_PROPAGATION_S, PropagationDelay
+from components.renames import Component
 
 STREAM_LOG = "healthcare.googleapis.com/dicom_stream"
 METRIC_NAME = "dicomstream/stream_errors"

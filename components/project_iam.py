@@ -7,8 +7,8 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
-from components.renames import Component
 from components.iam import IamBindings, grants
+from components.renames import Component
 
 
 class ProjectIamGrants(Component):

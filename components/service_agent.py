@@ -12,9 +12,9 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
-from components.renames import Component
 from components.iam import HEALTHCARE_SERVICE_AGENT
 from components.naming import HEALTHCARE_SERVICE
+from components.renames import Component
 
 
 class HealthcareServiceAgent(Component):
