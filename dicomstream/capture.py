@@ -306,6 +306,16 @@ def _run_and_collect(capture: Capture, program: Path) -> None:
         capture.outputs = _stack_outputs()
     except pulumi.RunError as exc:
         capture.error = str(exc)
+        _drain()
+
+
+def _drain() -> None:
+    """After the program failed, let the RPCs it had started end (the root stack's registration):
+    left pending, they are destroyed with the loop and print `Task was destroyed but it is pending!`."""
+    try:
+        _wait()
+    except Exception:  # noqa: BLE001 - the program's own error is the one reported
+        pass
 
 
 @contextmanager

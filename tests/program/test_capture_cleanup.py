@@ -31,3 +31,23 @@ def test_a_capture_leaves_no_unclosed_event_loop_for_the_garbage_collector():
     assert "resources" in result.stdout
     assert "unclosed event loop" not in result.stderr, result.stderr[-3000:]
     assert "Exception ignored" not in result.stderr, result.stderr[-3000:]
+
+
+FAILING = textwrap.dedent("""
+    from components.config import read_stack_document, stack_file
+    from dicomstream.capture import PROJECT_ROOT, run_program
+
+    doc = read_stack_document(stack_file("dev", PROJECT_ROOT / "tests" / "fixtures"))
+    bad = {**doc, "dicomstream:dicomStores": [{"name": "radiology", "streams": ["dicom_metadata.bad-name"]}]}
+    assert run_program(doc, stack="dev").error is None
+    assert run_program(bad, stack="dev").error is not None
+    print("done")
+""")
+
+
+def test_a_program_that_fails_leaves_no_pending_task_behind():
+    result = subprocess.run([sys.executable, "-X", "dev", "-c", FAILING], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0 and "done" in result.stdout, result.stderr[-3000:]
+    assert "Task was destroyed" not in result.stderr, result.stderr[-3000:]
+    assert "never awaited" not in result.stderr, result.stderr[-3000:]
