@@ -27,9 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     only = set(args.only or ["plan", "reconcile", "sandbox", "loader"])
     console = Console(width=max(Console().width, 140))
-    results: dict = {"machine": {"python": platform.python_version(), "cpus": _cpus(),
-                                 "platform": platform.platform()},
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    # `--only` reruns some benchmarks: the others' latest results stay in the file.
+    results: dict = _previous(args.out) if args.only else {}
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results.update({"machine": {"python": platform.python_version(), "cpus": _cpus(),
+                                "platform": platform.platform()},
+                    "started": started})
+    results["runs"] = {**results.get("runs", {}), **{name: started for name in only}}
 
     if "plan" in only:
         from bench import plan_bench
@@ -56,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     console.print(f"wrote {args.out}")
     return 0
+
+
+def _previous(path: Path) -> dict:
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return previous if isinstance(previous, dict) else {}
 
 
 def _cpus() -> int:
