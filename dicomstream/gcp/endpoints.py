@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 HEALTHCARE_ENDPOINT_ENV = "DICOMSTREAM_HEALTHCARE_ENDPOINT"
 BIGQUERY_ENDPOINT_ENV = "DICOMSTREAM_BIGQUERY_ENDPOINT"
@@ -56,11 +57,34 @@ class Endpoints:
         The Resource Manager endpoint defaults to the Healthcare override: the sandbox serves both.
         """
         env = os.environ if environ is None else environ
-        hc = healthcare or env.get(HEALTHCARE_ENDPOINT_ENV) or None
-        bq = bigquery or env.get(BIGQUERY_ENDPOINT_ENV) or None
-        rm = resourcemanager or env.get(RESOURCEMANAGER_ENDPOINT_ENV) or hc
+        hc = _checked(healthcare, "--healthcare-endpoint") or _checked(env.get(HEALTHCARE_ENDPOINT_ENV), HEALTHCARE_ENDPOINT_ENV)
+        bq = _checked(bigquery, "--bigquery-endpoint") or _checked(env.get(BIGQUERY_ENDPOINT_ENV), BIGQUERY_ENDPOINT_ENV)
+        rm = (_checked(resourcemanager, "--resourcemanager-endpoint")
+              or _checked(env.get(RESOURCEMANAGER_ENDPOINT_ENV), RESOURCEMANAGER_ENDPOINT_ENV) or hc)
         return cls(
             healthcare=hc.rstrip("/") if hc else None,
             bigquery=bq.rstrip("/") if bq else None,
             resourcemanager=rm.rstrip("/") if rm else None,
         )
+
+
+class EndpointError(ValueError):
+    """An endpoint override that is not an http(s) URL: a configuration error, told before any call."""
+
+
+def _checked(value: str | None, source: str) -> str | None:
+    """`value` when it is an http(s) URL with a host and a valid port; `None` when unset or empty."""
+    if not value:
+        return None
+    from dicomstream.gcp.rest import redact
+
+    shown = redact(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError when out of range or not a number
+    except ValueError as exc:
+        raise EndpointError(f"{source}: {shown!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EndpointError(f"{source}: {shown!r} is not an http(s) URL such as http://127.0.0.1:8080 "
+                            "(`dicomstream sandbox up` prints the sandbox's)")
+    return value

@@ -61,13 +61,16 @@ def load_desired(command: str, stack: str | None, file: Path | None):
 def connect_clients(command: str, desired, healthcare_endpoint: str | None, bigquery_endpoint: str | None,
                     deadline: float = 120.0):
     """Flags > DICOMSTREAM_*_ENDPOINT variables > Google with application default credentials."""
-    from dicomstream.gcp.endpoints import Endpoints
+    from dicomstream.gcp.endpoints import EndpointError, Endpoints
     from dicomstream.reconciler.clients import connect
     from dicomstream.reconciler.errors import CannotRead, describe_read_error
 
     if deadline <= 0:
         fail(f"dicomstream {command}: --retry-deadline must be more than 0 seconds", EXIT_CONFIG)
-    endpoints = Endpoints.from_env(healthcare=healthcare_endpoint, bigquery=bigquery_endpoint)
+    try:
+        endpoints = Endpoints.from_env(healthcare=healthcare_endpoint, bigquery=bigquery_endpoint)
+    except EndpointError as exc:
+        fail(f"dicomstream {command}: {exc}", EXIT_CONFIG)
     try:
         return connect(endpoints, desired.healthcare_project, timeout=min(30.0, deadline), deadline=deadline,
                        bigquery_deadline=min(30.0, deadline))

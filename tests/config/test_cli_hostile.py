@@ -83,3 +83,18 @@ def test_numbers_out_of_range_are_refused_before_anything_runs(tmp_path, args, n
     result = run(*args)
     assert result.returncode == 2 and named in result.stderr, result.stderr
     assert "credentials" not in result.stderr and not (tmp_path / "sandbox" / "sandbox.json").exists()
+
+
+@pytest.mark.parametrize("endpoint", ["notaurl", "ftp://x", "http://[::1", "http://127.0.0.1:99999",
+                                      "http://user:hunter2@127.0.0.1:99999", "http://"])
+@pytest.mark.parametrize("command", ["drift", "reconcile"])
+def test_an_endpoint_that_is_not_a_url_is_a_configuration_error(command, endpoint):
+    """It was exit 4 ("cannot read") with a requests exception name; it is the operator's setting."""
+    result = subprocess.run([sys.executable, "-m", "dicomstream.cli", command, "--stack", "dev",
+                             "--bigquery-endpoint", "http://127.0.0.1:1"],
+                            cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DICOMSTREAM_HEALTHCARE_ENDPOINT": endpoint})
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"dicomstream {command}: DICOMSTREAM_HEALTHCARE_ENDPOINT: ")
+    assert "hunter2" not in line
