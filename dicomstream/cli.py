@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-import warnings
 
 import typer
 
-# google-api-core announces, on every import, the end of its support for this Python version:
-# advice for library maintainers, not for someone running a command.
-warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)
+from dicomstream import quiet_python_support_notice
+
+quiet_python_support_notice()
 
 from dicomstream.commands import COMMAND_MODULES
 

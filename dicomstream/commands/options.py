@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import typer
@@ -19,6 +20,20 @@ def stack_name(value: str | None) -> str | None:
     return value
 
 
+def seconds(value: float) -> float:
+    """A duration: a finite number of seconds, more than 0 (`nan` and `inf` parse as floats)."""
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds more than 0")
+    return value
+
+
+def seconds_or_zero(value: float) -> float:
+    """A wait that may be skipped: a finite number of seconds, 0 or more."""
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds, 0 or more")
+    return value
+
+
 STACK = typer.Option(None, "--stack", "-s", callback=stack_name, help="Stack name: reads stacks/Pulumi.NAME.yaml.")
 FILE = typer.Option(None, "--file", "-f", help="A stack file anywhere on disk.")
 JSON = typer.Option(False, "--json", help="Machine-readable result on stdout.")
@@ -27,4 +42,4 @@ HEALTHCARE_ENDPOINT = typer.Option(
 BIGQUERY_ENDPOINT = typer.Option(
     None, "--bigquery-endpoint", help="BigQuery API base URL (default $DICOMSTREAM_BIGQUERY_ENDPOINT, else Google).")
 RETRY_DEADLINE = typer.Option(
-    120.0, "--retry-deadline", help="Seconds one API call may spend retrying 429/500/503 and connection errors.")
+    120.0, "--retry-deadline", callback=seconds, help="Seconds one API call may spend retrying 429/500/503 and connection errors.")

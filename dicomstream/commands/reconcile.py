@@ -27,7 +27,7 @@ def reconcile(
     deletes: str = typer.Option("dml", "--deletes", help="dml: delete rows of deleted instances; view: hide them in TABLE_current."),
     create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants (normally Pulumi's)."),
     as_json: bool = options.JSON,
-    iam_wait: float = typer.Option(300.0, "--iam-wait", help="Seconds to wait for IAM propagation after a grant."),
+    iam_wait: float = typer.Option(300.0, "--iam-wait", callback=options.seconds_or_zero, help="Seconds to wait for IAM propagation after a grant."),
     max_delete_share: float = typer.Option(0.2, "--max-delete-share", help="Refuse to delete more than this share (0-1] of a table's rows in one run."),
     break_lease: bool = typer.Option(False, "--break-lease", help="Take the lease even if another run holds it (after a killed run)."),
     healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
@@ -56,8 +56,6 @@ def reconcile(
         support.fail(f"dicomstream reconcile: --deletes: {deletes!r} is not one of dml, view", support.EXIT_CONFIG)
     if not 0 < max_delete_share <= 1:
         support.fail("dicomstream reconcile: --max-delete-share must be more than 0 and at most 1", support.EXIT_CONFIG)
-    if iam_wait < 0:
-        support.fail("dicomstream reconcile: --iam-wait must be 0 or more seconds", support.EXIT_CONFIG)
     when = support.parse_now(now)
     desired = support.load_desired("reconcile", stack, file)
     clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint, retry_deadline)

@@ -49,8 +49,8 @@ def _print_endpoints(info: dict) -> None:
 
 @sandbox_app.command("up")
 def up(
-    port_healthcare: int = typer.Option(0, "--port-healthcare", help="Port of the Healthcare API stand-in (0: a free port)."),
-    port_bigquery: int = typer.Option(0, "--port-bigquery", help="Port of the BigQuery emulator (0: a free port)."),
+    port_healthcare: int = typer.Option(0, "--port-healthcare", min=0, max=65535, help="Port of the Healthcare API stand-in (0: a free port)."),
+    port_bigquery: int = typer.Option(0, "--port-bigquery", min=0, max=65535, help="Port of the BigQuery emulator (0: a free port)."),
     ephemeral: bool = typer.Option(False, "--ephemeral", help="Keep data in memory only (nothing kept in the sandbox directory)."),
     directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
 ) -> None:
@@ -137,7 +137,7 @@ def status(
 @sandbox_app.command("logs")
 def logs(
     directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
-    tail: int = typer.Option(50, "--tail", "-n", help="Show the last N entries."),
+    tail: int = typer.Option(50, "--tail", "-n", min=1, help="Show the last N entries."),
 ) -> None:
     """Streaming errors (label healthcare.googleapis.com/dicom_stream), one JSON entry per line."""
     from dicomstream.sandbox.runtime import STREAM_LOG

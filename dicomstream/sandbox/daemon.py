@@ -15,7 +15,11 @@ import threading
 import time
 from pathlib import Path
 
-from dicomstream.sandbox.runtime import Sandbox
+from dicomstream import quiet_python_support_notice
+
+quiet_python_support_notice()
+
+from dicomstream.sandbox.runtime import Sandbox  # noqa: E402 - after the notice filter
 
 INFO_FILE = "sandbox.json"
 

@@ -61,3 +61,25 @@ def test_plan_on_a_fifo_compare_does_not_hang(hostile):
                                   ["plan", "--file", str(FIXTURES / "Pulumi.dev.yaml"), "--policy-pack", "/nonexistent"]])
 def test_bad_flag_values_are_exit_2(args):
     assert run(*args).returncode == 2
+
+
+@pytest.mark.parametrize("args,named", [
+    (["drift", "--stack", "dev", "--retry-deadline", "nan"], "--retry-deadline"),
+    (["drift", "--stack", "dev", "--retry-deadline", "inf"], "--retry-deadline"),
+    (["reconcile", "--stack", "dev", "--retry-deadline", "0"], "--retry-deadline"),
+    (["reconcile", "--stack", "dev", "--iam-wait", "nan"], "--iam-wait"),
+    (["reconcile", "--stack", "dev", "--iam-wait", "-1"], "--iam-wait"),
+    (["reconcile", "--stack", "dev", "--max-delete-share", "nan"], "--max-delete-share"),
+    (["sandbox", "up", "--ephemeral", "--port-healthcare", "70000"], "--port-healthcare"),
+    (["sandbox", "up", "--ephemeral", "--port-bigquery", "-1"], "--port-bigquery"),
+    (["sandbox", "logs", "--tail", "-3"], "--tail"),
+])
+def test_numbers_out_of_range_are_refused_before_anything_runs(tmp_path, args, named):
+    """`nan` and `inf` parse as floats and slip past `x <= 0`; a port over 65535 failed inside the
+    sandbox's background process. Each is a usage error naming the option, with no credentials,
+    sandbox or network involved."""
+    if args[0] == "sandbox":
+        args = [*args, "--dir", str(tmp_path / "sandbox")]
+    result = run(*args)
+    assert result.returncode == 2 and named in result.stderr, result.stderr
+    assert "credentials" not in result.stderr and not (tmp_path / "sandbox" / "sandbox.json").exists()
