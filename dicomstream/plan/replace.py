@@ -1,12 +1,16 @@
 """Which input changes make the provider replace a resource, for the types this project declares.
 
-pulumi-gcp bridges the Terraform Google provider: a property marked `ForceNew` there is a
-replace-on-change property in Pulumi. The table below was taken from the provider's resource
-schemas (terraform-provider-google `google/services/*/resource_*.go`, and the pulumi-gcp 10.2.0
-docstrings "Changing this forces a new resource"): e.g. `google_healthcare_dicom_store` has
-`dataset` and `name` ForceNew ("Changing this property may recreate the Dicom store (removing all
-data)"), `google_healthcare_dataset` `name`, `location`, `project`, `encryption_spec`. IAM member
-resources replace on any change of their identity (parent, role, member, condition).
+pulumi-gcp bridges the Terraform Google provider, its beta build (pulumi-gcp's go.mod replaces
+terraform-provider-google-beta with its upstream; the SDK's DicomStore has the beta-only
+`stream_configs`): a field marked `ForceNew` there is a
+replace-on-change property in Pulumi. Sources: terraform-provider-google-beta v7.45.0
+(3dc173a397749158369ea839a2890d89f8c9c370) `google-beta/services/*/resource_*.go`, the IAM parent
+schemas in `services/*/iam_*.go` and `tpgiamresource/resource_iam_member.go`; the same at the tags
+checked from v7.0.0, and no CustomizeDiff forces new. tests/fixtures/reference/terraform-forcenew.json
+records them and tests/plan/test_replace_reference.py holds this table equal to it, e.g.
+`google_healthcare_dicom_store` replaces on `dataset`/`name` only ("Changing this property may
+recreate the Dicom store (removing all data)"), `google_bigquery_dataset` also on
+`external_dataset_reference`. IAM members have no Update: any change of their identity replaces.
 A type not listed here is updated in place.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {
     "gcp:healthcare/dicomStore:DicomStore": frozenset({"dataset", "name"}),
     "gcp:healthcare/dataset:Dataset": frozenset({"name", "location", "project", "encryptionSpec"}),
-    "gcp:bigquery/dataset:Dataset": frozenset({"datasetId", "project", "location"}),
+    "gcp:bigquery/dataset:Dataset": frozenset({"datasetId", "project", "location", "externalDatasetReference"}),
     "gcp:bigquery/datasetIamMember:DatasetIamMember": frozenset({"datasetId", "project", "role", "member", "condition"}),
     "gcp:projects/iAMMember:IAMMember": frozenset({"project", "role", "member", "condition"}),
     "gcp:projects/serviceIdentity:ServiceIdentity": frozenset({"project", "service"}),
