@@ -388,24 +388,7 @@ def _wait() -> None:
 
     from pulumi.runtime.stack import wait_for_rpcs
 
-    loop = asyncio.get_event_loop()
-    _close_at_exit(loop)
-    loop.run_until_complete(wait_for_rpcs())
-
-
-_LOOPS_CLOSED_AT_EXIT: set[int] = set()
-
-
-def _close_at_exit(loop) -> None:  # noqa: ANN001 - asyncio.AbstractEventLoop
-    """Close the program's event loop before the interpreter tears down: left to the garbage
-    collector after its self-pipe socket is gone, it prints an `Exception ignored ... Invalid file
-    descriptor: -1` traceback on stderr at the end of `dicomstream plan` / `preview capture`."""
-    if id(loop) in _LOOPS_CLOSED_AT_EXIT:
-        return
-    import atexit
-
-    _LOOPS_CLOSED_AT_EXIT.add(id(loop))
-    atexit.register(lambda: loop.is_running() or loop.is_closed() or loop.close())
+    asyncio.get_event_loop().run_until_complete(wait_for_rpcs())
 
 
 def _stack_outputs() -> dict[str, Any]:
