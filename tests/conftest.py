@@ -1,10 +1,9 @@
 """Shared fixtures: the local sandbox (BigQuery emulator + Healthcare API stand-in) for any test
 that asks for it. See dicomstream/sandbox/pytest_plugin.py for the fixtures it provides."""
 
-import warnings
+from dicomstream import quiet_python_support_notice
 
-# google-api-core warns about Python 3.11's end of life on import; not actionable here.
-warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core._python_version_support")
+quiet_python_support_notice()
 
 pytest_plugins = ["dicomstream.sandbox.pytest_plugin"]
 

@@ -12,16 +12,16 @@
 from __future__ import annotations
 
 import uuid
-import warnings
 
 import pytest
 
+from dicomstream import quiet_python_support_notice
 from dicomstream.sandbox.runtime import Sandbox
 
 
 @pytest.fixture(scope="session")
 def sandbox():
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    quiet_python_support_notice()  # only that notice: other FutureWarnings stay visible
     box = Sandbox(ephemeral=True).start()
     try:
         yield box
