@@ -23,7 +23,8 @@ def declare(stores: int) -> None:
     after = pulumi.ResourceOptions(depends_on=apis)
     agent = gcp.projects.ServiceIdentity("agent", project=IMAGING, service="healthcare.googleapis.com", opts=after)
     grants: list[pulumi.Resource] = [gcp.projects.IAMMember(
-        "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member, opts=after)]
+        "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member,
+        opts=pulumi.ResourceOptions(depends_on=apis, retain_on_delete=True))]
     labels = resource_labels("bench")  # the product's labels, so that a label added there keeps parity
     for project, dataset_id in DATASETS:
         dataset = gcp.bigquery.Dataset(

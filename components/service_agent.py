@@ -3,6 +3,10 @@
 Google creates the agent on first use of the API, which may be after `pulumi up` needs to grant it
 roles; creating it explicitly makes its email known (and grantable) in the same deployment. An agent
 created this way does not receive its usual project role, so that grant is made here too.
+
+That role is the agent's default, which Google gives it in every project using the API; other
+Healthcare resources of the project rely on it. So the stack makes the grant but never removes it:
+`retain_on_delete` leaves it in place on `pulumi destroy` (or when the grant leaves the program).
 """
 
 from __future__ import annotations
@@ -36,6 +40,6 @@ class HealthcareServiceAgent(Component):
             project=project,
             role=HEALTHCARE_SERVICE_AGENT,
             member=self.member,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.register_outputs({"email": self.email, "member": self.member})

@@ -43,6 +43,7 @@ class CapturedResource:
     outputs: dict[str, Any]
     protect: bool
     provider: str | None = None
+    retain_on_delete: bool = False  # the engine leaves the cloud resource in place when deleting it
     # `inputs` with every secret value as "[secret]": what a plan may print.
     shown_inputs: dict[str, Any] | None = None
     # The URNs this resource answers to besides its own (`aliases`), as the engine resolves them.
@@ -166,6 +167,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=inputs,
             outputs=outputs,
             protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
             provider=request.provider or None,
             shown_inputs=_plain(raw_inputs, mask=True),
             aliases=aliases,

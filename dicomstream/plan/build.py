@@ -98,7 +98,8 @@ def steps_of(capture: Capture) -> list[Step]:
                           dependencies=list(r.dependencies),
                           inputs=r.shown_inputs if r.shown_inputs is not None else r.inputs, protect=r.protect,
                           custom=r.custom, aliases=list(r.aliases),
-                          property_dependencies=dict(r.property_dependencies)))
+                          property_dependencies=dict(r.property_dependencies),
+                          retain_on_delete=r.retain_on_delete))
     return steps
 
 

@@ -117,7 +117,7 @@ def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str
         diffs=list(diffs or []), replace_reasons=list(reasons or []),
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
         was_protected=was_protected, aliases=step.aliases, property_dependencies=step.property_dependencies,
-        old_inputs=old_inputs,
+        old_inputs=old_inputs, retain_on_delete=step.retain_on_delete,
     )
 
 

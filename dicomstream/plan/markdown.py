@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dicomstream.plan.compare import short_change
 from dicomstream.plan.model import OPS, Plan, Step
-from dicomstream.plan.text import SYMBOLS, display_type
+from dicomstream.plan.text import RETAINED, SYMBOLS, display_type
 from dicomstream.plan.verdict import OVERRIDE_LABEL, STATUS_TEXT, Review, StackReview, promotion_key, short_commit
 
 LIMIT = 60_000
@@ -152,7 +152,8 @@ def _sections(s: StackReview) -> tuple[list[str], list[str], set[int]]:
             paths = ", ".join(_changed(step, p) for p in step.diffs)
             rows.add(len(details))
             details.append(f"| `{SYMBOLS.get(step.op, '?').strip() or '='}` | {step.op} | "
-                           f"{_code(display_type(step.type))} | {_cell(step.name)} | {paths} |")
+                           f"{_code(display_type(step.type))} | {_cell(step.name)}"
+                           f"{f' ({RETAINED})' if step.retain_on_delete else ''} | {paths} |")
         details.append("")
     else:
         details += ["No resource changes.", ""]

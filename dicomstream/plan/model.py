@@ -42,6 +42,7 @@ class Step:
     aliases: list[str] = field(default_factory=list)  # earlier URNs of this resource (`aliases` option)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # what the policy pack sees
     old_inputs: dict[str, Any] | None = None  # the compared plan's inputs (update / replace): old -> new values
+    retain_on_delete: bool = False  # a delete only forgets it: the cloud resource stays (`retainOnDelete`)
 
     @property
     def blocks_deploy(self) -> bool:
@@ -68,6 +69,8 @@ class Step:
             out["propertyDependencies"] = self.property_dependencies
         if self.old_inputs is not None:
             out["oldInputs"] = self.old_inputs
+        if self.retain_on_delete:
+            out["retainOnDelete"] = True
         return out
 
     @classmethod
@@ -83,6 +86,7 @@ class Step:
             aliases=list(data.get("aliases") or []),
             property_dependencies={str(k): list(v) for k, v in (data.get("propertyDependencies") or {}).items()},
             old_inputs=data.get("oldInputs"),
+            retain_on_delete=bool(data.get("retainOnDelete", False)),
         )
 
 

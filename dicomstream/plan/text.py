@@ -17,6 +17,7 @@ from dicomstream.plan.model import OPS, Plan, Step, Violation
 SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
 STYLES = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "same": "dim"}
 _LEVEL_STYLES = {"mandatory": "bold red", "advisory": "yellow", "remediate": "cyan", "disabled": "dim"}
+RETAINED = "retained: destroy leaves it in place"
 _SUMMARY_WORDS = {"create": "to create", "update": "to update", "replace": "to replace",
                   "delete": "to delete", "same": "unchanged"}
 
@@ -68,6 +69,8 @@ def render_lines(plan: Plan) -> list[Text]:
             line.append("  destroys imaging data", style="bold red")
         if step.was_protected:
             line.append("  (protected: pulumi up will refuse until unprotected)", style="red")
+        if step.retain_on_delete:
+            line.append(f"  ({RETAINED})", style="dim")
         lines.append(line)
         for path in step.diffs:
             mark = "+-" if path in step.replace_reasons else "~"

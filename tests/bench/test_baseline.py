@@ -10,7 +10,7 @@ from dicomstream.capture import Capture, run_program
 
 
 def fingerprint(capture: Capture) -> list[tuple]:
-    """Each resource by type, inputs, protect and its dependencies' (type, inputs): names aside."""
+    """Each resource by type, inputs, protect, retainOnDelete and its dependencies' (type, inputs): names aside."""
     by_urn = {r.urn: r for r in capture.resources}
     rows = []
     for r in capture.resources:
@@ -18,7 +18,7 @@ def fingerprint(capture: Capture) -> list[tuple]:
             continue
         deps = sorted((by_urn[d].type, json.dumps(by_urn[d].inputs, sort_keys=True))
                       for d in r.dependencies if by_urn[d].custom)
-        rows.append((r.type, json.dumps(r.inputs, sort_keys=True), r.protect, json.dumps(deps)))
+        rows.append((r.type, json.dumps(r.inputs, sort_keys=True), r.protect, r.retain_on_delete, json.dumps(deps)))
     return sorted(rows)
 
 

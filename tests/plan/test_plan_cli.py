@@ -163,3 +163,17 @@ def test_compare_exits_1_when_pulumi_up_would_refuse_a_protected_delete(tmp_path
     result = run_cli("plan", "--file", str(new), "--compare", str(old))
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(r"gcp:healthcare:DicomStore\s+imaging-cardiology\s+delete\s+destroys imaging data\s+\(protected: ", result.stdout)
+
+
+def test_the_agents_default_role_is_retained_on_destroy_and_the_plan_says_so(dev_json, tmp_path):
+    """`roles/healthcare.serviceAgent` is the agent's project-wide default: destroying the stack must
+    leave it (other Healthcare resources of the project rely on it). Only that grant is retained."""
+    retained = [s for s in dev_json["steps"] if s.get("retainOnDelete")]
+    assert [(s["type"], s["inputs"]["role"]) for s in retained] == [
+        ("gcp:projects/iAMMember:IAMMember", "roles/healthcare.serviceAgent")]
+    old = tmp_path / "dev.json"
+    old.write_text(json.dumps(dev_json))
+    result = run_cli("plan", "--stack", "dev", "--compare", str(old))
+    assert result.returncode == 0, result.stderr
+    line = next(l for l in result.stdout.splitlines() if "healthcare-agent-healthcare-serviceAgent" in l)
+    assert line.rstrip().endswith("same  (retained: destroy leaves it in place)")
