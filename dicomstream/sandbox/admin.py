@@ -16,6 +16,9 @@ class SandboxAdmin:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, body: object = None) -> dict:
+        # Every change carries a JSON body: the admin API refuses one without (see admin_api.py).
+        if body is None and method != "GET":
+            body = {}
         response = requests.request(method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=self.timeout)
         response.raise_for_status()
         return response.json()

@@ -1,20 +1,44 @@
 """The sandbox's own admin API under `/_sandbox` (not Google's; never subject to faults): health,
 faults, the clock behind `LastUpdated` and operation times, streaming error logs, reset, flush,
-and bulk seeding (`clone`) for benchmarks."""
+and bulk seeding (`clone`) for benchmarks.
+
+It changes what every other caller sees, so only the sandbox's own clients may call it: the
+`Host` must be the server's own loopback address and port (a page that rebinds its DNS name to
+127.0.0.1 still sends its own name), an `Origin`, if any, the same, and every call that changes
+something must carry a JSON body (`application/json`), which a cross-site form or a `text/plain`
+"simple request" cannot send without the browser asking first (CORS preflight, never answered).
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from dicomstream.sandbox.emulator.errors import not_found
+from dicomstream.sandbox.emulator.errors import ApiError, not_found, permission_denied
 from dicomstream.sandbox.emulator.faults import Faults
 from dicomstream.sandbox.emulator.http import Request, Response, json_body, json_response
 
 PREFIX = "/_sandbox"
+_READS = ("GET", "HEAD")
 
 
-def handle(backends, faults: Faults, r: Request) -> Response:  # noqa: ANN001 - server.Backends
+def check_caller(r: Request, host: str, port: int) -> None:
+    """403 unless the request names this server (`Host`, `Origin`); 415 for a change without JSON."""
+    own = {f"{host}:{port}", f"localhost:{port}"}
+    if r.headers.get("host", "").lower() not in own:
+        raise permission_denied(f"the sandbox admin API answers only requests to {host}:{port} "
+                                f"(Host header {r.headers.get('host', '')!r})")
+    origin = r.headers.get("origin")
+    if origin is not None and origin.lower() not in {f"http://{name}" for name in own}:
+        raise permission_denied(f"the sandbox admin API refuses cross-origin requests (Origin {origin!r})")
+    media = r.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if r.method not in _READS and media != "application/json":
+        raise ApiError(415, f"the sandbox admin API takes a JSON body (Content-Type: application/json) "
+                            f"on {r.method}; got {media or 'none'!r}", "INVALID_ARGUMENT")
+
+
+def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Response:  # noqa: ANN001 - server.Backends
+    check_caller(r, host, port)
     core = backends.core
     path = r.path[len(PREFIX):]
     if path == "/health" and r.method == "GET":

@@ -148,7 +148,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def handle(self, request: http.Request) -> http.Response:
         if request.path.startswith(admin_api.PREFIX):
             try:
-                return admin_api.handle(self.backends, self.faults, request)
+                return admin_api.handle(self.backends, self.faults, request, LOOPBACK, self.server_address[1])
             except ApiError as exc:
                 return http.error_response(exc)
             except (ValueError, TypeError, KeyError) as exc:
