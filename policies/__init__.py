@@ -14,9 +14,11 @@ from .rules import (
     encryption,
     labels,
     locations,
+    perimeter,
     protection,
     public_access,
     service_agent,
+    visibility,
 )
 
 PACK_NAME = "dicomstream"
@@ -31,6 +33,8 @@ ALL_POLICIES = [
     *labels.POLICIES,
     *service_agent.POLICIES,
     *locations.POLICIES,
+    *perimeter.POLICIES,
+    *visibility.POLICIES,
 ]
 
 POLICIES_BY_NAME = {policy.name: policy for policy in ALL_POLICIES}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build, engine_values, stack_file
-from dicomstream.capture import PROGRAM, Capture, CapturedResource, run_program
+from dicomstream.capture import PROGRAM, SECRET_MARK, Capture, CapturedResource, run_program
 from dicomstream.plan.model import Plan, Step, Violation
 
 PROJECT = "dicomstream"
@@ -81,11 +81,26 @@ def analyze_plans(plans: list[tuple[Plan, PolicyOptions]]) -> list[Plan]:
                 capture = Capture(project=PROJECT, stack=plan.stack, resources=[
                     CapturedResource(type=s.type, name=s.name, urn=s.urn, parent=s.parent, custom=s.custom,
                                      dependencies=s.dependencies, property_dependencies=s.property_dependencies,
-                                     inputs=s.inputs, outputs={}, protect=s.protect)
+                                     inputs=_secrets_unknown(s.inputs), outputs={}, protect=s.protect)
                     for s in plan.steps if s.urn != root and s.op != "delete"])
                 plan.policy_violations = _analyze_with(pack, capture, options, plan.gcp_project)
                 plan.policy_packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]
     return [plan for plan, _ in plans]
+
+
+def _secrets_unknown(value: Any) -> Any:
+    """A plan shows secret values as "[secret]"; to the pack they are unknown (it judges them at
+    `up`, where the engine decrypts them), never a string to judge ("[secret]" is no KMS key, nor
+    is the ciphertext `v1:...` the offline program is given)."""
+    from dicomstream.policy_client import UNKNOWN
+
+    if value == SECRET_MARK:
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _secrets_unknown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secrets_unknown(v) for v in value]
+    return value
 
 
 def steps_of(capture: Capture) -> list[Step]:
@@ -124,7 +139,8 @@ def _analyzer_resource(r: CapturedResource, capture: Capture, gcp_project: str |
     resource = {
         "type": r.type, "name": r.name, "urn": r.urn, "parent": r.parent,
         "dependencies": r.dependencies, "property_dependencies": r.property_dependencies,
-        "inputs": r.inputs, "protect": r.protect,
+        # Offline, a secret is its ciphertext (nothing decrypts it here): unknown to the pack, as in a plan.
+        "inputs": _secrets_unknown(r.shown_inputs if r.shown_inputs is not None else r.inputs), "protect": r.protect,
     }
     if r.custom and r.type.startswith("gcp:"):
         # The engine also tells the pack which provider manages the resource: the default gcp one.

@@ -1,29 +1,32 @@
-"""No public BigQuery data: the dataset ACL, dataset IAM and table IAM may not name everyone.
+"""No PHI for everyone: no Healthcare or BigQuery grant, and no project-level data role, may name
+the public (`allUsers`, `allAuthenticatedUsers`, `principalSet://goog/public:all`) or a whole
+domain (`domain:gmail.com`, an access entry's `domain`).
 
 Covers what Checkov (CKV_GCP_15), Trivy (AVD-GCP-0046) and the CIS benchmark (7.1) check, and the
-IAM resources they miss: `accesses` entries (`specialGroup` or `iamMember`), DatasetAccess,
-Dataset/Table IamMember, IamBinding and IamPolicy (`policyData` bindings).
+IAM resources they miss: every Member, Binding and Policy resource pulumi-gcp has on Healthcare
+datasets and stores (the stores hold the images themselves) and on BigQuery datasets, tables,
+routines, connections, data policies and Analytics Hub exchanges/listings; `accesses` entries,
+DatasetAccess and row access policies' `grantees`; and project IAM with BigQuery, Healthcare,
+basic or custom roles. These are resource policies, so `pulumi up` checks each grant, with every
+value known, before creating it; a member unknown at preview is named by `checked-at-up`.
 """
 
 from __future__ import annotations
 
-
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
 from ..base import describe, for_types
+from ..members import broad_access_entry, broad_member, iam_grants, is_data_role
 from ..tokens import (
+    BIGQUERY_IAM,
     BQ_DATASET,
     BQ_DATASET_ACCESS,
-    BQ_DATASET_IAM_BINDING,
-    BQ_DATASET_IAM_MEMBER,
-    BQ_DATASET_IAM_POLICY,
-    BQ_TABLE_IAM_BINDING,
-    BQ_TABLE_IAM_MEMBER,
-    BQ_TABLE_IAM_POLICY,
+    BQ_ROW_ACCESS_POLICY,
+    HEALTHCARE_IAM,
+    PROJECT_IAM,
+    ROW_ACCESS_GRANTEES,
 )
-from ..values import is_unknown, known_list, known_str, policy_bindings
-
-PUBLIC_PRINCIPALS = frozenset({"allusers", "allauthenticatedusers", "principalset://goog/public:all"})
+from ..values import is_unknown, known_list
 
 # An access entry grants its role to exactly one of these; with none, the role is granted to no
 # one the API can name (Checkov CKV_GCP_15 rejects such an entry).
@@ -37,24 +40,14 @@ _PRINCIPAL_FIELDS = (
     "dataset",
     "routine",
 )
-
-
-def is_public(member: object) -> bool:
-    """Whether an IAM member or special group means "anyone" (unknowns are not public)."""
-    text = known_str(member)
-    return text is not None and text.strip().lower() in PUBLIC_PRINCIPALS
+_REFUSED = "grant the role to named users, groups or service accounts instead"
 
 
 def _access_problems(entry: object, where: str) -> list[str]:
     if not isinstance(entry, dict):
         return []
-    problems = []
-    for field in ("specialGroup", "iamMember"):
-        if is_public(entry.get(field)):
-            problems.append(
-                f"{where}.{field} is {entry[field]!r}: the dataset would be readable by anyone; "
-                "grant the role to named users, groups or service accounts instead"
-            )
+    problems = [f"{where}.{field} is {entry[field]!r}: the dataset would be readable by {who}; {_REFUSED}"
+                for field, who in broad_access_entry(entry)]
     principal_set = any(entry.get(f) not in (None, "", [], {}) for f in _PRINCIPAL_FIELDS)
     if entry.get("role") and not is_unknown(entry.get("role")) and not principal_set:
         problems.append(
@@ -64,53 +57,79 @@ def _access_problems(entry: object, where: str) -> list[str]:
     return problems
 
 
-def _policy_data_members(policy_data: object) -> list[tuple[str, str]]:
-    """(role, member) pairs of an IAM policy JSON document; unknown or malformed gives none."""
-    return [(str(role or ""), member) for role, member in policy_bindings(policy_data) or []]
+def _grant_problems(kind: str, props: dict, only_data_roles: bool = False) -> list[str]:
+    problems = []
+    for role, member, path in iam_grants(kind, props):
+        who = broad_member(member)
+        if who is None or (only_data_roles and not is_data_role(role)):
+            continue
+        role_text = role if isinstance(role, str) and not is_unknown(role) else "a role"
+        if path == "policyData":
+            problems.append(f"policyData binds {role_text} to {member!r}: it would be granted to {who}; {_REFUSED}")
+        else:
+            problems.append(f"{path} is {member!r}: {role_text} would be granted to {who}; {_REFUSED}")
+    return problems
 
 
-@for_types(
-    BQ_DATASET,
-    BQ_DATASET_ACCESS,
-    BQ_DATASET_IAM_MEMBER,
-    BQ_DATASET_IAM_BINDING,
-    BQ_DATASET_IAM_POLICY,
-    BQ_TABLE_IAM_MEMBER,
-    BQ_TABLE_IAM_BINDING,
-    BQ_TABLE_IAM_POLICY,
-)
-def _not_public(props, args, report_violation) -> None:
-    kind = args.resource_type.rsplit(":", 1)[-1]
-    subject = f"{kind} {describe(args)}"
-    problems: list[str] = []
-    if args.resource_type == BQ_DATASET:
-        for index, entry in enumerate(known_list(props.get("accesses")) or []):
-            problems += _access_problems(entry, f"accesses[{index}]")
-    elif args.resource_type == BQ_DATASET_ACCESS:
-        problems += _access_problems(props, "access")
-    elif args.resource_type in (BQ_DATASET_IAM_MEMBER, BQ_TABLE_IAM_MEMBER):
-        if is_public(props.get("member")):
-            problems.append(f"member is {props['member']!r}: {props.get('role', 'the role')} would be granted to anyone")
-    elif args.resource_type in (BQ_DATASET_IAM_BINDING, BQ_TABLE_IAM_BINDING):
-        for index, member in enumerate(known_list(props.get("members")) or []):
-            if is_public(member):
-                problems.append(f"members[{index}] is {member!r}: {props.get('role', 'the role')} would be granted to anyone")
-    else:
-        for role, member in _policy_data_members(props.get("policyData")):
-            if is_public(member):
-                problems.append(f"policyData binds {role or 'a role'} to {member!r}: it would be granted to anyone")
+def _report(args, report_violation, problems: list[str]) -> None:
+    subject = f"{args.resource_type.rsplit(':', 1)[-1]} {describe(args)}"
     for problem in problems:
         report_violation(f"{subject}: {problem}", None)
+
+
+@for_types(BQ_DATASET, BQ_DATASET_ACCESS, BQ_ROW_ACCESS_POLICY, *BIGQUERY_IAM)
+def _bigquery_not_public(props, args, report_violation) -> None:
+    type_ = args.resource_type
+    problems: list[str] = []
+    if type_ == BQ_DATASET:
+        for index, entry in enumerate(known_list(props.get("accesses")) or []):
+            problems += _access_problems(entry, f"accesses[{index}]")
+    elif type_ == BQ_DATASET_ACCESS:
+        problems += _access_problems(props, "access")
+    elif type_ == BQ_ROW_ACCESS_POLICY:
+        problems += _grant_problems(ROW_ACCESS_GRANTEES, props)
+    else:
+        problems += _grant_problems(BIGQUERY_IAM[type_], props)
+    _report(args, report_violation, problems)
+
+
+@for_types(*HEALTHCARE_IAM)
+def _healthcare_not_public(props, args, report_violation) -> None:
+    _report(args, report_violation, _grant_problems(HEALTHCARE_IAM[args.resource_type], props))
+
+
+@for_types(*PROJECT_IAM)
+def _project_data_roles_not_public(props, args, report_violation) -> None:
+    _report(args, report_violation, _grant_problems(PROJECT_IAM[args.resource_type], props, only_data_roles=True))
 
 
 POLICIES = [
     ResourceValidationPolicy(
         name="bigquery-dataset-not-public",
         description=(
-            "BigQuery datasets and tables holding DICOM metadata are never granted to allUsers or "
-            "allAuthenticatedUsers, and every access entry names its principal."
+            "BigQuery datasets, tables, routines, connections, data policies and row access policies "
+            "are never granted to allUsers, allAuthenticatedUsers or a whole domain, and every access "
+            "entry names its principal."
         ),
-        validate=_not_public,
+        validate=_bigquery_not_public,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="healthcare-iam-not-public",
+        description=(
+            "Healthcare datasets and DICOM (FHIR, HL7v2, consent) stores are never granted to allUsers, "
+            "allAuthenticatedUsers or a whole domain."
+        ),
+        validate=_healthcare_not_public,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="project-data-roles-not-public",
+        description=(
+            "No project-level BigQuery, Healthcare, basic or custom role is granted to allUsers, "
+            "allAuthenticatedUsers or a whole domain."
+        ),
+        validate=_project_data_roles_not_public,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
 ]

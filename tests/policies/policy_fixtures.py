@@ -45,6 +45,11 @@ EXPECTED_LEVELS = {
     "required-labels": "advisory",
     "service-agent-grants-before-streams": "mandatory",
     "locations-co-located": "advisory",
+    "healthcare-iam-not-public": "mandatory",
+    "project-data-roles-not-public": "mandatory",
+    "destinations-in-allowed-projects": "advisory",
+    "checked-at-up": "advisory",
+    "existing-datasets-unseen": "advisory",
 }
 
 

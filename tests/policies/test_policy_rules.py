@@ -193,6 +193,9 @@ def not_public(type_, props):
     {"role": "roles/bigquery.dataViewer", "specialGroup": "allAuthenticatedUsers"},
     {"role": "roles/bigquery.dataViewer", "iamMember": "allUsers"},
     {"role": "READER", "iamMember": "principalSet://goog/public:all"},
+    {"role": "READER", "domain": "example.org"},  # everyone in a domain: too many for PHI
+    {"role": "READER", "iamMember": "domain:gmail.com"},
+    {"role": "READER", "specialGroup": " AllUsers "},  # no spelling slips by
     {"role": "READER"},  # a role and no principal (Checkov CKV_GCP_15)
 ])
 def test_public_or_principal_less_access_entries_violate(entry):
@@ -205,7 +208,6 @@ def test_private_access_entries_pass():
     accesses = [
         {"role": "OWNER", "userByEmail": "owner@example.org"},
         {"role": "READER", "groupByEmail": "radiology@example.org"},
-        {"role": "READER", "domain": "example.org"},
         {"role": "WRITER", "specialGroup": "projectWriters"},
         {"role": "roles/bigquery.dataEditor", "iamMember": AGENT},
         {"view": {"projectId": "p", "datasetId": "d", "tableId": "v"}},
@@ -253,7 +255,7 @@ def test_bigquery_dataset_cmek():
     policy = P["bigquery-dataset-cmek"]
     (message,) = run_policy(policy, BQ_DATASET, {"datasetId": "d"}, name="d")
     assert "has no defaultEncryptionConfiguration.kmsKeyName" in message
-    key = "projects/p/locations/us/keyRings/r/cryptoKeys/k"
+    key = "projects/acme-kms/locations/us/keyRings/r/cryptoKeys/k"
     assert run_policy(policy, BQ_DATASET, {"defaultEncryptionConfiguration": {"kmsKeyName": key}}) == []
     assert run_policy(policy, BQ_DATASET, {"defaultEncryptionConfiguration": {"kmsKeyName": UNKNOWN}}) == []
     assert run_policy(policy, BQ_DATASET, {"defaultEncryptionConfiguration": UNKNOWN}) == []
@@ -264,7 +266,7 @@ def test_healthcare_dataset_cmek():
     policy = P["healthcare-dataset-cmek"]
     (message,) = run_policy(policy, HC_DATASET, {"name": "imaging", "location": "us-central1"}, name="imaging")
     assert "Healthcare dataset 'imaging' has no encryptionSpec.kmsKeyName" in message
-    key = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
+    key = "projects/acme-kms/locations/us-central1/keyRings/r/cryptoKeys/k"
     assert run_policy(policy, HC_DATASET, {"encryptionSpec": {"kmsKeyName": key}}) == []
     assert run_policy(policy, HC_DATASET, {"encryptionSpec": {"kmsKeyName": UNKNOWN}}) == []
 

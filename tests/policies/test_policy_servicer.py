@@ -101,7 +101,9 @@ def test_advisory_rules_become_mandatory_with_prod_json(servicer):
     compliant = {**dataset, "protect": True,
                  "inputs": {**dataset["inputs"], "defaultEncryptionConfiguration": {"kmsKeyName": KEY}}}
     assert analyze(servicer, compliant) == []
-    assert [v.enforcement_level for v in analyze_stack(servicer, good_stack(bq_location="EU"))] == ["mandatory"]
+    # The dev-named synthetic stack is also outside prod's perimeter (prod.json's allowedProjects).
+    assert sorted({(v.policy_name, v.enforcement_level) for v in analyze_stack(servicer, good_stack(bq_location="EU"))}) == [
+        ("destinations-in-allowed-projects", "mandatory"), ("locations-co-located", "mandatory")]
 
 
 def test_policy_options_and_disabling_go_through_configure(servicer):
@@ -117,7 +119,7 @@ def test_policy_options_and_disabling_go_through_configure(servicer):
 def test_the_readme_examples_run():
     text = (PACK_DIR / "README.md").read_text()
     blocks = re.findall(r"```(python|json)\n(.*?)```", text, flags=re.S)
-    assert [kind for kind, _ in blocks] == ["json", "python"]
+    assert [kind for kind, _ in blocks] == ["json", "json", "python"]
     for kind, body in blocks:
         if kind == "python":
             exec(compile(body, "policies/README.md", "exec"), {})
