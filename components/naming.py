@@ -250,6 +250,15 @@ def environment_problem(value: object) -> str | None:
     return None
 
 
+def stack_name_problem(value: object) -> str | None:
+    """Stack names hold what an environment name holds, so `dev`, `DEV`, `dev\n` and `dev\u200b`
+    are never two spellings of one stack (a file name, a manifest entry and a deploy must agree)."""
+    if not isinstance(value, str) or not _ENVIRONMENT_RE.fullmatch(value):
+        return (f"{shown(value)} is not a stack name; stack names are lowercase letters, digits and '-', "
+                "starting with a letter, at most 63 characters")
+    return None
+
+
 def is_valid_bigquery_id(value: object) -> bool:
     return isinstance(value, str) and bool(_BQ_ID_RE.fullmatch(value))
 

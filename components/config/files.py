@@ -20,16 +20,25 @@ PLAN_MAX_BYTES = 32 * 1024 * 1024
 STACK_FILE_HINT = "no such file; stack files live in stacks/Pulumi.<stack>.yaml"
 
 
-def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HINT, limit: int = MAX_BYTES) -> bytes:
-    """The file's bytes; ConfigError for anything that is not a readable regular file of sane size."""
+def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HINT, limit: int = MAX_BYTES,
+               follow_symlinks: bool = True) -> bytes:
+    """The file's bytes; ConfigError for anything that is not a readable regular file of sane size
+    (with `follow_symlinks=False`, a symbolic link is refused too: O_NOFOLLOW, no race)."""
 
     def fail(message: str) -> ConfigError:
         return ConfigError([Issue(file, "(file)", message)])
 
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise fail(missing) from None
+    except OSError as exc:
+        if not follow_symlinks and os.path.islink(path):
+            raise fail("is a symbolic link; only regular files are read here") from None
+        raise fail(f"cannot open the file: {exc.strerror or exc}") from None
     except (OSError, ValueError) as exc:
         raise fail(f"cannot open the file: {getattr(exc, 'strerror', None) or exc}") from None
     try:

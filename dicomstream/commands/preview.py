@@ -25,8 +25,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(preview_app, name="preview")
 
 
+def _log(text: str, err: bool = False) -> None:
+    """One log line of text that may come from the head: control characters escaped (no second
+    line), and never the start of a workflow command (`::warning::`, `::stop-commands::`)."""
+    from components.naming import escape
+    from dicomstream.plan.markdown import no_workflow_commands
+
+    typer.echo(no_workflow_commands(escape(text, limit=4000)), err=err)
+
+
 def _fail(line: str) -> typer.Exit:
-    typer.echo(line, err=True)
+    _log(line, err=True)
     return typer.Exit(EXIT_INVALID)
 
 
@@ -59,9 +68,9 @@ def capture_command(
     except OSError as exc:
         raise _fail(f"{out}: cannot write the plans: {exc.strerror or exc}")
     for entry in manifest.entries:
-        typer.echo(f"{entry.file}: {entry.status}")
+        _log(f"{entry.file}: {entry.status}")
         for line in entry.lines:
-            typer.echo(f"  {line}")
+            _log(f"  {line}")
 
 
 @preview_app.command("report")
@@ -110,7 +119,7 @@ def report_command(
         _write(json_out, review_json(result))
     annotate = os.environ.get("GITHUB_ACTIONS") == "true"
     for s in result.stacks:
-        typer.echo(f"{s.file}: {s.status}{' (blocks)' if s.blocked else ''}")
+        _log(f"{s.file}: {s.status}{' (blocks)' if s.blocked else ''}")
         if annotate and s.blocked:
             for line in _reasons(s)[:10]:
                 typer.echo(f"::error file={_property(s.file)},title={_property(s.stack + ': ' + s.status)}::{_data(line)}")

@@ -65,7 +65,8 @@ def analyze_plans(plans: list[tuple[Plan, PolicyOptions]]) -> list[Plan]:
 
     A plan's steps carry what the engine sends the pack (inputs, dependencies, property
     dependencies, protect, the stack's project), so the pack of one checkout judges the plan that
-    another checkout's program produced without running that program. One pack server per pack
+    another checkout's program produced without running that program (every step, whatever its
+    `op`: these are captures, not compared plans). One pack server per pack
     directory, configured anew for each plan. PolicyPackError / PolicyConfigError as `analyze`.
     """
     from dicomstream.policy_client import PolicyPackServer
@@ -82,7 +83,10 @@ def analyze_plans(plans: list[tuple[Plan, PolicyOptions]]) -> list[Plan]:
                     CapturedResource(type=s.type, name=s.name, urn=s.urn, parent=s.parent, custom=s.custom,
                                      dependencies=s.dependencies, property_dependencies=s.property_dependencies,
                                      inputs=_secrets_unknown(s.inputs), outputs={}, protect=s.protect)
-                    for s in plan.steps if s.urn != root and s.op != "delete"])
+                    # Every step a plan declares is judged, whatever its `op` says: a capture only
+                    # declares resources (create), so a step marked delete in the head's plan is a
+                    # resource the head's program registered, and what it grants counts.
+                    for s in plan.steps if s.urn != root])
                 plan.policy_violations = _analyze_with(pack, capture, options, plan.gcp_project)
                 plan.policy_packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]
     return [plan for plan, _ in plans]

@@ -22,6 +22,17 @@ LINES_SHOWN = 50  # validation lines listed per invalid stack
 DATASET = "gcp:healthcare/dataset:Dataset"
 
 
+_COMMAND_STARTS = ("::", "##[")
+
+
+def no_workflow_commands(text: str) -> str:
+    """`text` with no line a GitHub runner would read as a workflow command (`::warning::`,
+    `::stop-commands::`, the old `##[...]`): such a line gets a leading backslash. Names and lines
+    from the head's plans end up in comments and logs of jobs that hold a write token."""
+    lines = text.split("\n")
+    return "\n".join("\\" + line if line.lstrip().startswith(_COMMAND_STARTS) else line for line in lines)
+
+
 def _cell(value: object) -> str:
     """Table-cell text: names and messages come from the head's plans, so no HTML gets through."""
     text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -219,7 +230,7 @@ def render_review(review: Review, *, limit: int = LIMIT, title: str = "dicomstre
         if dropped:
             out += ["", f"_… {dropped} more line(s) of this stack's plan left out to stay under GitHub's comment "
                         f"size limit; the full plan of {_code(s.stack)} is in {where}._", ""]
-    text = "\n".join(out).rstrip() + "\n"
+    text = no_workflow_commands("\n".join(out).rstrip() + "\n")
     if len(text) > limit:  # only if the essential parts alone are too long
         note = f"\n\n_… truncated to stay under GitHub's comment size limit; see {where}._\n"
         text = text[: limit - len(note)].rsplit("\n", 1)[0] + note

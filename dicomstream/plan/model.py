@@ -148,41 +148,84 @@ class Plan:
         )
 
 
-def load_plan(path: Path | str) -> Plan:
+def load_plan(path: Path | str, *, follow_symlinks: bool = True, stack: str | None = None) -> Plan:
     """Read a plan written by `dicomstream plan --format json`; PlanFileError when unusable.
 
-    Plans also come from untrusted places (a pull request's head job), so the shape of every step
-    is checked here, once, for every reader (`--compare`, `preview report`).
+    Plans also come from untrusted places (a pull request's head job), so the file is read bounded
+    (`dicomstream.plan.document`) and every field's shape is checked here, once, for every reader
+    (`--compare`, `preview report`); `stack`, when given, is the name the plan must carry.
     """
+    from dicomstream.plan.document import DocumentError, read_document
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"{path}: cannot read the plan: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"{path}: not a JSON plan (line {exc.lineno}: {exc.msg}); "
-                            "write one with `dicomstream plan --format json --out FILE`") from None
-    except RecursionError:
-        raise PlanFileError(f"{path}: not a plan: nested too deeply") from None
-    except ValueError as exc:
-        raise PlanFileError(f"{path}: not a plan: {exc}") from None
+        data = read_document(path, missing="no such plan file", follow_symlinks=follow_symlinks)
+    except DocumentError as error:
+        raise PlanFileError(f"{error}; write one with `dicomstream plan --format json --out FILE`") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise PlanFileError(f"{path}: not a plan: expected an object with a 'steps' list, "
                             "as written by `dicomstream plan --format json`")
-    try:
-        plan = Plan.from_dict(data)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise PlanFileError(f"{path}: a step is malformed ({type(exc).__name__}: {exc})") from None
-    for i, step in enumerate(plan.steps):
-        for key, kind in _STEP_SHAPE.items():
-            if not isinstance(getattr(step, key), kind):
-                raise PlanFileError(f"{path}: steps[{i}].{key}: expected {kind.__name__}, as written by "
-                                    "`dicomstream plan --format json`")
-        if not all(isinstance(u, str) for u in (*step.dependencies, *step.aliases)) or not (
-                step.parent is None or isinstance(step.parent, str)):
-            raise PlanFileError(f"{path}: steps[{i}]: dependencies, aliases and parent are URNs (strings)")
-    return plan
+    problem = _plan_problem(data, stack)
+    if problem:
+        raise PlanFileError(f"{path}: {problem}, as written by `dicomstream plan --format json`")
+    return Plan.from_dict(data)
 
 
-_STEP_SHAPE = {"op": str, "urn": str, "type": str, "name": str, "inputs": dict, "dependencies": list}
+def is_urn(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("urn:pulumi:") and len(value) <= MAX_URN
+
+
+MAX_URN = 4096
+_EXPECTED = {
+    str: ("a string", lambda v: isinstance(v, str)),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    dict: ("an object", lambda v: isinstance(v, dict)),
+    "op": (f"one of {', '.join(OPS)}", lambda v: isinstance(v, str) and v in OPS),
+    "urn": ("a URN (a string starting with 'urn:pulumi:')", is_urn),
+    "urns": ("a list of URNs", lambda v: isinstance(v, list) and all(map(is_urn, v))),
+    "strings": ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "urn map": ("an object of lists of URNs",
+                lambda v: isinstance(v, dict) and all(isinstance(u, list) and all(map(is_urn, u)) for u in v.values())),
+    "objects": ("a list of objects", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v)),
+}
+# Every field a step may have, its shape, and whether it must be there (None is "absent" elsewhere).
+_STEP_FIELDS = {
+    "op": ("op", True), "urn": ("urn", True), "type": (str, True), "name": (str, False), "parent": ("urn", False),
+    "dependencies": ("urns", False), "inputs": (dict, False), "protect": (bool, False), "custom": (bool, False),
+    "diffs": ("strings", False), "replaceReasons": ("strings", False), "destroysImagingData": (bool, False),
+    "wasProtected": (bool, False), "aliases": ("urns", False), "propertyDependencies": ("urn map", False),
+    "oldInputs": (dict, False), "retainOnDelete": (bool, False),
+}
+_PLAN_FIELDS = {"stack": (str, False), "policyViolations": ("objects", False), "policyPacks": ("objects", False),
+                "warnings": ("strings", False), "outputs": (dict, False), "comparedWith": (str, False),
+                "gcpProject": (str, False)}
+_VIOLATION_FIELDS = {key: (str, False) for key in ("policyPack", "policyName", "enforcementLevel", "urn", "message")}
+
+
+def _fields_problem(data: dict, fields: dict, where: str) -> str | None:
+    for key, (kind, required) in fields.items():
+        value = data.get(key)
+        if value is None and not required:
+            continue
+        description, fits = _EXPECTED[kind]
+        if not fits(value):
+            return f"{where}{key}: expected {description}"
+    return None
+
+
+def _plan_problem(data: dict, stack: str | None) -> str | None:
+    problem = _fields_problem(data, _PLAN_FIELDS, "")
+    if problem:
+        return problem
+    if stack is not None and data.get("stack") != stack:
+        return f"stack: expected {stack!r} (the stack this plan is filed under)"
+    for i, violation in enumerate(data.get("policyViolations") or []):
+        problem = _fields_problem(violation, _VIOLATION_FIELDS, f"policyViolations[{i}].")
+        if problem:
+            return problem
+    for i, step in enumerate(data["steps"]):
+        if not isinstance(step, dict):
+            return f"steps[{i}]: expected an object"
+        problem = _fields_problem(step, _STEP_FIELDS, f"steps[{i}].")
+        if problem:
+            return problem
+    return None

@@ -9,10 +9,12 @@ It is data passed between jobs (an artifact), so reading it checks its shape and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.naming import shown, stack_name_problem
 from dicomstream.plan.model import Plan, PlanFileError, load_plan
 
 KIND = "dicomstream-preview"
@@ -56,7 +58,7 @@ def write_manifest(manifest: Manifest, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for entry in manifest.entries:
-        plan_file = f"{entry.stack}.plan.json" if entry.plan is not None else None
+        plan_file = plan_file_name(entry.stack) if entry.plan is not None else None
         if plan_file:
             (out / plan_file).write_text(entry.plan.to_json(), encoding="utf-8")
         rows.append(entry.to_dict(plan_file))
@@ -64,21 +66,34 @@ def write_manifest(manifest: Manifest, out: Path) -> None:
     (out / MANIFEST).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
+def plan_file_name(stack: str) -> str:
+    return f"{stack}.plan.json"
+
+
 def read_manifest(directory: Path) -> Manifest:
-    """The manifest in `directory` with its plans loaded; ManifestError naming file and field."""
+    """The manifest in `directory` with its plans loaded; ManifestError naming file and field.
+
+    The head's manifest is written by the pull request's own code: every file is read bounded,
+    as a regular file inside `directory` and never through a symbolic link; every field is
+    checked once, here (stack names by the stack-name rule and equal to their file's name, each
+    plan the `STACK.plan.json` that capture writes, carrying the same stack name).
+    """
+    from dicomstream.plan.document import DocumentError, read_document
+
     path = directory / MANIFEST
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no such file; write it with `dicomstream preview capture --out {directory}`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot read the manifest: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"{path}: line {exc.lineno}: not JSON: {exc.msg}") from None
+        document = read_document(path, follow_symlinks=False,
+                                 missing=f"no such file; write it with `dicomstream preview capture --out {directory}`")
+    except DocumentError as error:
+        raise ManifestError(str(error)) from None
     if not isinstance(document, dict) or document.get("kind") != KIND:
         raise ManifestError(f"{path}: kind: expected {KIND!r}, as `dicomstream preview capture` writes")
-    if document.get("version") != VERSION:
-        raise ManifestError(f"{path}: version: expected {VERSION}, found {document.get('version')!r}")
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:
+        raise ManifestError(f"{path}: version: expected the integer {VERSION}, found {shown(version)}")
+    commit = document.get("commit")
+    if commit is not None and not (isinstance(commit, str) and _COMMIT.fullmatch(commit)):
+        raise ManifestError(f"{path}: commit: expected a commit id, found {shown(commit)}")
     rows = document.get("stacks")
     if not isinstance(rows, list):
         raise ManifestError(f"{path}: stacks: expected a list")
@@ -87,24 +102,31 @@ def read_manifest(directory: Path) -> Manifest:
         where = f"{path}: stacks[{i}]"
         if not isinstance(row, dict):
             raise ManifestError(f"{where}: expected an object")
-        stack, status = row.get("stack"), row.get("status")
-        if not isinstance(stack, str) or not stack or "/" in stack or stack in seen:
-            raise ManifestError(f"{where}.stack: expected a unique stack name, found {stack!r}")
+        stack, status, file = row.get("stack"), row.get("status"), row.get("file")
+        problem = stack_name_problem(stack)
+        if problem or stack in seen:
+            raise ManifestError(f"{where}.stack: expected a unique stack name, found {shown(stack)}"
+                                + (f" ({problem})" if problem else ""))
+        if file not in (f"stacks/Pulumi.{stack}.yaml", f"stacks/Pulumi.{stack}.yml"):
+            raise ManifestError(f"{where}.file: expected the stack's file (stacks/Pulumi.{stack}.yaml), found {shown(file)}")
         if status not in STATUSES:
-            raise ManifestError(f"{where}.status: expected one of {', '.join(STATUSES)}, found {status!r}")
+            raise ManifestError(f"{where}.status: expected one of {', '.join(STATUSES)}, found {shown(status)}")
         lines = row.get("lines") or []
         if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
             raise ManifestError(f"{where}.lines: expected a list of strings")
         plan = None
         if status == "planned":
             name = row.get("plan")
-            if not isinstance(name, str) or Path(name).name != name:
-                raise ManifestError(f"{where}.plan: expected a plan file name in {directory}, found {name!r}")
+            if name != plan_file_name(stack):
+                raise ManifestError(f"{where}.plan: expected a plan file name in {directory} "
+                                    f"({plan_file_name(stack)}), found {shown(name)}")
             try:
-                plan = load_plan(directory / name)
+                plan = load_plan(directory / name, follow_symlinks=False, stack=stack)
             except PlanFileError as error:
                 raise ManifestError(str(error)) from None
         seen.add(stack)
-        entries.append(Entry(stack=stack, file=str(row.get("file") or f"stacks/Pulumi.{stack}.yaml"),
-                             status=status, lines=list(lines), plan=plan))
-    return Manifest(commit=str(document.get("commit") or "unknown"), entries=entries)
+        entries.append(Entry(stack=stack, file=file, status=status, lines=list(lines), plan=plan))
+    return Manifest(commit=commit or "unknown", entries=entries)
+
+
+_COMMIT = re.compile(r"[0-9A-Za-z._-]{1,100}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from components.naming import escape, stack_name_problem
 from dicomstream.plan.compare import compare, urn_key
 from dicomstream.plan.model import Plan
 from dicomstream.plan.verdict import Review, StackReview, promotion_key, short_commit
@@ -56,10 +57,20 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
     reviews = []
     for stack in sorted({*heads, *bases, *expected}, key=promotion_key):
         h, b = heads.get(stack), bases.get(stack)
-        if h is None and stack in expected:
-            reviews.append(StackReview(stack, f"stacks/{expected[stack][0].name}", "missing", lines=[
-                f"stacks/{expected[stack][0].name}: the head job wrote no plan for this stack file",
+        file = f"stacks/{escape(expected[stack][0].name)}" if stack in expected else None
+        if stack in expected and stack_name_problem(stack):
+            reviews.append(StackReview(escape(stack), file, "invalid", lines=[
+                f"{file}: {stack_name_problem(stack)}; rename the file"]))
+        elif h is None and stack in expected:
+            reviews.append(StackReview(stack, file, "missing", lines=[
+                f"{file}: the head job wrote no plan for this stack file",
                 *([head_error] if head_error else [])]))
+        elif h is None and head_stacks is None:
+            # Without the head's tree nothing shows the file is gone: a stack the head's manifest
+            # dropped (or renamed) is not "deleted", it has no plan.
+            reviews.append(StackReview(stack, b.file, "missing", lines=[
+                f"{b.file}: the head's manifest has no entry for this stack, and no head tree "
+                "(--head-stacks) shows its file deleted", *([head_error] if head_error else [])]))
         elif h is None:
             reviews.append(_deleted(b))
         elif h.status != "planned":

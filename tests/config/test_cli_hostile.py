@@ -39,8 +39,9 @@ def test_validate_special_files(hostile, name):
 
 
 @pytest.mark.parametrize("option,content,expected", [
-    ("--compare", '{"steps": [{"urn": ["x"], "type": "t"}]}', "steps[0].urn: expected str"),
-    ("--compare", "[" * 100_000, "not a plan"),
+    ("--compare", '{"steps": [{"op": "create", "urn": ["x"], "type": "t"}]}', "steps[0].urn: expected a URN"),
+    ("--compare", '{"steps": [{"urn": "urn:pulumi:x", "type": "t"}]}', "steps[0].op: expected one of create"),
+    ("--compare", "[" * 100_000, "nested more than 32 levels deep"),
     ("--policy-config", '{"dicom-store-stream-limit": {"enforcementLevel": []}}', "expected one of advisory"),
     ("--policy-config", "[1]", "must be a JSON object"),
 ])
