@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,36 @@ def test_actionlint_finds_real_problems(actionlint, tmp_path):
 
 def test_every_workflow_passes_actionlint(actionlint):
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert {f.name for f in files} >= {"preview.yml", "deploy.yml", "drift.yml"}
+    assert {f.name for f in files} >= {"preview.yml", "review.yml", "deploy.yml", "drift.yml"}
     assert actionlint(*files) == []
+
+
+def _zizmor(*paths: Path) -> list[dict]:
+    zizmor = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    assert zizmor, "zizmor is a dev dependency (pyproject.toml): make setup installs it"
+    result = subprocess.run([zizmor, "--offline", "--format", "json", "--persona", "regular", *map(str, paths)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 10, 11, 12, 13, 14), result.stderr  # 1x: findings of severity x
+    return json.loads(result.stdout)
+
+
+def test_zizmor_finds_real_problems(tmp_path):
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: push\npermissions:\n  id-token: write\njobs:\n  a:\n    uses: ./.github/workflows/x.yml\n"
+                   "    secrets: inherit\n")
+    assert {f["ident"] for f in _zizmor(bad.parent)} >= {"secrets-inherit"}
+
+
+def test_every_workflow_passes_zizmor_with_nothing_above_informational():
+    """Two findings are silenced in place, each with its reason on the line: `self-repository`
+    (actionlint 1.7.7 refuses the `$/` form it asks for) and `dangerous-triggers` on review.yml's
+    pull_request_target, which runs no pull-request code (the test above checks that)."""
+    findings = _zizmor(WORKFLOWS)
+    assert [(f["ident"], f["determinations"]["severity"]) for f in findings
+            if f["determinations"]["severity"] != "Informational"] == []
+    ignores = re.findall(r"# zizmor: ignore\[([\w-]+)\] (\S.*)", "".join(p.read_text() for p in WORKFLOWS.glob("*.yml")))
+    assert sorted({rule for rule, _ in ignores}) == ["dangerous-triggers", "self-repository"]
 
 
 def _load(name: str) -> dict:
@@ -111,46 +140,92 @@ def test_the_update_bot_and_code_owners_are_configured():
     assert {"/policies/", "/dicomstream/plan/", "/.github/"} <= set(owners)
 
 
-def test_the_review_runs_the_base_code_on_the_heads_plans_and_always_comments():
+# What a deploy runs or reads: the program, its stack files, the packages it installs and how.
+DEPLOYED = ["__main__.py", "Pulumi.yaml", "Makefile", "pyproject.toml", "requirements.txt", "stacks/Pulumi.prod.yaml",
+            "components/service_agent.py", "components/config/load.py", "dicomstream/cli.py",
+            "dicomstream/plan/build.py", "policies/prod.json", "policies/requirements.txt", ".github/workflows/deploy.yml",
+            ".ci/run"]
+
+
+def _owned(path: str, patterns: list[str]) -> bool:
+    """CODEOWNERS' matching for the forms used here: `/dir/` (everything below) and `/file`."""
+    return any(("/" + path).startswith(p) if p.endswith("/") else "/" + path == p for p in patterns)
+
+
+def test_code_owners_cover_every_path_that_runs_in_a_deploy():
+    patterns = [line.split()[0] for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert all(len(line.split()) >= 2 for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+               if line.strip() and not line.startswith("#"))
+    missing = [path for path in DEPLOYED if not _owned(path, patterns)]
+    assert missing == []
+    assert all((ROOT / path).exists() for path in DEPLOYED)  # the list names real files
+    assert not _owned("tests/conftest.py", patterns)  # the matcher is not trivially true
+
+
+def test_pull_requests_run_their_code_without_secrets_and_never_write_the_verdict():
     workflow = _load("preview.yml")
     assert list(workflow[True]) == ["pull_request"]  # YAML 1.1 reads the `on` key as True
-    assert "labeled" in workflow[True]["pull_request"]["types"]  # adding allow-destroy re-runs the review
     jobs = workflow["jobs"]
+    assert set(jobs) == {"test", "capture"}  # no review here (the PR could rewrite it), no real preview
+    assert workflow["permissions"] == {"contents": "read"}
+    assert all(job.get("permissions") is None and "environment" not in job for job in jobs.values())
+    assert "secrets." not in (WORKFLOWS / "preview.yml").read_text()
     assert "make test" in _runs({"jobs": {"test": jobs["test"]}})
     capture = jobs["capture"]
-    assert ".github/scripts/preview.sh capture" in _runs({"jobs": {"c": capture}})
-    assert capture.get("permissions") is None and workflow["permissions"] == {"contents": "read"}
-    review = jobs["review"]
-    assert review["needs"] == "capture" and review["if"] == "${{ !cancelled() }}"  # after a failed capture too
+    capture_step = next(s for s in _steps(capture) if "preview.sh capture" in s.get("run", ""))
+    assert set(capture_step["env"]) == {"HEAD_SHA"}
+    upload = _uses(capture, "actions/upload-artifact")[0]
+    assert upload["with"]["name"] == "head-plans" and upload["if"] == "always()"
+
+
+def test_the_verdict_runs_the_default_branchs_workflow_and_the_base_code_on_the_heads_data():
+    workflow = _load("review.yml")
+    assert list(workflow[True]) == ["pull_request_target"]  # this file as main has it, not as the PR does
+    assert "labeled" in workflow[True]["pull_request_target"]["types"]  # adding allow-destroy re-runs it
+    assert workflow["permissions"] == {}
+    (review,) = workflow["jobs"].values()
+    assert review["name"] == "Review (base branch's code and policy pack)"
+    assert review["permissions"] == {"contents": "read", "actions": "read", "pull-requests": "write"}
+    assert "environment" not in review and "secrets." not in (WORKFLOWS / "review.yml").read_text()
     base, head = _uses(review, "actions/checkout")
     assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
-    assert head["with"] == {"path": "head", "sparse-checkout": "stacks", "persist-credentials": False}
-    text = _runs({"jobs": {"r": review}})
-    assert ".github/scripts/preview.sh review" in text and "make test" not in text
+    assert head["with"]["path"] == "head" and head["with"]["sparse-checkout"] == "stacks"
+    assert head["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+    # Nothing from the head is executed: every command is the base's (make setup, its scripts).
+    runs = [s["run"] for s in _steps(review) if "run" in s]
+    assert all("head/" not in run for run in runs) and not any("make test" in run for run in runs)
+    assert any(".github/scripts/fetch-capture.sh plans/head" in run for run in runs)
     # The step hands the script every variable it reads (a misspelt one would silently be empty).
     script = (ROOT / ".github" / "scripts" / "preview.sh").read_text()
     step = next(s for s in _steps(review) if "preview.sh review" in s.get("run", ""))
     read = set(re.findall(r"\$\{?([A-Z_]+)", script)) - {"PLANS_DIR"}
     assert read == set(step["env"]), read ^ set(step["env"])
-    capture_step = next(s for s in _steps(capture) if "preview.sh capture" in s.get("run", ""))
-    assert set(capture_step["env"]) == {"HEAD_SHA"}
+    fetch = next(s for s in _steps(review) if "fetch-capture.sh" in s.get("run", ""))
+    fetched = set(re.findall(r"\$\{?([A-Z_]+)", (ROOT / ".github" / "scripts" / "fetch-capture.sh").read_text()))
+    assert fetched - {"WAIT_SECONDS", "GITHUB_REPOSITORY"} <= set(fetch["env"]) | {"GH_TOKEN"}
     assert "contains(github.event.pull_request.labels.*.name, 'allow-destroy')" in json.dumps(review)
     comment = next(s for s in _steps(review) if s.get("uses", "").startswith("actions/github-script@"))
-    assert comment["if"].startswith("${{ !cancelled() &&") and "updateComment" in comment["with"]["script"]
+    assert comment["if"] == "${{ !cancelled() }}" and "updateComment" in comment["with"]["script"]
     assert "the review did not run" in comment["with"]["script"]  # never an older plan left standing
-    # Only the review job, which never runs the pull request's code, may write to the pull request.
-    writers = [name for name, job in jobs.items() if (job.get("permissions") or {}).get("pull-requests") == "write"]
-    assert writers == ["review"]
 
 
-def test_the_real_preview_uses_the_read_only_preview_environment_and_the_base_policies():
-    preview = _jobs("preview.yml")["pulumi-preview"]
-    assert preview["environment"] == "preview" and preview["permissions"] == {"contents": "read", "id-token": "write"}
-    action = _uses(preview, "pulumi/actions")[0]
-    assert action["with"]["command"] == "preview" and action["with"]["policyPacks"] == "policies"
-    policies = next(s for s in _uses(preview, "actions/checkout") if s["with"].get("path") == "base")
-    assert policies["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
-    assert policies["with"]["sparse-checkout"] == "policies"
+def test_only_jobs_that_federate_an_identity_get_id_token_and_no_secrets_are_inherited():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        workflow = _load(path.name)
+        assert "id-token" not in (workflow.get("permissions") or {}), path.name
+        assert all(job.get("secrets") != "inherit" for job in workflow["jobs"].values()), path.name
+        for name, job in workflow["jobs"].items():
+            # A caller of pulumi-up.yml must allow what the called jobs need (callers cap permissions).
+            federates = bool(_uses(job, "google-github-actions/auth")) or job.get("uses", "").endswith("/pulumi-up.yml")
+            assert ((job.get("permissions") or {}).get("id-token") == "write") == federates, f"{path.name}: {name}"
+
+
+def test_every_pulumi_cli_is_pinned():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job in _load(path.name)["jobs"].items():
+            for step in _uses(job, "pulumi/actions"):
+                assert re.fullmatch(r"\d+\.\d+\.\d+", str(step["with"]["pulumi-version"])), f"{path.name}: {name}"
 
 
 def test_deploys_run_from_the_default_branch_with_a_preview_before_each_approval():
@@ -162,6 +237,7 @@ def test_deploys_run_from_the_default_branch_with_a_preview_before_each_approval
     preview, up = up_jobs["preview"], up_jobs["up"]
     assert preview["environment"] == "plan" and _uses(preview, "pulumi/actions")[0]["with"]["command"] == "preview"
     assert up["needs"] == "preview" and up["environment"] == "${{ inputs.stack }}"
+    assert all("secrets" not in jobs[s] for s in ("dev", "staging", "prod"))  # environment secrets only
     assert _uses(up, "actions/checkout")[0]["with"]["ref"] == "${{ github.sha }}"
     action = _uses(up, "pulumi/actions")[0]
     assert action["with"]["command"] == "up" and action["with"]["policyPacks"] == "policies"

@@ -4,8 +4,8 @@
 committed on `main` in a bare origin. `open_pull_request(change)` commits `change` on a feature
 branch, builds the merge commit GitHub tests (`refs/pull/N/merge`), and runs the preview jobs'
 steps as GitHub does: the `run:` script and `env:` of the capture step of preview.yml under
-`bash -eo pipefail` in a checkout of the merge commit (its own code), then those of the review
-step in a checkout of the base (the base's workflow, script, code and pack), with the head's plans
+`bash -eo pipefail` in a checkout of the merge commit (its own code), then those of review.yml's
+review step in a checkout of the base (the base's workflow, script, code and pack), with the head's plans
 and stack files copied in as data (what download-artifact and the sparse checkout do). `make
 setup` is the one step not run: the tests' own environment is on PATH instead.
 """
@@ -34,8 +34,11 @@ GIT = ["git", "-c", "user.name=Preview Test", "-c", "user.email=preview@example.
 
 def workflow_step(checkout: Path, job: str, command: str, context: dict[str, str]) -> tuple[str, dict[str, str]]:
     """The `run:` script and `env:` of the step of `job` that runs `command`, expressions evaluated."""
-    workflow = yaml.safe_load((checkout / ".github" / "workflows" / "preview.yml").read_text())
-    step = next(s for s in workflow["jobs"][job]["steps"] if command in s.get("run", ""))
+    # capture is preview.yml's (pull_request: the PR's code); review is review.yml's (pull_request_target).
+    workflows = [yaml.safe_load((checkout / ".github" / "workflows" / name).read_text())
+                 for name in ("preview.yml", "review.yml")]
+    (steps,) = [w["jobs"][job]["steps"] for w in workflows if job in w["jobs"]]
+    step = next(s for s in steps if command in s.get("run", ""))
 
     def evaluate(match: re.Match) -> str:
         assert match.group(1) in context, f"the test does not know the expression {match.group(1)!r}"
