@@ -19,6 +19,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Typer's rich help and errors force a terminal whenever GITHUB_ACTIONS or FORCE_COLOR is set
+    # (colour codes inside option names in CI logs and pipes); None is Typer's switch for plain
+    # click output, the same on a terminal, in a pipe and on any runner.
+    rich_markup_mode=None,
 )
 
 

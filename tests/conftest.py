@@ -1,5 +1,10 @@
 """Shared fixtures: the local sandbox (BigQuery emulator + Healthcare API stand-in) for any test
-that asks for it. See dicomstream/sandbox/pytest_plugin.py for the fixtures it provides."""
+that asks for it (see dicomstream/sandbox/pytest_plugin.py), and one known environment for every
+test and every process a test starts."""
+
+import os
+
+import pytest
 
 from dicomstream import quiet_python_support_notice
 
@@ -7,7 +12,51 @@ quiet_python_support_notice()
 
 pytest_plugins = ["dicomstream.sandbox.pytest_plugin"]
 
+# What a runner or a developer's shell sets and the CLI's output must not depend on: GitHub sets
+# GITHUB_ACTIONS=true on every runner, shells set COLUMNS/TERM, users FORCE_COLOR or NO_COLOR.
+# Pinned here, at collection, before any server fixture or CLI process inherits the environment;
+# tests/docs/test_cli_output.py runs the CLI under the hostile values on purpose.
+RUNNER_VARIABLES = ("GITHUB_ACTIONS", "FORCE_COLOR", "PY_COLORS", "CLICOLOR_FORCE", "NO_COLOR",
+                    "TTY_COMPATIBLE", "TTY_INTERACTIVE", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL")
+PINNED = {"COLUMNS": "80", "LINES": "24", "TERM": "xterm-256color"}
+for _name in RUNNER_VARIABLES:
+    os.environ.pop(_name, None)
+os.environ.update(PINNED)
+
 
 def pytest_configure(config):
     # google-api-core warns about Python 3.11's end of life on import; not actionable here.
     config.addinivalue_line("filterwarnings", "ignore::FutureWarning:google.api_core._python_version_support")
+
+
+class RetryClock:
+    """google-api-core's retries read `time.monotonic()` and wait with `time.sleep()`; this clock
+    moves only when a retry sleeps. A retry deadline of seconds then means a number of back-off
+    steps, the same on an idle and on a loaded machine, and costs no wall-clock time."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+
+@pytest.fixture
+def retry_clock(monkeypatch):
+    """Every google-api-core retry in this process (ours, google-cloud-bigquery's) on a RetryClock."""
+    from google.api_core.retry import retry_base, retry_unary
+
+    clock = RetryClock()
+    monkeypatch.setattr(retry_unary, "time", clock)
+    monkeypatch.setattr(retry_base, "time", clock)
+    return clock

@@ -19,16 +19,16 @@ def demo(
 ) -> None:
     """Start an ephemeral sandbox, provision the stack through the APIs, store DICOM instances
     and print the rows that streamed into BigQuery."""
-    from rich.console import Console
-
     from components.config import ConfigError, load_stack
     from dicomstream.paths import project_root
     from dicomstream.sandbox import demo as demo_flow
     from dicomstream.sandbox.bigquery import EmulatorError
 
-    console = Console()
+    from dicomstream.console import console as make_console
+
+    console = make_console()
     if not console.is_terminal:  # logs and CI: wide enough that UIDs are not folded
-        console = Console(width=120)
+        console = make_console(width=120)
     try:
         cfg = load_stack(stack, project_root())
     except ConfigError as error:

@@ -128,12 +128,11 @@ def _load_policy_config(path: Path) -> dict:
 
 
 def _emit(result, format: Format, out: Optional[Path]) -> None:
-    from rich.console import Console
-
+    from dicomstream.console import console
     from dicomstream.plan import print_plan, render_markdown, render_text
 
     if format is Format.text and out is None:
-        print_plan(result, Console(highlight=False, soft_wrap=True))
+        print_plan(result, console(highlight=False, soft_wrap=True))
         return
     body = {Format.json: result.to_json, Format.markdown: lambda: render_markdown([result]),
             Format.text: lambda: render_text(result)}[format]()

@@ -23,7 +23,6 @@ def promote(
     write: bool = typer.Option(False, "--write", help="Update stacks/Pulumi.DST.yaml in place (comments and key order kept)."),
 ) -> None:
     """Show (or --write) the target stack with the source's stores, streams, tables, dataset ids and labels."""
-    from rich.console import Console
     from rich.text import Text
 
     from components.config import ConfigError, stack_file
@@ -47,7 +46,9 @@ def promote(
             typer.echo(f"{dst_label}: not written", err=True)
         raise typer.Exit(EXIT_INVALID)
 
-    console = Console(highlight=False, soft_wrap=True)
+    from dicomstream.console import console as make_console
+
+    console = make_console(highlight=False, soft_wrap=True)
     if not result.changed:
         console.print(f"{dst_label} already has the design of {src_label}; nothing to promote")
         return

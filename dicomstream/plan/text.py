@@ -134,6 +134,9 @@ def render_text(plan: Plan) -> str:
 
 def print_plan(plan: Plan, console: Console | None = None) -> None:
     """Coloured when `console` is a terminal, plain otherwise."""
-    console = console or Console(highlight=False, soft_wrap=True)
+    if console is None:
+        from dicomstream.console import console as make_console
+
+        console = make_console(highlight=False, soft_wrap=True)
     for line in render_lines(plan):
         console.print(line)

@@ -94,13 +94,14 @@ class RichProgress:
     """An export progress bar on stderr: spinner, description, instances exported, elapsed time."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from dicomstream.console import console, is_tty
 
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
             TextColumn("{task.completed} instances"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=not sys.stderr.isatty(),
+            console=console(stderr=True), transient=not is_tty(sys.stderr),
         )
         self._started = False
 

@@ -32,10 +32,17 @@ class SandboxAdmin:
         count: int = 1,
         message: str | None = None,
         for_s: float = 0.0,
+        hold: bool = False,
+        drop: bool = False,
     ) -> dict:
         """The next `count` matching calls (-1: all until cleared) get `status` and/or wait `delay_s`;
-        with `for_s`, only during the next `for_s` seconds."""
+        with `for_s`, only during the next `for_s` seconds. `hold`: they wait until `release_faults()`
+        (or `clear_faults()`); `drop`: they are carried out and their answer is lost."""
         spec = {"method": method, "pathRegex": path_regex, "count": count, "delay_s": delay_s}
+        if hold:
+            spec["hold"] = True
+        if drop:
+            spec["drop"] = True
         if for_s:
             spec["for_s"] = for_s
         if status is not None:
@@ -49,6 +56,10 @@ class SandboxAdmin:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
+
+    def release_faults(self) -> None:
+        """Let every call held by a `hold` fault go on."""
+        self._call("POST", "faults/release")
 
     def set_clock(self, now: datetime) -> dict:
         return self._call("POST", "clock", {"now": now.isoformat()})

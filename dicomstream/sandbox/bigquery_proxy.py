@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import requests
 
 from dicomstream.sandbox.emulator.faults import Faults
-from dicomstream.sandbox.serving import ServedInThread
+from dicomstream.sandbox.serving import SandboxServer, ServedInThread
 
 LOOPBACK = "127.0.0.1"
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server", "date"}
@@ -84,11 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        fault = self.server.faults.take(self.command, self.path.split("?")[0])
-        if fault is not None:
-            if fault.delay_s:
-                threading.Event().wait(fault.delay_s)
-            error = Faults.error_for(fault)
+        hit = self.server.faults.take(self.command, self.path.split("?")[0])
+        if hit is not None:
+            error = hit.wait()
             if error is not None:
                 self._reply(error.code, json.dumps(error.body()).encode())
                 return
@@ -106,14 +104,16 @@ class _Handler(BaseHTTPRequestHandler):
         status, content = upstream.status_code, upstream.content
         if self.command == "POST" and self.path.split("?")[0].rstrip("/").endswith("/queries"):
             status, content = rewrite_query_response(status, content)
+        if hit is not None and hit.drop:
+            self.close_connection = True  # carried out upstream; the answer is lost
+            return
         out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP}
         self._reply(status, content, out)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward  # noqa: N815 - stdlib naming
 
 
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _ProxyServer(SandboxServer):
 
     def __init__(self, upstream: str, port: int) -> None:
         super().__init__((LOOPBACK, port), _Handler)

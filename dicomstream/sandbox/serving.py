@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import ThreadingHTTPServer
 from typing import Self
 
 from dicomstream.sandbox.emulator.faults import Faults
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threaded loopback server for which a client that went away (Ctrl-C, its time-out, a
+    held call released after the client gave up) is normal: other errors are printed."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class ServedInThread:

@@ -15,7 +15,7 @@ FIXTURES = PROJECT / "stacks"
 
 def run(*args, cwd=PROJECT):
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=cwd, capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=600)
     assert "Traceback" not in result.stdout + result.stderr
     assert result.returncode not in (0, 70), result.stderr
     return result
@@ -93,7 +93,7 @@ def test_an_endpoint_that_is_not_a_url_is_a_configuration_error(command, endpoin
     """It was exit 4 ("cannot read") with a requests exception name; it is the operator's setting."""
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", command, "--stack", "dev",
                              "--bigquery-endpoint", "http://127.0.0.1:1"],
-                            cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                            cwd=PROJECT, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "DICOMSTREAM_HEALTHCARE_ENDPOINT": endpoint})
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.splitlines()

@@ -110,7 +110,7 @@ def test_every_call_the_project_makes_is_a_discovery_method_the_suite_drives(san
     healthcare.instance_uids(store)
     healthcare.study_metadata(store, instances[0].StudyInstanceUID)
     op = healthcare.export_to_bigquery(store, f"bq://{PROJECT}.{bq_dataset}.snapshot", "WRITE_TRUNCATE")
-    healthcare.wait_operation(op, timeout=20)
+    healthcare.wait_operation(op, timeout=600)
     ds = instances[0]
     healthcare.delete_instance(store, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
     healthcare.delete_series(store, ds.StudyInstanceUID, ds.SeriesInstanceUID)

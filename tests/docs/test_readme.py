@@ -38,7 +38,7 @@ def test_broken_example_prints_exactly_what_the_readme_shows(tmp_path):
     expected = fenced_after("<!-- example-output: broken-stack -->").splitlines()
     result = subprocess.run(
         [sys.executable, "-m", "dicomstream.cli", "validate", "--file", "Pulumi.broken.yaml"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 1
     assert result.stderr.splitlines() == expected

@@ -33,7 +33,7 @@ def test_plan_shows_a_secure_entry_as_secret_and_never_crashes(tmp_path):
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump({"config": doc}))
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "plan", "--file", str(path), "--format", "json"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
     steps = json.loads(result.stdout)["steps"]
     (hc,) = [s for s in steps if s["type"] == "gcp:healthcare/dataset:Dataset"]

@@ -42,7 +42,7 @@ def run_as_engine(clone, document, stack, decrypted=None, secret_keys=()):
     env = clean_env({"PULUMI_CONFIG": json.dumps(values),
                      "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys))})
     result = subprocess.run([str(python), "-m", "dicomstream.capture", ".", "--stack", stack],
-                            cwd=root, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert result.stdout, result.stderr
     return json.loads(result.stdout)
 

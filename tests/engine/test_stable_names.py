@@ -125,7 +125,7 @@ def test_plan_compare_of_all_additions_at_once(tmp_path, dev_plan):
     after = tmp_path / "Pulumi.dev.yaml"
     after.write_text(yaml.safe_dump({"config": doc}))
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "plan", "--file", str(after), "--compare",
-                             str(before), "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                             str(before), "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     steps = json.loads(result.stdout)["steps"]
     assert {s["op"] for s in steps if s["type"] != DELAY} <= {"create", "update", "same"}

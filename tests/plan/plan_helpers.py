@@ -14,7 +14,7 @@ STACKS = ("dev", "staging", "prod")
 def run_cli(*args: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess:
     """`dicomstream ...` as a user runs it; never a traceback."""
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result
 

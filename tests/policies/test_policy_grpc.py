@@ -166,7 +166,7 @@ def test_a_pack_that_cannot_start_reports_why(tmp_path):
     (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
     (tmp_path / "__main__.py").write_text("raise SystemExit('rule module broken')\n")
     with pytest.raises(PolicyPackError, match="exited with code 1 before serving"):
-        PolicyPackServer(tmp_path, startup_timeout=20).start()
+        PolicyPackServer(tmp_path, startup_timeout=120).start()
     with pytest.raises(PolicyPackError, match="not a policy pack"):
         PolicyPackServer(tmp_path / "missing").start()
 

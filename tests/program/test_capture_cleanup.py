@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
 
 def test_a_capture_leaves_no_unclosed_event_loop_for_the_garbage_collector():
     result = subprocess.run([sys.executable, "-X", "dev", "-W", "always::ResourceWarning", "-c", SCRIPT],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "resources" in result.stdout
     assert "unclosed event loop" not in result.stderr, result.stderr[-3000:]
@@ -47,7 +47,7 @@ FAILING = textwrap.dedent("""
 
 def test_a_program_that_fails_leaves_no_pending_task_behind():
     result = subprocess.run([sys.executable, "-X", "dev", "-c", FAILING], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=240)
+                            text=True, timeout=600)
     assert result.returncode == 0 and "done" in result.stdout, result.stderr[-3000:]
     assert "Task was destroyed" not in result.stderr, result.stderr[-3000:]
     assert "never awaited" not in result.stderr, result.stderr[-3000:]

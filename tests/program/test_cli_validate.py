@@ -14,7 +14,7 @@ FIXTURES = ROOT / "tests" / "fixtures"  # the tests' own Pulumi.yaml + stacks/, 
 
 def run(*args, cwd=FIXTURES):
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "validate", *args],
-                            cwd=cwd, capture_output=True, text=True, timeout=60)
+                            cwd=cwd, capture_output=True, text=True, timeout=600)
     assert "Traceback" not in result.stdout + result.stderr
     return result
 

@@ -58,7 +58,7 @@ def project(tmp_path):
 
 def run(project, *args):
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "promote", *args], cwd=project,
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=600)
     assert "Traceback" not in result.stdout + result.stderr
     return result
 

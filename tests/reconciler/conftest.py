@@ -116,10 +116,10 @@ class World:
         proc = subprocess.Popen([str(exe), *args], cwd=self.root, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         if wait:
-            proc.output, _ = proc.communicate(timeout=120)
+            proc.output, _ = proc.communicate(timeout=600)
         return proc
 
-    def wait_exports(self, count: int, timeout: float = 20.0) -> None:
+    def wait_exports(self, count: int, timeout: float = 600.0) -> None:
         """Until `count` export operations of the Healthcare dataset exist and are all done."""
         import time
 

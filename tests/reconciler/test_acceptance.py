@@ -117,7 +117,7 @@ def test_a_deletion_cap_refuses_to_empty_a_table(world, instances):
     world.assert_converged({"radiology": uids(instances[3:5]), "instances": uids(instances[3:5])})
 
 
-def test_a_failed_snapshot_never_deletes(world, instances):
+def test_a_failed_snapshot_never_deletes(world, instances, retry_clock):
     """The truncated listing of the old reconciler: evidence that may be partial deletes nothing."""
     world.provision()
     world.store("radiology", instances[:4])
@@ -125,14 +125,13 @@ def test_a_failed_snapshot_never_deletes(world, instances):
     world.delete("radiology", instances[0])
     # cardiology's export operation never reads back: its snapshot is not evidence
     world.admin.add_fault(r":export$", method="POST", status=500, count=-1)
-    result = world.run("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1", "--retry-deadline", "2",
-                       now=utcnow() + LATER)
+    result = world.run("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1", now=utcnow() + LATER)
     assert result.exit_code == 1
     assert "no rows deleted: no complete snapshot of dicomStores" in result.stdout
     assert len(world.rows("instances")) == 6 and len(world.rows("radiology")) == 4
 
 
-def test_persistent_state_write_error_is_reported_and_loses_nothing(world, instances):
+def test_persistent_state_write_error_is_reported_and_loses_nothing(world, instances, retry_clock):
     world.provision()
     world.store("radiology", instances[:2])
     world.healthcare.set_stream_configs(world.stores["radiology"], [])
@@ -140,7 +139,7 @@ def test_persistent_state_write_error_is_reported_and_loses_nothing(world, insta
     proxy = world.sandbox.bigquery.proxy
     proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "status": 500, "count": -1})
     try:
-        result = world.run("reconcile", "--stack", "dev", "--apply", "--retry-deadline", "1")
+        result = world.run("reconcile", "--stack", "dev", "--apply")  # retried until the deadline, on retry_clock
     finally:
         proxy.faults.clear()
     assert result.exit_code == 1, result.output

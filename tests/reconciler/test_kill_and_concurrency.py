@@ -18,7 +18,8 @@ def _exports(world) -> list[dict]:
     return [op for op in ops if "Export" in op.get("metadata", {}).get("apiMethodName", "")]
 
 
-def _wait(predicate, timeout: float = 30.0) -> None:
+def _wait(predicate, timeout: float = 600.0) -> None:
+    """Until the run reaches a step (held there by a `hold` fault); the bound only guards a hang."""
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "the step was never reached"
@@ -40,17 +41,17 @@ def test_sigkill_at_a_step_then_a_rerun_converges(world, instances, step):
     _gap(world, instances)
     proxy = world.sandbox.bigquery.proxy
     if step == "export":  # the run waits on its export operation
-        world.admin.add_fault(r"/operations/", method="GET", delay_s=20, count=-1)
+        world.admin.add_fault(r"/operations/", method="GET", hold=True, count=-1)
         reached = lambda: bool(_exports(world))  # noqa: E731
     else:  # the INSERT ... SELECT committed, its audit row hangs
-        fault = proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "delay_s": 20, "count": -1})
+        fault = proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "hold": True, "count": -1})
         reached = lambda: fault.hits > 0  # noqa: E731
     proc = world.cli("reconcile", "--stack", "dev", "--apply", wait=False)
     try:
         _wait(reached)
     finally:
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        proc.wait(timeout=600)
         world.admin.clear_faults()
         proxy.faults.clear()
 
@@ -63,12 +64,13 @@ def test_sigkill_at_a_step_then_a_rerun_converges(world, instances, step):
 
 def test_two_concurrent_apply_runs_do_not_duplicate_work(world, instances):
     _gap(world, instances)
-    world.admin.add_fault(r"/operations/", method="GET", delay_s=2, count=1)  # the first run holds on
+    world.admin.add_fault(r"/operations/", method="GET", hold=True, count=1)  # the first run holds on
     first = world.cli("reconcile", "--stack", "dev", "--apply", wait=False)
     _wait(lambda: bool(_exports(world)))  # it holds the lease and is exporting
     second = world.cli("reconcile", "--stack", "dev", "--apply")
     out_second = second.output
-    out_first, _ = first.communicate(timeout=60)
+    world.admin.release_faults()
+    out_first, _ = first.communicate(timeout=600)
     assert (first.returncode, second.returncode) == (0, 5), (out_first, out_second)
     assert "another `reconcile --apply` of this stack is running" in out_second
     world.assert_converged({"radiology": _uids(instances[:5]), "instances": _uids(instances[:5])})
@@ -80,12 +82,13 @@ def test_an_instance_deleted_while_the_snapshot_is_taken_never_costs_a_live_row(
 
     world.provision()
     world.store("radiology", instances[:6])
-    world.admin.add_fault(r"/operations/", method="GET", delay_s=2, count=1)
+    world.admin.add_fault(r"/operations/", method="GET", hold=True, count=1)
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     proc = world.cli("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1", "--now", later, wait=False)
     _wait(lambda: bool(_exports(world)))
     world.delete("radiology", instances[2])  # while the run waits on its snapshot
-    out, _ = proc.communicate(timeout=60)
+    world.admin.release_faults()
+    out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
     live = _uids(instances[:6]) - {instances[2].SOPInstanceUID}
     for table in ("radiology", "instances"):

@@ -89,7 +89,7 @@ def test_a_lease_taken_over_mid_export_fails_the_run_and_changes_nothing_more(wo
     thread = threading.Thread(target=take_over)
     thread.start()
     result = world.run("reconcile", "--stack", "dev", "--apply")
-    thread.join(timeout=30)
+    thread.join(timeout=600)
     assert result.exit_code == 1, result.output
     assert "✗ lease" in result.output and "another run took the lease (other" in result.output
     assert world.rows("radiology") == {}  # no INSERT after the lease was lost

@@ -20,7 +20,7 @@ def test_a_failing_statement_raises_instead_of_returning_no_rows(sandbox, unique
     # the emulator itself answers 200 with an `errors` list and no rows: query_and_wait saw an empty result
     raw = requests.post(f"http://127.0.0.1:{sandbox.bigquery.upstream_port}/bigquery/v2/projects/{project}/queries",
                         json={"query": f"INSERT INTO `{table}` (a, missing) SELECT 'x', 'y'", "useLegacySql": False},
-                        timeout=10)
+                        timeout=600)
     assert raw.status_code == 200 and raw.json()["errors"]
     with pytest.raises(gexc.BadRequest, match="missing"):
         client.query_and_wait(f"INSERT INTO `{table}` (a, missing) SELECT 'x', 'y'", job_retry=None)

@@ -74,7 +74,7 @@ def test_down_when_not_running_is_harmless(tmp_path):
 
 
 def test_demo_prints_streamed_rows_and_exits_0():
-    result = dicomstream("demo", timeout=120)
+    result = dicomstream("demo", timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
     assert "Rows streamed into bq://acme-imaging-dev.dicom_metadata.instances" in out
@@ -106,7 +106,7 @@ def test_provision_then_drift_then_reconcile_as_a_user_would(sandbox_dir):
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "dicomstream.cli", *args], cwd=FIXTURES, env=env,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=600)
 
     assert run("drift", "--stack", "dev").returncode == 0
     store = "projects/acme-imaging-dev/locations/us-central1/datasets/imaging/dicomStores/radiology"

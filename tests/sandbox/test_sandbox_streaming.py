@@ -145,19 +145,19 @@ def test_export_backfills_with_each_write_disposition(world, healthcare, resourc
 
     op = healthcare.export_to_bigquery(store, uri, "WRITE_EMPTY")
     assert op["name"].startswith(f"{world.dataset_name}/operations/")
-    done = healthcare.wait_operation(op, timeout=30)
+    done = healthcare.wait_operation(op, timeout=600)
     assert done["done"] and done["metadata"]["counter"] == {"success": "5"}
     assert done["response"]["@type"].endswith("ExportDicomDataResponse")
     count = f"SELECT COUNT(*) AS n FROM {world.sql('backfill')}"
     assert query(bigquery_client, count) == [{"n": 5}]
 
     with pytest.raises(OperationFailed) as failed:  # WRITE_EMPTY into a non-empty table
-        healthcare.wait_operation(healthcare.export_to_bigquery(store, uri, "WRITE_EMPTY"), timeout=30)
+        healthcare.wait_operation(healthcare.export_to_bigquery(store, uri, "WRITE_EMPTY"), timeout=600)
     assert failed.value.status == "FAILED_PRECONDITION"
 
-    healthcare.wait_operation(healthcare.export_to_bigquery(store, uri, "WRITE_APPEND"), timeout=30)
+    healthcare.wait_operation(healthcare.export_to_bigquery(store, uri, "WRITE_APPEND"), timeout=600)
     assert query(bigquery_client, count) == [{"n": 10}]
-    healthcare.wait_operation(healthcare.export_to_bigquery(store, uri, "WRITE_TRUNCATE"), timeout=30)
+    healthcare.wait_operation(healthcare.export_to_bigquery(store, uri, "WRITE_TRUNCATE"), timeout=600)
     assert query(bigquery_client, count) == [{"n": 5}]
 
 

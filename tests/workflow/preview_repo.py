@@ -52,11 +52,11 @@ def run_step(checkout: Path, job: str, command: str, context: dict[str, str]) ->
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PATH": path, "GITHUB_ACTIONS": "true", **env}
     return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=checkout, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
 
 
 def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run([*GIT, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([*GIT, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
     return result.stdout.strip()
 

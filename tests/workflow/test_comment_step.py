@@ -38,7 +38,7 @@ def run(tmp_path: Path, existing: list[dict]) -> list:
     node = shutil.which("node")
     assert node, "the comment step runs on Node.js: install node (Debian: apt-get install nodejs)"
     (tmp_path / "step.js").write_text(HARNESS % comment_script())
-    result = subprocess.run([node, "step.js"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    result = subprocess.run([node, "step.js"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
                             env={"EXISTING": json.dumps(existing), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

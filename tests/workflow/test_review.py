@@ -72,7 +72,7 @@ def test_prod_is_judged_with_the_packs_prod_json(fixture_manifest, tmp_path):
 
 def run_report(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "preview", "report", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result
 

@@ -54,6 +54,9 @@ def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Respon
         if r.method == "DELETE":
             faults.clear()
             return json_response({"faults": []})
+    if path == "/faults/release" and r.method == "POST":
+        faults.release()
+        return json_response({"faults": faults.list()})
     if path == "/clock" and r.method in ("GET", "POST"):
         if r.method == "POST":
             data = json_body(r.body)

@@ -25,6 +25,7 @@ class Response:
     content_type: str = "application/json; charset=UTF-8"
     headers: dict = field(default_factory=dict)
     data: object = None  # the JSON value before encoding (for `fields` partial responses)
+    dropped: bool = False  # a `drop` fault: the connection is closed without an answer
 
 
 def json_response(data: object, status: int = 200, content_type: str = "application/json; charset=UTF-8", headers: dict | None = None) -> Response:
