@@ -1,6 +1,6 @@
 """dicomstream: DICOM metadata streamed from Cloud Healthcare API DICOM stores into BigQuery."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # pyproject.toml and CHANGELOG.md say the same (tests/cli/test_help.py)
 
 
 def quiet_python_support_notice() -> None:

@@ -15,7 +15,6 @@ from dicomstream.commands import COMMAND_MODULES
 
 app = typer.Typer(
     name="dicomstream",
-    help="Stream DICOM metadata from Cloud Healthcare API DICOM stores into BigQuery.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -27,16 +26,26 @@ app = typer.Typer(
 
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    """Stream DICOM metadata from Cloud Healthcare API DICOM stores into BigQuery."""
-    if version:
+def _print_version(value: bool) -> None:
+    """An eager option's callback runs while the options are parsed, before Typer asks for a
+    command: `dicomstream --version` alone answers instead of "Missing command"."""
+    if value:
         from dicomstream import __version__
 
         typer.echo(f"dicomstream {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, expose_value=False,
+                                 help="Print the version and exit."),
+) -> None:
+    """Stream DICOM metadata from Cloud Healthcare API DICOM stores into BigQuery.
+
+    Run a command with --help for its options. Exit codes: 0 success, 1 problems found (each
+    command says which), 2 wrong options, an unknown stack or no project, 70 an internal error.
+    """
 
 
 for _name in COMMAND_MODULES:
@@ -54,10 +63,22 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except ImportError as exc:  # a missing extra (ModuleNotFoundError, or `from x import y` without y)
+        from dicomstream.extras import EXIT_MISSING, explain
+
+        hint = explain(exc)
+        if hint is None:
+            _internal(exc)
+        typer.echo(f"dicomstream: {hint}", err=True)
+        sys.exit(EXIT_MISSING)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
-        typer.echo(f"dicomstream: internal error: {type(exc).__name__}: {exc}", err=True)
-        typer.echo("Please report this with the command you ran.", err=True)
-        sys.exit(EXIT_INTERNAL)
+        _internal(exc)
+
+
+def _internal(exc: BaseException) -> None:
+    typer.echo(f"dicomstream: internal error: {type(exc).__name__}: {exc}", err=True)
+    typer.echo("Please report this with the command you ran.", err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.config.diagnostics import MAX_ISSUES, Issue, describe, did_you_mean, field_path
+from components.config.diagnostics import MAX_ISSUES, Issue, describe, did_you_mean, field_path, plural
 from components.config.schema import Raw
 
 _TYPE_ERRORS = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list",
@@ -68,6 +68,8 @@ class Collector:
             self.error(where, f"required key {loc[-1]!r} is missing")
         elif kind in _TYPE_ERRORS:
             self.error(where, f"expected {_TYPE_ERRORS[kind]}, found {describe(err.get('input'))}")
+        elif kind in ("value_error", "assertion_error") and "error" in (err.get("ctx") or {}):
+            self.error(where, str(err["ctx"]["error"]))  # the rule's own words, without pydantic's "Value error, "
         else:
             self.error(where, err["msg"])
 
@@ -76,7 +78,7 @@ class Collector:
         """The errors kept, and one line counting those that were not."""
         kept = [i for i in self.issues if i.severity == "error"]
         if self.error_count > len(kept):
-            kept.append(Issue(self.file, "(more)", f"{self.error_count - len(kept)} more problem(s) not shown"))
+            kept.append(Issue(self.file, "(more)", f"{plural(self.error_count - len(kept), 'more problem')} not shown"))
         return kept
 
     @property

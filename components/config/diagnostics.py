@@ -43,13 +43,18 @@ class ConfigError(Exception):
         return [str(i) for i in self.issues]
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 problem`, `3 problems` (`words` where adding an s is wrong): not `3 problem(s)`."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
 def capped(issues: Iterable[Issue], limit: int = MAX_ISSUES) -> list[Issue]:
     """The first `limit` issues, plus one line counting the others."""
     issues = list(issues)
     if len(issues) <= limit or (len(issues) == limit + 1 and issues[-1].path == "(more)"):
         return issues
     rest = len(issues) - limit
-    return issues[:limit] + [Issue(issues[limit].file, "(more)", f"{rest} more problem(s) not shown")]
+    return issues[:limit] + [Issue(issues[limit].file, "(more)", f"{plural(rest, 'more problem')} not shown")]
 
 
 def describe(value: Any) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from dicomstream.commands import options
+
 EXIT_INVALID_CONFIG = 2
 EXIT_FAILED = 1
 
@@ -13,14 +15,19 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    stack: str = typer.Option("dev", "--stack", "-s", help="Stack whose stores and streams to create (stacks/Pulumi.NAME.yaml)."),
-    count: int = typer.Option(36, "--count", "-n", min=1, max=5000, help="Synthetic instances to generate."),
+    stack: str = typer.Option("dev", "--stack", "-s", callback=options.stack_name, metavar="NAME",
+                              help="The stack whose stores and streams to create: stacks/Pulumi.NAME.yaml."),
+    count: int = typer.Option(36, "--count", "-n", parser=options.whole(1, 5000, "a number of instances"), metavar="N",
+                              help="How many synthetic instances to generate (1 to 5,000)."),
     samples: bool = typer.Option(True, "--samples/--no-samples", help="Also store the sample files pydicom ships."),
 ) -> None:
-    """Start an ephemeral sandbox, provision the stack through the APIs, store DICOM instances
-    and print the rows that streamed into BigQuery."""
-    from components.config import ConfigError, load_stack
-    from dicomstream.paths import project_root
+    """Run the whole flow in a throw-away sandbox.
+
+    An ephemeral sandbox starts, the stack is provisioned through the APIs, DICOM instances are
+    stored with STOW-RS, and the rows that streamed into BigQuery are printed.
+    """
+    options.require("demo", "sandbox")
+    from components.config import ConfigError, load_stack_file
     from dicomstream.sandbox import demo as demo_flow
     from dicomstream.sandbox.bigquery import EmulatorError
 
@@ -30,7 +37,7 @@ def demo(
     if not console.is_terminal:  # logs and CI: wide enough that UIDs are not folded
         console = make_console(width=120)
     try:
-        cfg = load_stack(stack, project_root())
+        cfg = load_stack_file(options.stack("demo", stack))
     except ConfigError as error:
         for line in error.lines:
             typer.echo(line, err=True)

@@ -23,7 +23,10 @@ def drift(
     bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,
     retry_deadline: float = options.RETRY_DEADLINE,
 ) -> None:
-    """Compare stores, stream configs, datasets and the agent's grants with the stack.
+    """Compare the live resources with the stack.
+
+    The DICOM stores and their stream configs, the BigQuery datasets and the Healthcare Service
+    Agent's grants are read through the APIs and compared with the stack file.
 
     Exit 0: no drift; 3: drift (one line per difference); 2: invalid configuration;
     4: cannot read (auth, network, permission).

@@ -1,9 +1,10 @@
 """`dicomstream plan`: an engine-faithful offline `pulumi preview --policy-pack policies`.
 
-Exit codes: 0 no mandatory policy violation, 1 mandatory violation(s) or, with --compare, a step
-`pulumi up` would refuse (replacing or deleting a protected resource), 2 invalid configuration
-(the stack file, the policy configuration, the --compare plan or the --policy-pack directory), 70 the
-policy pack could not run.
+Exit codes: 0 nothing blocks; 1 a mandatory policy violation or, with --compare, a step that
+destroys imaging data (deleting or replacing a DICOM store or Healthcare dataset) without
+--allow-destroy, or one `pulumi up` would refuse (replacing or deleting a protected resource);
+2 invalid configuration (the stack file, the policy configuration, the --compare plan or the
+--policy-pack directory), options, an unknown stack or no project; 70 the policy pack could not run.
 """
 
 from __future__ import annotations
@@ -47,26 +48,37 @@ def _fail(lines: list[str], code: int) -> typer.Exit:
 def plan(
     stack: Optional[str] = options.STACK,
     file: Optional[Path] = options.FILE,
-    format: Format = typer.Option(Format.text, "--format", help="text (a tree like pulumi preview), json or markdown."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the plan to FILE instead of stdout."),
-    compare: Optional[Path] = typer.Option(None, "--compare", help="A previous JSON plan: show create/update/replace/delete/same."),
-    policy_config: Optional[Path] = typer.Option(None, "--policy-config", help="Policy levels/options, as pulumi's --policy-pack-config FILE.json."),
-    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="Policy pack directory [default: policies]."),
-    no_validate: bool = typer.Option(False, "--no-validate", help="Skip the config model's rules that the policy pack also enforces; the pack decides."),
+    format: Format = typer.Option(Format.text, "--format", parser=options.choice(Format), metavar="FORMAT",
+                                  help="The output: text (a tree like pulumi preview), json or markdown."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the plan to FILE instead of stdout."),
+    compare: Optional[Path] = typer.Option(None, "--compare", metavar="PLAN",
+                                           help="A JSON plan written earlier: show what would be created, updated, replaced or deleted."),
+    policy_config: Optional[Path] = typer.Option(None, "--policy-config", metavar="FILE",
+                                                 help="Policy levels and options: the file that pulumi takes as --policy-pack-config."),
+    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", metavar="DIR",
+                                               help="The policy pack's directory (default: policies in the project)."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Skip the config model's rules that the policy pack also enforces, so that the pack decides."),
+    allow_destroy: bool = typer.Option(False, "--allow-destroy", help="Accept deleting or replacing unprotected DICOM stores and Healthcare datasets (with --compare)."),
 ) -> None:
-    """Preview a stack offline: the real program under mocks, the policy pack over gRPC."""
-    from components.config import ConfigError, read_stack_document, stack_file
+    """Preview a stack offline, as pulumi preview would.
+
+    The project's real program runs under mocks and the policy pack judges it over gRPC, with no
+    plugin, credentials or network. Exit 0: nothing blocks; 1: a mandatory policy violation, or with
+    --compare a step that destroys imaging data (unless --allow-destroy) or that pulumi up would
+    refuse; 2: invalid configuration or options; 70: the policy pack could not run.
+    """
+    from components.config import ConfigError, read_stack_document
     from components.naming import escape
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
-    from dicomstream.paths import policy_pack_dir, project_root
+    from dicomstream.paths import policy_pack_dir
     from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, load_plan, plan_stack
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError, load_policy_config
 
     if (stack is None) == (file is None):
-        raise _fail(["dicomstream plan: give exactly one of --stack NAME or --file PATH"], EXIT_INVALID)
-    root = project_root()
-    path = Path(file) if file is not None else stack_file(stack, root)
+        raise _fail(["dicomstream plan: give exactly one of --stack NAME or --file FILE"], EXIT_INVALID)
+    root = options.project("plan")
+    path = Path(file) if file is not None else options.stack("plan", stack, root)
     shown = _relative(path, root)
     name = stack or _stack_name(path)
     try:
@@ -82,9 +94,9 @@ def plan(
         raise _fail([f"{escape(str(policy_pack))}: not a policy pack (no PulumiPolicy.yaml)"], EXIT_INVALID)
     pack_dir = policy_pack or policy_pack_dir(root)
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
-    options = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
+    policies = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
     try:
-        result = plan_stack(document, stack=name, file=shown, validate=not no_validate, policies=options,
+        result = plan_stack(document, stack=name, file=shown, validate=not no_validate, policies=policies,
                             program=program)
     except ConfigError as error:
         raise _fail(error.lines, EXIT_INVALID)
@@ -96,7 +108,13 @@ def plan(
         result = compare_plans(result, old, old_label=str(compare))
 
     _emit(result, format, out)
-    if result.mandatory_violations or any(s.was_protected for s in result.steps):
+    destroying = [s for s in result.steps if s.destroys_imaging_data and not s.was_protected]
+    if destroying and not allow_destroy:
+        from components.config.diagnostics import plural
+
+        typer.echo(f"dicomstream plan: {plural(len(destroying), 'step')} {'destroys' if len(destroying) == 1 else 'destroy'} "
+                   "imaging data (see above); if that is what you want, run the plan again with --allow-destroy", err=True)
+    if result.mandatory_violations or any(s.was_protected for s in result.steps) or (destroying and not allow_destroy):
         raise typer.Exit(EXIT_MANDATORY)
 
 

@@ -18,7 +18,17 @@ EXIT_BLOCKED = 1
 EXIT_INVALID = 2
 
 preview_app = typer.Typer(name="preview", no_args_is_help=True,
-                          help="Pull-request previews: capture plans (head), report on them (base).")
+                          help="Review a pull request's plans: capture them, then report.\n\n"
+                               "capture runs in the head's checkout, report in the base's, with its policy pack.")
+
+
+def _comment_length(value: object) -> int:
+    from dicomstream.commands.options import whole
+
+    return whole(1000, 65536, "a comment length")(value)
+
+
+_LENGTH = _comment_length
 
 
 def register(app: typer.Typer) -> None:
@@ -49,16 +59,19 @@ def _write(path: Path, text: str) -> None:
 
 @preview_app.command("capture")
 def capture_command(
-    out: Path = typer.Option(..., "--out", "-o", help="Directory for manifest.json and one STACK.json plan per stack."),
-    stacks_dir: Optional[Path] = typer.Option(None, "--stacks-dir", help="Stack files [default: PROJECT/stacks]."),
-    commit: Optional[str] = typer.Option(None, "--commit", help="The commit these plans describe [default: git HEAD]."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="The directory for manifest.json and one STACK.json plan per stack."),
+    stacks_dir: Optional[Path] = typer.Option(None, "--stacks-dir", metavar="DIR", help="The stack files (default: stacks in the project)."),
+    commit: Optional[str] = typer.Option(None, "--commit", metavar="SHA", help="The commit these plans describe (default: git HEAD)."),
 ) -> None:
-    """Plan every stack file with this checkout's program, no policy pack: the untrusted half."""
-    from dicomstream.paths import project_root
+    """Plan every stack file of this checkout, without the policy pack.
+
+    This is the untrusted half: it runs the pull request's own program.
+    """
+    from dicomstream.commands import options
     from dicomstream.preview.capture import capture
     from dicomstream.preview.manifest import write_manifest
 
-    root = project_root()
+    root = options.project("preview capture")
     directory = stacks_dir or root / "stacks"
     if not directory.is_dir():
         raise _fail(f"{directory}: no such directory of stack files")
@@ -75,25 +88,31 @@ def capture_command(
 
 @preview_app.command("report")
 def report_command(
-    head: Path = typer.Option(..., "--head", help="The head job's capture directory (data: never executed)."),
-    base: Optional[Path] = typer.Option(None, "--base", help="The base's capture directory [default: no base]."),
-    head_stacks: Optional[Path] = typer.Option(None, "--head-stacks", help="The head's stacks/ (data): a stack file the manifest lacks is reported."),
-    out: Path = typer.Option(..., "--out", "-o", help="Write the comment (Markdown) here."),
-    json_out: Optional[Path] = typer.Option(None, "--json-out", help="Also write the verdict as JSON."),
-    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="Policy pack directory [default: PROJECT/policies]; PACK/STACK.json configures STACK."),
+    head: Path = typer.Option(..., "--head", metavar="DIR", help="The head job's capture directory, read as data and never run."),
+    base: Optional[Path] = typer.Option(None, "--base", metavar="DIR", help="The base's capture directory (default: no base)."),
+    head_stacks: Optional[Path] = typer.Option(None, "--head-stacks", metavar="DIR",
+                                               help="The head's stacks directory, read as data: a stack file the manifest lacks is reported."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="FILE", help="Write the comment (Markdown) to FILE."),
+    json_out: Optional[Path] = typer.Option(None, "--json-out", metavar="FILE", help="Also write the verdict as JSON to FILE."),
+    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", metavar="DIR",
+                                               help="The policy pack (default: policies in the project); DIR/STACK.json configures STACK."),
     allow_destroy: bool = typer.Option(False, "--allow-destroy", help="Accept destroying unprotected DICOM stores and Healthcare datasets."),
-    artifact: Optional[str] = typer.Option(None, "--artifact", help="Where the full plans are (named in the comment)."),
-    head_commit: Optional[str] = typer.Option(None, "--head-commit", help="The head commit to name [default: the head manifest's]."),
-    limit: int = typer.Option(60_000, "--limit", help="Maximum comment length in characters."),
+    artifact: Optional[str] = typer.Option(None, "--artifact", metavar="URL", help="Where the full plans are, named in the comment."),
+    head_commit: Optional[str] = typer.Option(None, "--head-commit", metavar="SHA", help="The head commit to name (default: the head manifest's)."),
+    limit: int = typer.Option(60_000, "--limit", parser=_LENGTH, metavar="CHARACTERS", help="The comment's maximum length."),
 ) -> None:
-    """Judge head against base with this checkout's pack, write the comment: the trusted half."""
-    from dicomstream.paths import policy_pack_dir, project_root
+    """Judge the head's plans against the base's and write the comment.
+
+    This is the trusted half: it runs in the base's checkout, with the base's policy pack.
+    """
+    from dicomstream.commands import options
+    from dicomstream.paths import policy_pack_dir
     from dicomstream.plan.markdown import render_review
     from dicomstream.plan.verdict import review_json
     from dicomstream.preview.manifest import Manifest, ManifestError, read_manifest
     from dicomstream.preview.review import review
 
-    root = project_root()
+    root = options.project("preview report")
     pack_dir = policy_pack or policy_pack_dir(root)
     if head_stacks is not None and not head_stacks.is_dir():
         raise _fail(f"{head_stacks}: no such directory of stack files")

@@ -18,24 +18,29 @@ def register(app: typer.Typer) -> None:
 
 
 def promote(
-    source: str = typer.Option(..., "--from", callback=options.stack_name, help="Source stack (stacks/Pulumi.SRC.yaml), e.g. dev."),
-    target: str = typer.Option(..., "--to", callback=options.stack_name, help="Target stack whose environment values are kept, e.g. staging."),
-    write: bool = typer.Option(False, "--write", help="Update stacks/Pulumi.DST.yaml in place (comments and key order kept)."),
+    source: str = typer.Option(..., "--from", callback=options.stack_name, metavar="NAME",
+                               help="The stack whose design moves, such as dev."),
+    target: str = typer.Option(..., "--to", callback=options.stack_name, metavar="NAME",
+                               help="The stack that receives it and keeps its own environment values, such as staging."),
+    write: bool = typer.Option(False, "--write", help="Update the target's stack file in place, comments and key order kept."),
 ) -> None:
-    """Show (or --write) the target stack with the source's stores, streams, tables, dataset ids and labels."""
+    """Move one stack's design into another stack file.
+
+    The design is the stores, streams, tables, dataset ids and labels; the target keeps its own
+    projects, locations, keys, protect and alert channels. The change is shown, and written with
+    --write. Exit 2 when the result would be invalid.
+    """
     from rich.text import Text
 
-    from components.config import ConfigError, stack_file
+    from components.config import ConfigError
     from components.naming import escape
     from dicomstream.commands.validate import _relative
-    from dicomstream.paths import project_root
     from dicomstream.promote import promote_files, write_atomically
 
     if source == target:
-        typer.echo("dicomstream promote: --from and --to name the same stack", err=True)
-        raise typer.Exit(EXIT_INVALID)
-    root = project_root()
-    src, dst = stack_file(source, root), stack_file(target, root)
+        options.fail("promote", "--from and --to name the same stack")
+    root = options.project("promote")
+    src, dst = options.stack("promote", source, root), options.stack("promote", target, root)
     src_label, dst_label = escape(_relative(src, root), 500), escape(_relative(dst, root), 500)
     try:
         result = promote_files(src, dst, source_label=src_label, target_label=dst_label)

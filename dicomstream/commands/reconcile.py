@@ -22,25 +22,30 @@ _MARK = {"done": "✓", "failed": "✗", "deferred": "…"}
 def reconcile(
     stack: Optional[str] = options.STACK,
     file: Optional[Path] = options.FILE,
-    apply: bool = typer.Option(False, "--apply", help="Make the changes (default: only print them)."),
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: streams,backfill,deletes,grants."),
-    deletes: str = typer.Option("dml", "--deletes", help="dml: delete rows of deleted instances; view: hide them in TABLE_current."),
-    create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants (normally Pulumi's)."),
+    apply: bool = typer.Option(False, "--apply", help="Make the changes; without it, they are only printed."),
+    only: Optional[str] = typer.Option(None, "--only", metavar="KINDS",
+                                       help="Only these kinds of change, comma-separated: streams, backfill, deletes, grants."),
+    deletes: str = typer.Option("dml", "--deletes", metavar="HOW",
+                                help="How rows of deleted instances go: dml deletes them, view hides them in a TABLE_current view."),
+    create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants, which are normally Pulumi's to create."),
     as_json: bool = options.JSON,
-    iam_wait: float = typer.Option(300.0, "--iam-wait", callback=options.seconds_or_zero, help="Seconds to wait for IAM propagation after a grant."),
-    max_delete_share: float = typer.Option(0.2, "--max-delete-share", help="Refuse to delete more than this share (0-1] of a table's rows in one run."),
-    break_lease: bool = typer.Option(False, "--break-lease", help="Take the lease even if another run holds it (after a killed run)."),
+    iam_wait: float = typer.Option(300.0, "--iam-wait", parser=options.seconds_or_zero, metavar="SECONDS",
+                                   help="How long to wait for IAM to propagate after a grant."),
+    max_delete_share: float = typer.Option(0.2, "--max-delete-share", parser=options.share, metavar="SHARE",
+                                           help="Refuse to delete more than this share of a table's rows in one run (more than 0, at most 1)."),
+    break_lease: bool = typer.Option(False, "--break-lease", help="Take the lease even if another run holds it, after a run was killed."),
     healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
     bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,
     retry_deadline: float = options.RETRY_DEADLINE,
     now: Optional[str] = typer.Option(None, "--now", hidden=True, help="Pretend it is this time (ISO 8601); for tests."),
 ) -> None:
-    """Plan (and with --apply make) what brings BigQuery back in line with the DICOM stores.
+    """Bring BigQuery back in line with the DICOM stores.
 
-    Exit 0: nothing left to do; 3: changes pending (dry run) or problems only an operator can fix
+    Stream configs changed by hand, instances missing from their tables, rows of deleted
+    instances and missing grants are found; --apply fixes them. Exit 0: nothing left to do; 3: changes pending (dry run) or problems only an operator can fix
     (reported with the command to run); 1: an action, snapshot or comparison failed; 2: invalid
     configuration or options; 4: cannot read (auth, network, permission); 5: refused for safety
-    (more than --max-delete-share of a table, or another run holds the lease).
+    (a deletion over the --max-delete-share of a table, or another run holds the lease).
     """
     from dicomstream.reconciler import cli as support
     from dicomstream.reconciler.errors import CannotRead
@@ -54,16 +59,14 @@ def reconcile(
         support.fail(f"dicomstream reconcile: {exc}", support.EXIT_CONFIG)
     if deletes not in ("dml", "view"):
         support.fail(f"dicomstream reconcile: --deletes: {deletes!r} is not one of dml, view", support.EXIT_CONFIG)
-    if not 0 < max_delete_share <= 1:
-        support.fail("dicomstream reconcile: --max-delete-share must be more than 0 and at most 1", support.EXIT_CONFIG)
     when = support.parse_now(now)
     desired = support.load_desired("reconcile", stack, file)
     clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint, retry_deadline)
-    options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing,
-                          max_delete_share=max_delete_share)
+    plan_options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing,
+                               max_delete_share=max_delete_share)
     progress = None if as_json else support.RichProgress()
     try:
-        result = run_reconcile(desired, clients, options, now=when, apply=apply,
+        result = run_reconcile(desired, clients, plan_options, now=when, apply=apply,
                                waits=Waits(iam_propagation=iam_wait), progress=progress, break_lease=break_lease)
     except CannotRead as exc:
         support.fail(f"dicomstream reconcile: {exc}", support.EXIT_CANNOT_READ)

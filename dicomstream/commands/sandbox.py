@@ -14,21 +14,25 @@ from typing import Optional
 
 import typer
 
+from dicomstream.commands import options
+
 EXIT_NOT_RUNNING = 1
 EXIT_START_FAILED = 1
 START_TIMEOUT_S = 90.0
 
-sandbox_app = typer.Typer(name="sandbox", help="Run the local sandbox (Healthcare API stand-in + BigQuery emulator).", no_args_is_help=True)
+sandbox_app = typer.Typer(name="sandbox", no_args_is_help=True,
+                          help="Run the local sandbox of Google's APIs.\n\nThe sandbox is a Cloud Healthcare "
+                               "API stand-in and a BigQuery emulator on 127.0.0.1.")
+PORT = options.whole(0, 65535, "a port")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(sandbox_app, name="sandbox")
 
 
-def _dir(option: Optional[Path]) -> Path:
-    from dicomstream.paths import project_root
-
-    return (option or project_root() / ".sandbox").resolve()
+def _dir(option: Optional[Path], command: str) -> Path:
+    """--dir, else .sandbox in the project (one line and exit 2 outside a project)."""
+    return (option or options.project(f"sandbox {command}") / ".sandbox").resolve()
 
 
 def _print_endpoints(info: dict) -> None:
@@ -49,15 +53,21 @@ def _print_endpoints(info: dict) -> None:
 
 @sandbox_app.command("up")
 def up(
-    port_healthcare: int = typer.Option(0, "--port-healthcare", min=0, max=65535, help="Port of the Healthcare API stand-in (0: a free port)."),
-    port_bigquery: int = typer.Option(0, "--port-bigquery", min=0, max=65535, help="Port of the BigQuery emulator (0: a free port)."),
-    ephemeral: bool = typer.Option(False, "--ephemeral", help="Keep data in memory only (nothing kept in the sandbox directory)."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
+    port_healthcare: int = typer.Option(0, "--port-healthcare", parser=PORT, metavar="PORT",
+                                        help="The Healthcare API stand-in's port (0 picks a free one)."),
+    port_bigquery: int = typer.Option(0, "--port-bigquery", parser=PORT, metavar="PORT",
+                                      help="The BigQuery emulator's port (0 picks a free one)."),
+    ephemeral: bool = typer.Option(False, "--ephemeral", help="Keep the data in memory only, nothing in the sandbox's directory."),
+    directory: Optional[Path] = options.SANDBOX_DIR,
 ) -> None:
-    """Start both servers on 127.0.0.1 in the background and print the endpoints."""
+    """Start the sandbox in the background and print its endpoints.
+
+    Both servers listen on 127.0.0.1: the Healthcare API stand-in and the BigQuery emulator.
+    """
     from dicomstream.sandbox.daemon import read_info
 
-    root = _dir(directory)
+    options.require("sandbox up", "sandbox")
+    root = _dir(directory, "up")
     info = read_info(root)
     if info is not None:
         typer.echo(f"The sandbox is already running (pid {info['pid']}).")
@@ -91,11 +101,14 @@ def up(
 
 
 @sandbox_app.command("down")
-def down(directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project).")) -> None:
-    """Stop the background sandbox (data stays in the sandbox directory unless it was ephemeral)."""
+def down(directory: Optional[Path] = options.SANDBOX_DIR) -> None:
+    """Stop the background sandbox.
+
+    Its data stays in its directory, unless it was started with --ephemeral.
+    """
     from dicomstream.sandbox.daemon import read_info
 
-    root = _dir(directory)
+    root = _dir(directory, "down")
     info = read_info(root)
     if info is None:
         typer.echo("The sandbox is not running.")
@@ -116,13 +129,16 @@ def down(directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox d
 
 @sandbox_app.command("status")
 def status(
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    directory: Optional[Path] = options.SANDBOX_DIR,
+    as_json: bool = options.JSON,
 ) -> None:
-    """Whether the sandbox runs, and its endpoints: exit 0 running, 1 not running."""
+    """Say whether the sandbox runs, and where.
+
+    Exit 0: it runs; 1: it does not.
+    """
     from dicomstream.sandbox.daemon import read_info
 
-    info = read_info(_dir(directory))
+    info = read_info(_dir(directory, "status"))
     if as_json:
         typer.echo(json.dumps(info or {"running": False}, indent=2))
     elif info is None:
@@ -136,13 +152,18 @@ def status(
 
 @sandbox_app.command("logs")
 def logs(
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
-    tail: int = typer.Option(50, "--tail", "-n", min=1, help="Show the last N entries."),
+    directory: Optional[Path] = options.SANDBOX_DIR,
+    tail: int = typer.Option(50, "--tail", "-n", parser=options.whole(1, None, "a number of entries"), metavar="N",
+                             help="Show the last N entries."),
 ) -> None:
-    """Streaming errors (label healthcare.googleapis.com/dicom_stream), one JSON entry per line."""
+    """Print the streaming errors, one JSON log entry per line.
+
+    These are the entries Google writes to Cloud Logging with the label
+    healthcare.googleapis.com/dicom_stream.
+    """
     from dicomstream.sandbox.runtime import STREAM_LOG
 
-    path = _dir(directory) / STREAM_LOG
+    path = _dir(directory, "logs") / STREAM_LOG
     if not path.exists():
         typer.echo(f"No streaming errors logged ({path} does not exist).")
         return
@@ -152,30 +173,35 @@ def logs(
 
 @sandbox_app.command("provision")
 def provision_stack(
-    stack: str = typer.Option("dev", "--stack", "-s", help="Stack to create (stacks/Pulumi.NAME.yaml)."),
-    instances: int = typer.Option(0, "--instances", "-n", min=0, max=10000,
-                                  help="Also store N synthetic DICOM instances, spread over the stores."),
+    stack: str = typer.Option("dev", "--stack", "-s", callback=options.stack_name, metavar="NAME",
+                              help="The stack to create: stacks/Pulumi.NAME.yaml."),
+    instances: int = typer.Option(0, "--instances", "-n", parser=options.whole(0, 10000, "a number of instances"),
+                                  metavar="N", help="Also store N synthetic DICOM instances, spread over the stores."),
     streams: bool = typer.Option(True, "--streams/--no-streams", help="Set the stores' stream configs."),
     grants: bool = typer.Option(True, "--grants/--no-grants", help="Grant the Healthcare Service Agent its roles."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Sandbox directory (default: .sandbox in the project)."),
+    directory: Optional[Path] = options.SANDBOX_DIR,
 ) -> None:
-    """Create a stack in the running sandbox through the APIs, as `pulumi up` would in the cloud."""
-    from components.config import ConfigError, load_stack
+    """Create a stack in the running sandbox.
+
+    The datasets, grants and DICOM stores are created through the APIs, as pulumi up would
+    create them in the cloud.
+    """
+    from components.config import ConfigError, load_stack_file
+    from components.config.diagnostics import plural
     from dicomstream.gcp.bigquery import make_client
     from dicomstream.gcp.healthcare import HealthcareClient
     from dicomstream.gcp.resourcemanager import ResourceManagerClient
-    from dicomstream.paths import project_root
     from dicomstream.sandbox import synthetic
     from dicomstream.sandbox.daemon import read_info
     from dicomstream.sandbox.provision import provision
 
     try:
-        cfg = load_stack(stack, project_root())
+        cfg = load_stack_file(options.stack("sandbox provision", stack))
     except ConfigError as error:
         for line in error.lines:
             typer.echo(line, err=True)
         raise typer.Exit(2) from None
-    info = read_info(_dir(directory))
+    info = read_info(_dir(directory, "provision"))
     if info is None:
         typer.echo("dicomstream sandbox provision: the sandbox is not running; start it with "
                    "`dicomstream sandbox up`", err=True)
@@ -192,4 +218,4 @@ def provision_stack(
             batch = generated[i::len(names)]
             if batch:
                 healthcare.store_instances(name, batch)
-        typer.echo(f"✓ stored {len(generated)} synthetic instance(s) across {len(names)} store(s)")
+        typer.echo(f"✓ stored {plural(len(generated), 'synthetic instance')} across {plural(len(names), 'store')}")

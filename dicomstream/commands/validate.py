@@ -20,26 +20,29 @@ def register(app: typer.Typer) -> None:
 def validate(
     stack: Optional[str] = options.STACK,
     file: Optional[Path] = options.FILE,
-    all_stacks: bool = typer.Option(False, "--all", help="Every stacks/Pulumi.*.yaml of the project."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable result."),
+    all_stacks: bool = typer.Option(False, "--all", help="Validate every stacks/Pulumi.*.yaml of the project."),
+    as_json: bool = options.JSON,
 ) -> None:
-    """Validate stack configuration: exit 0 when valid, 1 with one line per problem."""
-    from components.config import ConfigError, load_stack_file, stack_file
-    from components.naming import escape
-    from dicomstream.paths import project_root
+    """Check stack files against every rule.
 
-    root = project_root()
+    Every problem is listed at once, one line each, naming the file, the field path and the rule.
+    Exit 0: valid; 1: problems found; 2: wrong options, an unknown stack or no project.
+    """
+    from components.config import ConfigError, load_stack_file
+    from components.config.diagnostics import plural
+    from components.naming import escape
+    from dicomstream.paths import STACKS_DIR
+
     chosen = sum(x is not None and x is not False for x in (stack, file, all_stacks))
     if chosen != 1:
-        typer.echo("dicomstream validate: give exactly one of --stack NAME, --file PATH or --all", err=True)
-        raise typer.Exit(2)
+        options.fail("validate", "give exactly one of --stack NAME, --file FILE or --all")
+    root = options.project("validate") if file is None else _project_or_cwd()
     if all_stacks:
-        paths = sorted((root / "stacks").glob("Pulumi.*.yaml"))
+        paths = sorted((root / STACKS_DIR).glob("Pulumi.*.yaml"))
         if not paths:
-            typer.echo(f"dicomstream validate: no stack files in {root / 'stacks'}", err=True)
-            raise typer.Exit(2)
+            options.fail("validate", f"the project has no stack files ({STACKS_DIR}/Pulumi.NAME.yaml)")
     else:
-        paths = [file if file is not None else stack_file(stack, root)]
+        paths = [file if file is not None else options.stack("validate", stack, root)]
 
     results = []
     failed = False
@@ -64,9 +67,19 @@ def validate(
             if result["valid"]:
                 typer.echo(f"{result['file']}: valid: {result['summary']}")
             else:
-                typer.echo(f"{result['file']}: {len(result['errors'])} problem(s) found", err=True)
+                typer.echo(f"{result['file']}: {plural(len(result['errors']), 'problem')} found", err=True)
     if failed:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _project_or_cwd() -> Path:
+    """A --file is read anywhere: names are shown relative to the project, else to the cwd."""
+    from dicomstream.paths import ProjectError, project_root
+
+    try:
+        return project_root()
+    except ProjectError:
+        return Path.cwd().resolve()
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -78,9 +91,11 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _summary(config) -> str:
+    from components.config.diagnostics import plural
+
     streams = sum(len(s.streams) for s in config.dicom_stores)
     tables = len(config.destinations())
     datasets = len(config.destination_datasets())
-    return (f"{len(config.dicom_stores)} DICOM store(s) streaming {streams} time(s) into {tables} table(s) "
-            f"in {datasets} BigQuery dataset(s); environment {config.environment}, "
-            f"Healthcare project {config.healthcare.project}")
+    return (f"{plural(len(config.dicom_stores), 'DICOM store')} with {plural(streams, 'stream')} into "
+            f"{plural(tables, 'table')} in {plural(datasets, 'BigQuery dataset')}; environment "
+            f"{config.environment}, Healthcare project {config.healthcare.project}")

@@ -99,7 +99,8 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
         # and replacing in one update is allowed): pulumi/pulumi pkg/resource/deploy/step_generator.go.
         refused = op == "replace" and before.protect and step.protect
         steps.append(_with(step, op, diffs, reasons, was_protected=refused,
-                           old_inputs=before.inputs if diffs else None))
+                           old_inputs=before.inputs if diffs else None,
+                           old_protect=before.protect if before.protect != step.protect else None))
     deletes = [_with(s, "delete", was_protected=s.protect) for s in old.steps
                if s.op != "delete" and resource_key(s) not in matched]
     # Children before their parents, dependents before what they depend on: reverse registration.
@@ -110,20 +111,23 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
 
 
 def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str] | None = None,
-          was_protected: bool = False, old_inputs: dict[str, Any] | None = None) -> Step:
+          was_protected: bool = False, old_inputs: dict[str, Any] | None = None,
+          old_protect: bool | None = None) -> Step:
     return Step(
         op=op, urn=step.urn, type=step.type, name=step.name, parent=step.parent,
         dependencies=step.dependencies, inputs=step.inputs, protect=step.protect, custom=step.custom,
         diffs=list(diffs or []), replace_reasons=list(reasons or []),
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
         was_protected=was_protected, aliases=step.aliases, property_dependencies=step.property_dependencies,
-        old_inputs=old_inputs, retain_on_delete=step.retain_on_delete,
+        old_inputs=old_inputs, old_protect=old_protect, retain_on_delete=step.retain_on_delete,
     )
 
 
 def short_change(step: Step, path: str) -> tuple[str, str] | None:
     """(old, new) of a changed path as short text (`(none)` where absent), or None when either is
     too long to show or the step has no previous inputs."""
+    if path == "protect" and step.old_protect is not None:  # a resource option, not an input
+        return json.dumps(step.old_protect), json.dumps(step.protect)
     if step.old_inputs is None:
         return None
     texts = []

@@ -9,6 +9,7 @@ Advisory violations the base already had fold away under `<details>`.
 
 from __future__ import annotations
 
+from components.config.diagnostics import plural
 from dicomstream.plan.compare import short_change
 from dicomstream.plan.model import OPS, Plan, Step
 from dicomstream.plan.text import RETAINED, SYMBOLS, display_type
@@ -87,7 +88,7 @@ def _destructive_lines(review: Review, shown: int = DESTRUCTIVE_SHOWN) -> list[s
     if not rows:
         return []
     count = sum(len(s.destructive) for s in review.stacks)
-    return ["> [!CAUTION]", f"> **{count} destructive step(s)**, decided before anything else:", ">", *rows,
+    return ["> [!CAUTION]", f"> **{plural(count, 'destructive step')}**, decided before anything else:", ">", *rows,
             ">", f"> Destroying unprotected stores or datasets needs the `{OVERRIDE_LABEL}` label on the pull "
             "request. `pulumi up` refuses to delete a protected resource until an earlier update has "
             "unprotected it, and to replace one unless this change unprotects it.", ""]
@@ -100,7 +101,7 @@ def _blocking(review: Review) -> list[str]:
             more = len(s.lines) - LINES_SHOWN
             out += [f"**{_code(s.stack)}: {STATUS_TEXT[s.status]}** ({_code(s.file)})", "", "```text",
                     *[line.replace("```", "'''") for line in s.lines[:LINES_SHOWN]],
-                    *([f"… {more} more line(s) in {review.artifact or 'the plan artifact'}"] if more > 0 else []),
+                    *([f"… {plural(more, 'more line')} in {review.artifact or 'the plan artifact'}"] if more > 0 else []),
                     "```", ""]
     mandatory = [(s, v) for s in review.stacks for v in s.mandatory]
     if mandatory:
@@ -176,7 +177,7 @@ def _sections(s: StackReview) -> tuple[list[str], list[str], set[int]]:
         title = "New advisory policy violations" if s.base_advisory else "Advisory policy violations"
         details += [f"**{title} ({len(new)})**", "", *header, *_advisory_rows(plan, new), ""]
     if old:
-        details.append("\n".join([f"<details><summary>{len(old)} unchanged advisory policy violation(s)</summary>",
+        details.append("\n".join([f"<details><summary>{plural(len(old), 'unchanged advisory policy violation')}</summary>",
                                   "", *header, *_advisory_rows(plan, old), "", "</details>", ""]))
     if plan.warnings:
         details += ["**Warnings**", "", *[f"- {_cell(w)}" for w in plan.warnings], ""]
@@ -228,7 +229,7 @@ def render_review(review: Review, *, limit: int = LIMIT, title: str = "dicomstre
         kept, dropped = _fit(details, rows, share)
         out += kept
         if dropped:
-            out += ["", f"_… {dropped} more line(s) of this stack's plan left out to stay under GitHub's comment "
+            out += ["", f"_… {plural(dropped, 'more line')} of this stack's plan left out to stay under GitHub's comment "
                         f"size limit; the full plan of {_code(s.stack)} is in {where}._", ""]
     text = no_workflow_commands("\n".join(out).rstrip() + "\n")
     if len(text) > limit:  # only if the essential parts alone are too long

@@ -42,6 +42,7 @@ class Step:
     aliases: list[str] = field(default_factory=list)  # earlier URNs of this resource (`aliases` option)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # what the policy pack sees
     old_inputs: dict[str, Any] | None = None  # the compared plan's inputs (update / replace): old -> new values
+    old_protect: bool | None = None  # the compared plan's `protect`, when it changed (a resource option, not an input)
     retain_on_delete: bool = False  # a delete only forgets it: the cloud resource stays (`retainOnDelete`)
 
     @property
@@ -69,6 +70,8 @@ class Step:
             out["propertyDependencies"] = self.property_dependencies
         if self.old_inputs is not None:
             out["oldInputs"] = self.old_inputs
+        if self.old_protect is not None:
+            out["oldProtect"] = self.old_protect
         if self.retain_on_delete:
             out["retainOnDelete"] = True
         return out
@@ -86,6 +89,7 @@ class Step:
             aliases=list(data.get("aliases") or []),
             property_dependencies={str(k): list(v) for k, v in (data.get("propertyDependencies") or {}).items()},
             old_inputs=data.get("oldInputs"),
+            old_protect=data["oldProtect"] if isinstance(data.get("oldProtect"), bool) else None,
             retain_on_delete=bool(data.get("retainOnDelete", False)),
         )
 

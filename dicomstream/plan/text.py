@@ -11,7 +11,9 @@ from collections import defaultdict
 from rich.console import Console
 from rich.text import Text
 
+from components.config.diagnostics import plural
 from dicomstream.plan.compare import short_change
+from dicomstream.plan.destroy import destruction_notes
 from dicomstream.plan.model import OPS, Plan, Step, Violation
 
 SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
@@ -77,6 +79,8 @@ def render_lines(plan: Plan) -> list[Text]:
             change = short_change(step, path)
             values = f": {change[0]} => {change[1]}" if change else ""
             lines.append(Text(f"     {' ' * len(prefix)}   {mark} {path}{values}", style=style))
+    for note in destruction_notes(plan):
+        lines.append(Text(f"destroys imaging data: {note}", style="bold red"))
     for warning in plan.warnings:
         lines.append(Text(f"warning: {warning}", style="yellow"))
     lines.append(Text(""))
@@ -121,9 +125,10 @@ def summary_line(plan: Plan) -> Text:
     other = len(plan.policy_violations) - mandatory
     text = Text(f"Resources: {', '.join(parts) or 'no changes'}; policies: ", style="bold")
     text.append(f"{mandatory} mandatory", style="bold red" if mandatory else "bold green")
-    text.append(f", {other} advisory violation(s)")
+    text.append(f", {plural(other, 'advisory violation')}")
     if plan.destructive_steps:
-        text.append(f"; {len(plan.destructive_steps)} step(s) destroy imaging data", style="bold red")
+        steps = len(plan.destructive_steps)
+        text.append(f"; {plural(steps, 'step')} {'destroys' if steps == 1 else 'destroy'} imaging data", style="bold red")
     return text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from components.config.diagnostics import plural
 from components.naming import escape, stack_name_problem
 from dicomstream.plan.compare import compare, urn_key
 from dicomstream.plan.model import Plan
@@ -103,6 +104,6 @@ def _compared(head: Entry, base: Entry | None, base_commit: str | None, allow_de
 def _deleted(base: Entry) -> StackReview:
     count = len([s for s in base.plan.steps if s.custom]) if base.plan else 0
     return StackReview(base.stack, base.file, "deleted", lines=[
-        f"{base.file} is deleted: the deploy workflow stops updating this stack; its {count} resource(s) stay "
+        f"{base.file} is deleted: the deploy workflow stops updating this stack; its {plural(count, 'resource')} stay "
         f"as they are (destroying them is a separate `pulumi destroy --stack {base.stack}`)."])
 

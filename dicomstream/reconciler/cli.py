@@ -24,11 +24,11 @@ def plural(n: int, word: str) -> str:
 
 def shown_path(path: str) -> str:
     """The stack file relative to the project root when inside it (as `validate` prints it)."""
-    from dicomstream.paths import project_root
+    from dicomstream.paths import ProjectError, project_root
 
     try:
         return str(Path(path).resolve().relative_to(project_root()))
-    except ValueError:
+    except (ValueError, ProjectError):
         return path
 
 
@@ -41,14 +41,14 @@ def fail(message: str, code: int) -> NoReturn:
 
 def load_desired(command: str, stack: str | None, file: Path | None):
     """The desired state of the chosen stack; config errors printed as `ConfigError.issues`, exit 2."""
-    from components.config import ConfigError, load_stack, load_stack_file
-    from dicomstream.paths import project_root
+    from components.config import ConfigError, load_stack_file
+    from dicomstream.commands import options
     from dicomstream.reconciler.desired import desired_from_config
 
     if (stack is None) == (file is None):
-        fail(f"dicomstream {command}: give exactly one of --stack NAME or --file PATH", EXIT_CONFIG)
+        fail(f"dicomstream {command}: give exactly one of --stack NAME or --file FILE", EXIT_CONFIG)
     try:
-        config = load_stack_file(file) if file is not None else load_stack(stack, project_root())
+        config = load_stack_file(file if file is not None else options.stack(command, stack))
     except ConfigError as error:
         for issue in error.issues:
             typer.echo(str(issue), err=True)

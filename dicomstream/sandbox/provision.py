@@ -13,6 +13,7 @@ from typing import Callable
 from google.api_core import exceptions as gexc
 
 from components.config import StackConfig
+from components.config.diagnostics import plural
 from components.labels import resource_labels
 from components.naming import healthcare_service_agent_email
 from dicomstream.gcp.bigquery import retry as bq_retry
@@ -101,9 +102,9 @@ def provision(
         name = f"{done.dataset_name}/dicomStores/{store.name}"
         try:
             healthcare.create_dicom_store(done.dataset_name, store.name, body)
-            done.actions.append(f"created DICOM store {store.name} streaming to {len(configs)} table(s)")
+            done.actions.append(f"created DICOM store {store.name} streaming to {plural(len(configs), 'table')}")
         except gexc.Conflict:
             healthcare.patch_dicom_store(name, {**body, "streamConfigs": configs}, ["labels", "streamConfigs"])
-            done.actions.append(f"updated DICOM store {store.name} (labels, {len(configs)} stream config(s))")
+            done.actions.append(f"updated DICOM store {store.name} (labels, {plural(len(configs), 'stream config')})")
         done.store_names[store.name] = name
     return done

@@ -132,7 +132,7 @@ def test_control_characters_cannot_forge_lines(tmp_path):
 def test_many_problems_are_capped(tmp_path):
     stores = "".join(f"    - {{name: 's{i}', streams: [nope.t{i}]}}\n" for i in range(300))
     lines = problems(write(tmp_path, BASE.split("  dicomstream:dicomStores:")[0] + "  dicomstream:dicomStores:\n" + stores))
-    assert len(lines) == 101 and lines[-1].endswith("200 more problem(s) not shown")
+    assert len(lines) == 101 and lines[-1].endswith("200 more problems not shown")
 
 
 @pytest.mark.parametrize("kind", ["directory", "fifo", "device", "symlink loop", "binary", "too large", "missing"])

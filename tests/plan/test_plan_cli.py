@@ -129,7 +129,11 @@ def test_compare_out_and_markdown(tmp_path):
     assert run_cli("plan", "--stack", "dev", "--format", "json", "--out", str(dev)).returncode == 0
     comment = tmp_path / "prod.md"
     result = run_cli("plan", "--stack", "prod", "--compare", str(dev), "--format", "markdown", "--out", str(comment))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # it destroys imaging data: decided by the user, below
+    assert "4 steps destroy imaging data" in result.stderr and "--allow-destroy" in result.stderr
+    accepted = run_cli("plan", "--stack", "prod", "--compare", str(dev), "--format", "markdown", "--out", str(comment),
+                       "--allow-destroy")
+    assert accepted.returncode == 0, accepted.stderr
     text = comment.read_text()
     assert "## dicomstream plan: :x: blocked" in text and "| :x: | `prod` | planned |" in text
     assert ("> - `prod`: **replace** `gcp:healthcare:DicomStore` imaging-radiology (changed `dataset`; "

@@ -64,7 +64,7 @@ def test_markdown_is_truncated_under_the_limit_with_a_note():
     plans = [_huge_plan("dev", 3000), _huge_plan("prod", 3000)]
     text = render_markdown(plans)
     assert len(text) <= MARKDOWN_LIMIT
-    assert text.count("more line(s) of this stack's plan left out") == 2
+    assert text.count("more lines of this stack's plan left out") == 2
     # What a reviewer must see survives: both stacks, their summary rows and the mandatory violation.
     assert "| :x: | `dev` | planned | 3000 |" in text and "| :x: | `prod` | planned | 3000 |" in text
     assert text.count("dicom-store-max-five-destinations") == 2

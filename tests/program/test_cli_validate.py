@@ -39,7 +39,7 @@ def test_broken_copy_names_every_broken_field(tmp_path):
     paths = [line.split(": ")[1] for line in result.stderr.splitlines()[:-1]]
     assert paths == ["healthcare.dataset", "bigquery.datasets[0].lables", "dicomStores[0].streams[1]",
                      "dicomStores[1].name"]
-    assert result.stderr.splitlines()[-1] == f"{broken}: 4 problem(s) found"
+    assert result.stderr.splitlines()[-1] == f"{broken}: 4 problems found"
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\xff\xfe", b"config: [", b"42", b"config:\n  x: !!python/object:os.system ls\n"])
@@ -52,7 +52,7 @@ def test_garbage_is_a_clean_error(tmp_path, content):
 
 
 def test_missing_stack_and_usage_errors():
-    assert run("--stack", "nosuch").returncode == 1
+    assert run("--stack", "nosuch").returncode == 2  # as for every command (tests/cli/test_project_and_stacks.py)
     assert run().returncode == 2
     assert run("--stack", "dev", "--all").returncode == 2
 

@@ -99,8 +99,8 @@ def test_provision_then_drift_then_reconcile_as_a_user_would(sandbox_dir):
     endpoints = _endpoints(up.stdout)
     done = dicomstream("sandbox", "provision", "--dir", str(sandbox_dir), "--instances", "6")
     assert done.returncode == 0, done.stderr
-    assert "created DICOM store radiology streaming to 2 table(s)" in done.stdout
-    assert "stored 6 synthetic instance(s) across 3 store(s)" in done.stdout
+    assert "created DICOM store radiology streaming to 2 tables" in done.stdout
+    assert "stored 6 synthetic instances across 3 stores" in done.stdout
 
     env = {**os.environ, **endpoints.as_env()}
 

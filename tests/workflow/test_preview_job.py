@@ -41,7 +41,7 @@ def test_an_ordinary_change_passes_and_its_comment_shows_the_change(repo):
             "`bq://acme-imaging-dev.dicom_metadata.radiology_extra` |") in text
     assert "| :white_check_mark: | `dev` | planned | 0 | 1 | 0 | 0 |" in text
     # Advisory violations the base already had fold away; nothing is new.
-    assert "<details><summary>7 unchanged advisory policy violation(s)</summary>" in text
+    assert "<details><summary>7 unchanged advisory policy violations</summary>" in text
     assert "New advisory" not in text and "### Blocking findings" not in text
 
 

@@ -149,7 +149,7 @@ def test_an_invalid_stack_lists_fifty_lines_and_counts_the_rest():
     lines = [f"stacks/Pulumi.dev.yaml: dicomStores[{i}].name: bad" for i in range(120)]
     text = render_review(Review("h", "b", [StackReview("dev", "stacks/Pulumi.dev.yaml", "invalid", lines=lines)]))
     assert "dicomStores[49].name" in text and "dicomStores[50].name" not in text
-    assert "… 70 more line(s) in the plan artifact\n```" in text
+    assert "… 70 more lines in the plan artifact\n```" in text
 
 
 def test_two_files_for_one_stack_are_reported_not_picked(tmp_path):
