@@ -104,6 +104,6 @@ def _compared(head: Entry, base: Entry | None, base_commit: str | None, allow_de
 def _deleted(base: Entry) -> StackReview:
     count = len([s for s in base.plan.steps if s.custom]) if base.plan else 0
     return StackReview(base.stack, base.file, "deleted", lines=[
-        f"{base.file} is deleted: the deploy workflow stops updating this stack; its {plural(count, 'resource')} stay "
+        f"{base.file} is deleted: the deploy workflow stops updating this stack; its {plural(count, 'resource')} {'stays' if count == 1 else 'stay'} "
         f"as they are (destroying them is a separate `pulumi destroy --stack {base.stack}`)."])
 
