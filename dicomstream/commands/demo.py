@@ -34,8 +34,8 @@ def demo(
     from dicomstream.console import console as make_console
 
     console = make_console()
-    if not console.is_terminal:  # logs and CI: wide enough that UIDs are not folded
-        console = make_console(width=120)
+    if not console.is_terminal:  # logs and CI: the width of a terminal, whatever COLUMNS says
+        console = make_console(width=80)
     try:
         cfg = load_stack_file(options.stack("demo", stack))
     except ConfigError as error:
@@ -47,7 +47,7 @@ def demo(
     except EmulatorError as exc:
         typer.echo(f"dicomstream demo: {exc}", err=True)
         raise typer.Exit(EXIT_FAILED) from None
+    demo_flow.print_summary(result, console)
     if result.stored == 0 or result.stream_errors:
         typer.echo("dicomstream demo: instances did not stream into BigQuery (see above)", err=True)
         raise typer.Exit(EXIT_FAILED)
-    console.print(f"Demo finished in {result.total_seconds:.1f} s.")

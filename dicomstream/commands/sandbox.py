@@ -161,13 +161,19 @@ def logs(
     These are the entries Google writes to Cloud Logging with the label
     healthcare.googleapis.com/dicom_stream.
     """
+    from dicomstream.sandbox.daemon import read_info
     from dicomstream.sandbox.runtime import STREAM_LOG
 
-    path = _dir(directory, "logs") / STREAM_LOG
-    if not path.exists():
-        typer.echo(f"No streaming errors logged ({path} does not exist).")
+    root = _dir(directory, "logs")
+    info = read_info(root)
+    path = Path(info["streamLog"]) if info and info.get("streamLog") else root / STREAM_LOG
+    if not path.is_file():
+        typer.echo(f"No streaming errors logged: no sandbox has run in {root}.")
         return
-    for line in path.read_text(errors="replace").splitlines()[-tail:]:
+    lines = path.read_text(errors="replace").splitlines()
+    if not lines:
+        typer.echo(f"No streaming errors logged ({path} is empty).")
+    for line in lines[-tail:]:
         typer.echo(line)
 
 

@@ -7,8 +7,11 @@ import time
 from dataclasses import dataclass, field
 
 from components.config import StackConfig
+from components.config.diagnostics import plural
 
 BATCH = 6  # instances per STOW-RS request (one series of synthetic data)
+SHOW_ROWS = 12  # rows of the first table printed: enough to see patients, dates and modalities
+UID_TAIL = 14  # characters of a SOP Instance UID shown (its end: where instances differ)
 
 
 @dataclass
@@ -20,6 +23,7 @@ class DemoResult:
     visible_seconds: float = 0.0  # STOW start -> all rows visible
     total_seconds: float = 0.0
     stream_errors: int = 0
+    stream_log: str = ""
 
 
 def _stow_counts(response: dict) -> tuple[int, int]:
@@ -28,12 +32,10 @@ def _stow_counts(response: dict) -> tuple[int, int]:
     return stored, failed
 
 
-def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_rows: int = 40) -> DemoResult:  # noqa: ANN001
+def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_rows: int = SHOW_ROWS) -> DemoResult:  # noqa: ANN001
     """Runs the demo; the sandbox is stopped on return, error or Ctrl-C."""
     from google.api_core import exceptions as gexc
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich import box as box_style
-    from rich.table import Table
 
     from dicomstream.sandbox import synthetic
     from dicomstream.sandbox.provision import provision
@@ -75,8 +77,7 @@ def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_r
                 except (gexc.BadRequest, gexc.Conflict):
                     stored, failed = 0, len(items)
                 if failed:
-                    result.skipped.append(f"{failed} of {label} rejected by STOW-RS (FailedSOPSequence, e.g. a file "
-                                          "without SOP Instance UID)")
+                    result.skipped.append(f"{failed} of {label} refused by STOW-RS (in its FailedSOPSequence)")
                 result.stored += stored
                 per_store[store] = per_store.get(store, 0) + stored
                 progress.advance(task, len(items))
@@ -91,44 +92,64 @@ def run(cfg: StackConfig, console, count: int = 36, samples: bool = True, show_r
 
         first = cfg.dicom_stores[0].streams[0] if cfg.dicom_stores and cfg.dicom_stores[0].streams else None
         if first is not None:
-            query = (
-                "SELECT PatientName.Alphabetic.FamilyName AS family, PatientName.Alphabetic.GivenName AS given, "
-                "PatientName.Ideographic.FamilyName AS ideographic, StudyDate, Modality, Type, SOPInstanceUID "
-                f"FROM `{first.sql_id}` ORDER BY StudyDate, family, SOPInstanceUID LIMIT {show_rows}"
-            )
-            from dicomstream.gcp.bigquery import retry
-
-            rows = list(bq.query(query, job_retry=None, retry=retry()).result(retry=retry()))
-            table = Table(title=f"Rows streamed into {first.uri} (first {len(rows)} of {result.rows.get(first.uri, 0)})", box=box_style.SIMPLE)
-            for col in ("Patient name", "Study date", "Modality", "Type", "SOP Instance UID"):
-                table.add_column(col, overflow="fold")
-            for row in rows:
-                name = "^".join(p for p in (row["family"], row["given"]) if p)
-                if row["ideographic"]:
-                    name += f" ({row['ideographic']})"
-                table.add_row(name, str(row["StudyDate"] or ""), str(row["Modality"] or ""), row["Type"], row["SOPInstanceUID"])
-            console.print(table)
-        summary = Table(title="Rows per destination table")
-        summary.add_column("tableUri")
-        summary.add_column("rows", justify="right")
-        for uri, n in sorted(result.rows.items()):
-            summary.add_row(uri, str(n))
-        console.print(summary)
-        for line in result.skipped:
-            console.print(f"  [yellow]note[/] {line}")
-        rate = result.stored / result.visible_seconds if result.visible_seconds else 0.0
-        console.print(
-            f"Stored {result.stored} instances in {result.store_seconds:.1f} s; all rows visible after "
-            f"{result.visible_seconds:.1f} s ({rate:.0f} instances/s, STOW-RS → BigQuery)."
-        )
-        if result.stream_errors:
-            console.print(f"[red]{result.stream_errors} streaming error(s)[/] in {box.stream_log_path}")
+            console.print(_rows_table(bq, first, result.rows.get(first.uri, 0), show_rows))
+        result.stream_log = str(box.stream_log_path)
     finally:
         with console.status("Stopping the sandbox..."):
             box.stop()
     result.total_seconds = time.monotonic() - started
     return result
 
+
+def print_summary(result: DemoResult, console) -> None:  # noqa: ANN001
+    """Last, so that it is what stays on the screen: rows per table, what was refused, the times."""
+    from rich import box as box_style
+    from rich.table import Table
+
+    summary = Table(title="Rows per destination table", box=box_style.SIMPLE, title_justify="left")
+    summary.add_column("tableUri", overflow="fold")
+    summary.add_column("rows", justify="right")
+    for uri, n in sorted(result.rows.items()):
+        summary.add_row(uri, str(n))
+    console.print(summary)
+    for line in result.skipped:
+        console.print(f"[yellow]note:[/] {line}")
+    if result.stream_errors:
+        console.print(f"[red]{plural(result.stream_errors, 'streaming error')}[/] in {result.stream_log}")
+    rate = result.stored / result.visible_seconds if result.visible_seconds else 0.0
+    console.print(f"Stored {plural(result.stored, 'instance')} in {result.store_seconds:.1f} s; all rows in "
+                  f"BigQuery after {result.visible_seconds:.1f} s ({rate:.0f}/s).")
+    console.print(f"Demo finished in {result.total_seconds:.1f} s.")
+
+
+def short_uid(uid: str, keep: int = UID_TAIL) -> str:
+    """The end of a UID, where instances of one series differ: `…883157971193`."""
+    return uid if len(uid) <= keep + 1 else "…" + uid[-keep:]
+
+
+def _rows_table(bq, ref, total: int, limit: int):  # noqa: ANN001
+    """The first rows of one table, one line each within 80 columns."""
+    from rich import box as box_style
+    from rich.table import Table
+
+    from dicomstream.gcp.bigquery import retry
+
+    query = (
+        "SELECT PatientName.Alphabetic.FamilyName AS family, PatientName.Alphabetic.GivenName AS given, "
+        "PatientName.Ideographic.FamilyName AS ideographic, StudyDate, Modality, Type, SOPInstanceUID "
+        f"FROM `{ref.sql_id}` ORDER BY StudyDate, family, SOPInstanceUID LIMIT {limit}"
+    )
+    rows = list(bq.query(query, job_retry=None, retry=retry()).result(retry=retry()))
+    table = Table(title=f"First {len(rows)} of {total} rows in {ref.uri}", box=box_style.SIMPLE, title_justify="left")
+    for column in ("Patient name", "Study date", "Modality", "Type", "SOP Instance UID"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        name = "^".join(p for p in (row["family"], row["given"]) if p)
+        if row["ideographic"]:
+            name += f" ({row['ideographic']})"
+        table.add_row(name, str(row["StudyDate"] or ""), str(row["Modality"] or ""), row["Type"],
+                      short_uid(row["SOPInstanceUID"]))
+    return table
 
 def _expected_rows(cfg: StackConfig, store_names: dict[str, str], per_store: dict[str, int]) -> dict[str, int]:
     """Rows each destination should hold: the instances stored into every store streaming there."""

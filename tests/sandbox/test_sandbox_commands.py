@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"  # the tests' own Pulumi.yaml + stacks/, never the live stacks/
 
 
-def dicomstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def dicomstream(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DICOMSTREAM_")}
     return subprocess.run(
         [sys.executable, "-m", "dicomstream.cli", *args], cwd=FIXTURES, env=env,
@@ -77,9 +77,16 @@ def test_demo_prints_streamed_rows_and_exits_0():
     result = dicomstream("demo", timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
-    assert "Rows streamed into bq://acme-imaging-dev.dicom_metadata.instances" in out
+    assert re.search(r"First 12 of \d+ rows in bq://acme-imaging-dev.dicom_metadata.instances *\n", out)
     assert "Patient name" in out and "SOP Instance UID" in out and "INSERT" in out
     assert re.search(r"Stored \d+ instances", out) and "Traceback" not in out + result.stderr
+    # Compact: one line per row within 80 columns, UIDs shortened to their end; the summary comes last.
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line for line in out.splitlines() if " INSERT " in line]
+    assert len(rows) == 12 and all(re.search(r"…[0-9.]{14}\s*$", line) for line in rows), rows
+    last = out.rstrip().splitlines()
+    assert re.fullmatch(r"Demo finished in \d+\.\d s\.", last[-1]) and last[-2].startswith("Stored ")
+    assert out.index("Rows per destination table") > out.index("SOP Instance UID")
     # The stand-in stores a sample whose UID breaks pydicom's VR rules, as Google does, without
     # pydicom's warning reaching the user's terminal.
     assert "Warning" not in out + result.stderr, result.stderr[-2000:]
@@ -116,3 +123,13 @@ def test_provision_then_drift_then_reconcile_as_a_user_would(sandbox_dir):
     assert "FutureWarning" not in drift.stderr
     assert run("reconcile", "--stack", "dev", "--apply").returncode == 0
     assert run("drift", "--stack", "dev").returncode == 0
+
+
+def test_an_ephemeral_sandbox_names_a_streaming_log_that_logs_can_read(sandbox_dir):
+    up = dicomstream("sandbox", "up", "--ephemeral", "--dir", str(sandbox_dir))
+    assert up.returncode == 0, up.stderr
+    status = dicomstream("sandbox", "status", "--dir", str(sandbox_dir))
+    (named,) = re.findall(r"^Streaming log: +(\S+)$", status.stdout, re.M)
+    logs = dicomstream("sandbox", "logs", "--dir", str(sandbox_dir))
+    assert logs.returncode == 0 and logs.stdout.strip() == f"No streaming errors logged ({named} is empty)."
+    assert Path(named).is_file() and "does not exist" not in logs.stdout

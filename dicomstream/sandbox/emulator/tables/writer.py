@@ -58,8 +58,9 @@ class StreamLog:
         self.path = path
         self.recent: deque[dict] = deque(maxlen=200)
         self._lock = threading.Lock()
-        if path is not None:
+        if path is not None:  # created at start: `sandbox status` names it, `sandbox logs` reads it
             path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
 
     def error(self, when: str, store_name: str, resource: str, destination: str, code: int, status: str, message: str) -> None:
         parts = store_name.split("/")
