@@ -87,4 +87,10 @@ def _checked(value: str | None, source: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointError(f"{source}: {shown!r} is not an http(s) URL such as http://127.0.0.1:8080 "
                             "(`dicomstream sandbox up` prints the sandbox's)")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        # The clients add /v1/projects/...: a base ending in /v1 asks for /v1/v1/..., which every
+        # API answers 404, and drift then reported every dataset missing.
+        extra = parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+        raise EndpointError(f"{source}: {shown!r} has a path ({redact(extra)!r}); give the base URL alone, such as "
+                            f"{parts.scheme}://{parts.netloc.rpartition('@')[2]} (the clients add each API's own path)")
     return value

@@ -99,3 +99,18 @@ def test_an_endpoint_that_is_not_a_url_is_a_configuration_error(command, endpoin
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"dicomstream {command}: DICOMSTREAM_HEALTHCARE_ENDPOINT: ")
     assert "hunter2" not in line
+
+
+@pytest.mark.parametrize("flag, endpoint", [
+    ("--healthcare-endpoint", "http://127.0.0.1:8080/v1"), ("--healthcare-endpoint", "http://127.0.0.1:8080/v1/"),
+    ("--bigquery-endpoint", "http://127.0.0.1:9050/bigquery/v2"), ("--healthcare-endpoint", "http://127.0.0.1:1/?alt=json"),
+])
+@pytest.mark.parametrize("command", ["drift", "reconcile"])
+def test_an_endpoint_with_a_path_is_refused_naming_the_flag(command, flag, endpoint):
+    """The clients add /v1/projects/...: with /v1 in the base, every call hit /v1/v1/... and drift said
+    the dataset does not exist, reconcile to create every store with `pulumi up`."""
+    result = subprocess.run([sys.executable, "-m", "dicomstream.cli", command, "--stack", "dev", flag, endpoint],
+                            cwd=PROJECT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"dicomstream {command}: {flag}: {endpoint!r} has a path") and "give the base URL alone" in line

@@ -42,7 +42,10 @@ def test_v1beta1_paths_and_unknown_urls(sandbox, sandbox_admin):
     url = f"{sandbox.endpoints.healthcare}/v1beta1/projects/{PROJECT}/locations/{LOCATION}/datasets"
     assert requests.post(url, params={"datasetId": "beta"}, json={}).json()["response"]["@type"].endswith("v1beta1.Dataset")
     assert requests.get(f"{url}/beta/dicomStores").json() == {"dicomStores": []}
-    _error(requests.get(f"{sandbox.endpoints.healthcare}/v2/nothing"), 404, "NOT_FOUND")
+    # As Google's front end: a web page for a path no API serves, never a resource's JSON NOT_FOUND.
+    unknown = requests.get(f"{sandbox.endpoints.healthcare}/v2/nothing")
+    assert unknown.status_code == 404 and unknown.headers["Content-Type"].startswith("text/html")
+    assert "The requested URL <code>/v2/nothing</code> was not found on this server." in unknown.text
 
 
 def test_store_create_get_list_delete(world, base):

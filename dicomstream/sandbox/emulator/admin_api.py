@@ -11,12 +11,12 @@ something must carry a JSON body (`application/json`), which a cross-site form o
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+import math
+from datetime import datetime, timedelta, timezone
 
-from dicomstream.sandbox.emulator.errors import ApiError, not_found, permission_denied
+from dicomstream.sandbox.emulator.errors import ApiError, invalid, not_found, permission_denied
 from dicomstream.sandbox.emulator.faults import Faults
-from dicomstream.sandbox.emulator.http import Request, Response, json_body, json_response
+from dicomstream.sandbox.emulator.http import Request, Response, json_body, json_response, json_value
 
 PREFIX = "/_sandbox"
 _READS = ("GET", "HEAD")
@@ -47,7 +47,7 @@ def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Respon
         if r.method == "GET":
             return json_response({"faults": faults.list()})
         if r.method == "POST":
-            data = json.loads(r.body or b"{}")
+            data = json_value(r.body or b"{}")
             specs = data if isinstance(data, list) else data.get("faults", [data]) if isinstance(data, dict) else []
             added = [faults.add(spec) for spec in specs]
             return json_response({"added": len(added), "faults": faults.list()})
@@ -59,13 +59,7 @@ def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Respon
         return json_response({"faults": faults.list()})
     if path == "/clock" and r.method in ("GET", "POST"):
         if r.method == "POST":
-            data = json_body(r.body)
-            if "now" in data:
-                core.clock.set(datetime.fromisoformat(str(data["now"]).replace("Z", "+00:00")))
-            if "advance_s" in data:
-                core.clock.advance(float(data["advance_s"]))
-            if data.get("reset"):
-                core.clock.reset()
+            _move_clock(core.clock, json_body(r.body))
         return json_response({"now": core.clock.now().isoformat(), "offset_s": core.clock.offset_seconds})
     if path == "/logs" and r.method == "GET":
         return json_response({"entries": list(core.stream_log.recent), "path": str(core.stream_log.path or "")})
@@ -82,3 +76,32 @@ def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Respon
         core.persistence.flush()
         return json_response({"flushed": True})
     raise not_found(f"unknown admin endpoint {r.method} {r.path}")
+
+
+MAX_CLOCK_OFFSET = timedelta(days=36_525)  # a hundred years either way: datetimes stay in range
+
+
+def _move_clock(clock, data: dict) -> None:  # noqa: ANN001 - sandbox.clock.Clock
+    """`now` (ISO 8601), `advance_s` (seconds), `reset`: refused with 400 unless the clock stays
+    within a hundred years of today (a date past 9999 would break every later request)."""
+    offset = timedelta(seconds=clock.offset_seconds)
+    if "now" in data:
+        try:
+            when = datetime.fromisoformat(str(data["now"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid(f"Invalid value at 'now' ({str(data['now'])[:40]!r}): an ISO 8601 time") from None
+        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        offset = when - datetime.now(timezone.utc)
+    if "advance_s" in data:
+        seconds = data["advance_s"]
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+                or abs(seconds) > MAX_CLOCK_OFFSET.total_seconds():
+            raise invalid(f"Invalid value at 'advance_s' ({str(seconds)[:40]}): a number of seconds within "
+                          f"{MAX_CLOCK_OFFSET.days} days")
+        offset += timedelta(seconds=seconds)
+    if abs(offset) > MAX_CLOCK_OFFSET:
+        raise invalid(f"the sandbox clock stays within {MAX_CLOCK_OFFSET.days} days of today")
+    if "now" in data or "advance_s" in data:
+        clock.set(datetime.now(timezone.utc) + offset)
+    if data.get("reset"):
+        clock.reset()

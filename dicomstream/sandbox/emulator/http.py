@@ -3,6 +3,7 @@ parameters (accepted on every method, as the discovery documents declare them)."
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -36,13 +37,31 @@ def error_response(exc) -> Response:  # noqa: ANN001 - an ApiError
     return json_response(exc.body(), exc.code)
 
 
+def unknown_url(path: str) -> Response:
+    """What Google's front end answers for a path no API serves: a 404 web page, not the JSON
+    `NOT_FOUND` of a missing resource, so that no client reads a mistyped endpoint as "does not
+    exist" (a `--healthcare-endpoint` ending in /v1 asks for /v1/v1/projects/...)."""
+    shown = html.escape(path[:200])
+    page = ("<!DOCTYPE html>\n<html lang=en>\n<meta charset=utf-8>\n<title>Error 404 (Not Found)!!1</title>\n"
+            f"<p><b>404.</b> <ins>That’s an error.</ins>\n<p>The requested URL <code>{shown}</code> was not found "
+            "on this server. <ins>That’s all we know.</ins>\n")
+    return Response(404, page.encode(), "text/html; charset=UTF-8")
+
+
+def json_value(body: bytes) -> object:
+    """Any JSON value; INVALID_ARGUMENT for malformed or absurdly nested JSON (Google answers 400)."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise invalid(f"Invalid JSON payload received. {exc}") from None
+    except RecursionError:
+        raise invalid("Invalid JSON payload received. The value is nested too deeply.") from None
+
+
 def json_body(body: bytes) -> dict:
     if not body.strip():
         return {}
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise invalid(f"Invalid JSON payload received. {exc}") from None
+    data = json_value(body)
     if not isinstance(data, dict):
         raise invalid("Invalid JSON payload received: expected a JSON object")
     return data
@@ -133,11 +152,25 @@ def partial(data: object, selector: str) -> object:
     return _select(data, _parse_fields(selector))
 
 
+MAX_FIELDS_DEPTH = 64  # `a(b(c(...)))` deeper than any resource is a 400, not a dead handler
+
+
 def _parse_fields(text: str) -> dict:
     tree: dict = {}
     pos = 0
+    depth = 0
 
     def parse(level: dict, until: str | None) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_FIELDS_DEPTH:
+            raise invalid(f"Invalid field selection: nested deeper than {MAX_FIELDS_DEPTH} levels")
+        try:
+            group(level, until)
+        finally:
+            depth -= 1
+
+    def group(level: dict, until: str | None) -> None:
         nonlocal pos
         token = ""
         while pos < len(text):
@@ -158,7 +191,7 @@ def _parse_fields(text: str) -> dict:
             else:
                 token += ch.strip()
         if until == ")":
-            raise invalid(f"Invalid field selection {text!r}: unbalanced parentheses")
+            raise invalid(f"Invalid field selection {text[:80]!r}: unbalanced parentheses")
         if token:
             _path(level, token)
 

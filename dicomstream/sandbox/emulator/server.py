@@ -170,7 +170,7 @@ class SandboxHTTPServer(SandboxServer):
             if path_known:
                 err = ApiError(405, f"method {request.method} is not allowed on {request.path}", "UNIMPLEMENTED")
             else:
-                err = ApiError(404, f"The requested URL {request.path} was not found on this server.", "NOT_FOUND")
+                return http.unknown_url(request.path)
             return http.error_response(err)
         request.groups = groups
         try:

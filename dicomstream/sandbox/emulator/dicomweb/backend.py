@@ -19,6 +19,19 @@ MAX_QIDO_LIMIT = {"studies": 5000, "series": 5000, "instances": 50000}
 STORAGE_CLASSES = ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE")
 
 
+class PartRefused(Exception):
+    """A STOW-RS part that goes into the FailedSOPSequence."""
+
+    def __init__(self, sop_class: str, sop: str, reason: int) -> None:
+        super().__init__(reason)
+        self.sop_class, self.sop, self.reason = sop_class, sop, reason
+
+
+def _uid(value: str) -> bool:
+    """A UID that may be echoed in the response (digits and dots, at most 64 characters)."""
+    return 0 < len(value) <= 64 and all(c.isdigit() or c == "." for c in value)
+
+
 class DicomWebBackend:
     def __init__(self, core: Core, healthcare: HealthcareBackend) -> None:
         self.core = core
@@ -41,22 +54,11 @@ class DicomWebBackend:
                 failed.append(("", "", wire.FAILURE_CANNOT_UNDERSTAND))
                 continue
             try:
-                ds = wire.read_instance(payload)
-            except ValueError:
-                failed.append(("", "", wire.FAILURE_CANNOT_UNDERSTAND))
+                instance = self._read_part(payload, store_url, study_uid)
+            except PartRefused as refused:
+                failed.append((refused.sop_class, refused.sop, refused.reason))
                 continue
-            study, series, sop = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
-            sop_class = str(getattr(ds, "SOPClassUID", ""))
-            if study_uid and study != study_uid:
-                failed.append((sop_class, sop, wire.FAILURE_STUDY_MISMATCH))
-                continue
-            url = f"{store_url}/studies/{study}/series/{series}/instances/{sop}"
-            converted = bqschema.instance_row(ds)
-            new.append(Instance(
-                study=study, series=series, sop=sop, sop_class=sop_class,
-                metadata=wire.to_dicom_json(ds, url), row=converted.row, fields=converted.fields,
-                stored_time=self.core.now(), blob_size=len(payload),
-            ))
+            new.append(instance)
         accepted: list[Instance] = []
         with self.core.lock:
             store = self.healthcare.store(dataset_name, store_id)
@@ -74,6 +76,28 @@ class DicomWebBackend:
         study_url = f"{store_url}/studies/{study_uid or (accepted[0].study if accepted else '')}" if (study_uid or accepted) else None
         status = 200 if not failed else (202 if stored else 409)
         return status, wire.stow_response(stored, failed, study_url)
+
+    def _read_part(self, payload: bytes, store_url: str, study_uid: str | None) -> Instance:
+        """One STOW-RS part as an instance, or PartRefused: a part that cannot be read (an unknown VR,
+        a truncated element, a value pydicom cannot decode) is that part's failure alone, in the
+        FailedSOPSequence of a 202, as Google answers; the other parts are stored."""
+        sop_class = sop = ""
+        try:
+            ds = wire.read_instance(payload)
+            study, series, sop = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
+            sop_class = str(getattr(ds, "SOPClassUID", ""))
+            if study_uid and study != study_uid:
+                raise PartRefused(sop_class, sop, wire.FAILURE_STUDY_MISMATCH)
+            url = f"{store_url}/studies/{study}/series/{series}/instances/{sop}"
+            converted = bqschema.instance_row(ds)
+            return Instance(study=study, series=series, sop=sop, sop_class=sop_class,
+                            metadata=wire.to_dicom_json(ds, url), row=converted.row, fields=converted.fields,
+                            stored_time=self.core.now(), blob_size=len(payload))
+        except PartRefused:
+            raise
+        except Exception:  # noqa: BLE001 - whatever the bytes break is this part's failure, never the request's
+            raise PartRefused(sop_class if _uid(sop_class) else "", sop if _uid(sop) else "",
+                              wire.FAILURE_CANNOT_UNDERSTAND) from None
 
     def _instances(self, dataset_name: str, store_id: str, study: str | None = None, series: str | None = None, sop: str | None = None) -> list[Instance]:
         with self.core.lock:

@@ -277,7 +277,9 @@ class HealthcareBackend:
         """One write per destination for a batch of instance events (INSERT / DELETE).
 
         Failures never reach the caller: they become `dicom_stream` log entries. An instance
-        whose row exceeds BigQuery's 1 MB streaming limit is skipped (and logged).
+        whose row exceeds BigQuery's 1 MB streaming limit, or whose sequences nest deeper than
+        BigQuery's 15 RECORD levels, is skipped (and logged): it is stored, and the table the other
+        instances stream into keeps its schema.
         """
         if not events or not configs:
             return
@@ -297,6 +299,12 @@ class HealthcareBackend:
                     self._log(now, store_name, inst, ref, ApiError(
                         400, f"instance {inst.sop} generates {size} bytes of BigQuery data, over the 1 MB streaming "
                              "insert limit; it was not streamed", "INVALID_ARGUMENT"))
+                    continue
+                depth = bqschema.record_depth(fields)
+                if depth > bqschema.MAX_RECORD_DEPTH:
+                    self._log(now, store_name, inst, ref, ApiError(
+                        400, f"instance {inst.sop} nests sequences {depth} RECORD levels deep; BigQuery allows "
+                             f"{bqschema.MAX_RECORD_DEPTH}; it was not streamed", "INVALID_ARGUMENT"))
                     continue
                 rows.append((row, fields))
                 sent.append(inst)

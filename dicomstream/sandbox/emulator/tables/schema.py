@@ -37,6 +37,7 @@ from pydicom.multival import MultiValue
 
 MAX_TAG_BYTES = 1024 * 1024
 MAX_ROW_BYTES = 1024 * 1024  # BigQuery's streaming insert row limit: bigger instances are not streamed
+MAX_RECORD_DEPTH = 15  # BigQuery's limit of nested RECORD levels in a schema: a deeper sequence cannot be a column
 EXCLUDED_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 INTEGER_VRS = frozenset({"AT", "SL", "SS", "UL", "US", "SV", "UV"})
 FLOAT_VRS = frozenset({"FL", "FD"})
@@ -56,6 +57,17 @@ METADATA = "Metadata"
 INSERT, DELETE = "INSERT", "DELETE"
 UPDATE = "UPDATE"  # storage-class change: Google's value is not documented (see the sandbox README)
 STANDARD = "STANDARD"
+
+
+def record_depth(fields: list[dict]) -> int:
+    """How many RECORD levels deep the schema goes (a PN column is 2; a sequence of sequences, more)."""
+    depth, level = 0, [(f, 1) for f in fields]
+    while level:  # iterative: a hostile sequence may nest thousands of levels
+        spec, n = level.pop()
+        if spec.get("type") == "RECORD":
+            depth = max(depth, n)
+            level.extend((sub, n + 1) for sub in spec.get("fields") or ())
+    return depth
 
 
 def _f(name: str, typ: str = "STRING", mode: str = "NULLABLE", fields: list[dict] | None = None) -> dict:
