@@ -149,6 +149,11 @@ def healthcare_id_problem(value: object, kind: str = "DICOM store") -> str | Non
     return None
 
 
+# Google's "Creating and managing projects" page: a project id "cannot contain restricted strings,
+# such as google, null, undefined, and ssl" (projects.create answers INVALID_ARGUMENT).
+RESTRICTED_PROJECT_WORDS = ("google", "null", "undefined", "ssl")
+
+
 def project_id_problem(value: object) -> str | None:
     """Why `value` is not a valid Google Cloud project id, or None."""
     if not isinstance(value, str):
@@ -159,6 +164,10 @@ def project_id_problem(value: object) -> str | None:
             "starting with a letter and not ending with a hyphen (domain-scoped ids look like "
             "'example.com:my-project')"
         )
+    restricted = [w for w in RESTRICTED_PROJECT_WORDS if w in value.rpartition(":")[2]]
+    if restricted:
+        return (f"{shown(value)} is not a valid project id: it contains {restricted[0]!r}, and Google refuses "
+                "ids with any of google, null, undefined and ssl")
     return None
 
 

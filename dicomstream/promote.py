@@ -318,17 +318,25 @@ def promote_files(source: Path, target: Path, *, source_label: str | None = None
                                  "'<<'); promote cannot edit shared entries safely: write them out in full, then promote")])
     promotion = promote_config(source_config, target_config, source_file=source_label, target_file=target_label)
     yaml = _yaml()
-    document = yaml.load(old_text)
+    newline = line_ending(old_text)
+    document = yaml.load(old_text.replace("\r\n", "\n"))
     merge_into(document["config"], promotion.config)
     out = io.StringIO()
     yaml.dump(document, out)
-    new_text = out.getvalue()
+    new_text = out.getvalue().replace("\n", newline)
     written = parse(new_text, target_label)
     if not (isinstance(written, Mapping) and same(written.get("config"), promotion.config)):
         raise ConfigError([Issue(target_label, "(file)", "the edited file would not read back as the promoted "
                                  "config; nothing written (please report this with both stack files)")])
     build(written["config"], target_label)  # what will be on disk must be valid
     return FilePromotion(source_label, target_label, old_text, new_text, promotion.notes)
+
+
+def line_ending(text: str) -> str:
+    """The file's own line ending, kept on write: CRLF when most of its lines end so (a file edited
+    on Windows), else LF. ruamel writes LF, which left a CRLF file with mixed endings."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
 
 
 def write_atomically(path: Path, text: str) -> None:

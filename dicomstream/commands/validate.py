@@ -54,7 +54,9 @@ def validate(
             failed = True
             results.append({"file": shown, "valid": False, "errors": error.lines, "warnings": []})
             continue
-        warnings = [str(w) for w in config.warnings]
+        from dicomstream.confusable import stack_lookalikes
+
+        warnings = [str(w) for w in (*config.warnings, *stack_lookalikes(config))]
         results.append({"file": shown, "valid": True, "errors": [], "warnings": warnings,
                         "summary": _summary(config)})
 

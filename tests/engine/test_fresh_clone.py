@@ -69,6 +69,17 @@ def test_the_venv_holds_the_program_dependencies_only(clone):
     assert found.stdout.strip() == "[]", found.stdout + found.stderr
 
 
+def test_the_command_line_in_the_programs_venv_names_the_extra_to_install(clone):
+    """The program's venv is the lean install (no typer, rich, DuckDB): the command line says which
+    extra it needs, in one line, exit 2 (it was `internal error: ModuleNotFoundError`, exit 70)."""
+    root, python = clone
+    result = subprocess.run([str(python), "-m", "dicomstream", "validate", "--stack", "dev"], cwd=root,
+                            capture_output=True, text=True, env=clean_env(), timeout=600)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == ["dicomstream: this needs the 'cli' extra, which is not installed: "
+                                          "`pip install 'dicomstream[cli]'` (module 'typer' not found)"]
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_stack_registers_what_the_offline_plan_shows(clone, stack):
     path = FIXTURES / f"Pulumi.{stack}.yaml"

@@ -129,3 +129,16 @@ def test_an_encrypted_value_of_the_source_is_never_copied_into_the_target(stacks
     assert "dicomStores[0].labels.team: an encrypted value (secure:) is encrypted with" in line
     assert "pulumi config set --secret --path 'dicomstream:dicomStores[0].labels.team'" in line
     assert "secure" not in (stacks / "Pulumi.staging.yaml").read_text()
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n"])
+def test_the_files_line_endings_are_kept(stacks, ending):
+    """A stack file saved on Windows stays CRLF (ruamel writes LF: promote wrote mixed endings)."""
+    target = stacks / "Pulumi.staging.yaml"
+    target.write_bytes(target.read_text().replace("\n", ending).encode())
+    result = promote(stacks)
+    write_atomically(target, result.new_text)
+    data = target.read_bytes()
+    assert data.count(b"\n") > 20 and data.count(ending.encode()) == data.count(b"\n")
+    assert "oncology" in [s.name for s in load_stack_file(target).dicom_stores]
+    assert all(line.endswith(ending) for line in result.new_text.splitlines(keepends=True))
