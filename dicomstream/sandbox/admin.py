@@ -61,6 +61,10 @@ class SandboxAdmin:
         """Let every call held by a `hold` fault go on."""
         self._call("POST", "faults/release")
 
+    def held(self) -> int:
+        """How many calls a `hold` fault holds now (release them once they are there)."""
+        return self._call("GET", "faults")["held"]
+
     def set_clock(self, now: datetime) -> dict:
         return self._call("POST", "clock", {"now": now.isoformat()})
 

@@ -12,12 +12,6 @@ def _uids(instances) -> set[str]:
     return {ds.SOPInstanceUID for ds in instances}
 
 
-def _exports(world) -> list[dict]:
-    name = next(iter(world.stores.values())).rsplit("/dicomStores/", 1)[0]
-    ops = world.healthcare.call("GET", f"v1/{name}/operations").get("operations", [])
-    return [op for op in ops if "Export" in op.get("metadata", {}).get("apiMethodName", "")]
-
-
 def _wait(predicate, timeout: float = 600.0) -> None:
     """Until the run reaches a step (held there by a `hold` fault); the bound only guards a hang."""
     deadline = time.monotonic() + timeout
@@ -42,10 +36,10 @@ def test_sigkill_at_a_step_then_a_rerun_converges(world, instances, step):
     proxy = world.sandbox.bigquery.proxy
     if step == "export":  # the run waits on its export operation
         world.admin.add_fault(r"/operations/", method="GET", hold=True, count=-1)
-        reached = lambda: bool(_exports(world))  # noqa: E731
+        reached = lambda: world.admin.held() == 1  # noqa: E731
     else:  # the INSERT ... SELECT committed, its audit row hangs
-        fault = proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "hold": True, "count": -1})
-        reached = lambda: fault.hits > 0  # noqa: E731
+        proxy.faults.add({"method": "POST", "pathRegex": "_dicomstream_state/insertAll", "hold": True, "count": -1})
+        reached = lambda: proxy.faults.held == 1  # noqa: E731
     proc = world.cli("reconcile", "--stack", "dev", "--apply", wait=False)
     try:
         _wait(reached)
@@ -66,7 +60,7 @@ def test_two_concurrent_apply_runs_do_not_duplicate_work(world, instances):
     _gap(world, instances)
     world.admin.add_fault(r"/operations/", method="GET", hold=True, count=1)  # the first run holds on
     first = world.cli("reconcile", "--stack", "dev", "--apply", wait=False)
-    _wait(lambda: bool(_exports(world)))  # it holds the lease and is exporting
+    _wait(lambda: world.admin.held() == 1)  # it holds the lease and waits on its export
     second = world.cli("reconcile", "--stack", "dev", "--apply")
     out_second = second.output
     world.admin.release_faults()
@@ -85,7 +79,7 @@ def test_an_instance_deleted_while_the_snapshot_is_taken_never_costs_a_live_row(
     world.admin.add_fault(r"/operations/", method="GET", hold=True, count=1)
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     proc = world.cli("reconcile", "--stack", "dev", "--apply", "--max-delete-share", "1", "--now", later, wait=False)
-    _wait(lambda: bool(_exports(world)))
+    _wait(lambda: world.admin.held() == 1)  # the snapshot is exported; the run waits on it
     world.delete("radiology", instances[2])  # while the run waits on its snapshot
     world.admin.release_faults()
     out, _ = proc.communicate(timeout=600)

@@ -45,7 +45,7 @@ def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Respon
         return json_response({"status": "ok"})
     if path == "/faults":
         if r.method == "GET":
-            return json_response({"faults": faults.list()})
+            return json_response({"faults": faults.list(), "held": faults.held})
         if r.method == "POST":
             data = json_value(r.body or b"{}")
             specs = data if isinstance(data, list) else data.get("faults", [data]) if isinstance(data, dict) else []

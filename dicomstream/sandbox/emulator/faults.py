@@ -16,7 +16,9 @@ import math
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import Iterator
 
 from dicomstream.sandbox.emulator.errors import STATUS_BY_CODE, ApiError, invalid
 
@@ -119,6 +121,7 @@ class Hit:
 
     fault: Fault
     gate: threading.Event
+    faults: "Faults"
 
     @property
     def drop(self) -> bool:
@@ -128,7 +131,8 @@ class Hit:
         if self.fault.delay_s:
             threading.Event().wait(self.fault.delay_s)
         if self.fault.hold:
-            self.gate.wait(MAX_DELAY_S)
+            with self.faults.holding():
+                self.gate.wait(MAX_DELAY_S)
         return Faults.error_for(self.fault)
 
 
@@ -137,6 +141,7 @@ class Faults:
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
         self._gate = threading.Event()  # set to let the calls held so far go on
+        self.held = 0  # calls waiting on a `hold` fault now: a test releases them once they are there
 
     def add(self, spec: object) -> Fault:
         fault = parse_fault(spec)
@@ -155,6 +160,16 @@ class Faults:
             gate, self._gate = self._gate, threading.Event()
         gate.set()
 
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        with self._lock:
+            self.held += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.held -= 1
+
     def list(self) -> list[dict]:
         with self._lock:
             return [asdict(f) for f in self._rules]
@@ -171,7 +186,7 @@ class Faults:
                         fault.count -= 1
                         if fault.count == 0:
                             self._rules.remove(fault)
-                    return Hit(fault, self._gate)  # the gate of this moment: a later release frees it
+                    return Hit(fault, self._gate, self)  # the gate of this moment: a later release frees it
         return None
 
     @staticmethod
