@@ -9,10 +9,10 @@ STAMP  := $(VENV)/.installed-stamp
 # The install says what it is doing (pip lists each package) and how long it took.
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dicomstream needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
-	@echo "==> Creating $(VENV) and installing dicomstream with its dev and sandbox extras (about a minute on 2 cores)"
+	@echo "==> Creating $(VENV) and installing dicomstream with its dev extra (the CLI, the sandbox and the test tools) (about a minute on 2 cores)"
 	@start=$$(date +%s); \
 	$(PYTHON) -m venv $(VENV) && \
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev,sandbox]' && \
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' && \
 	echo "==> Installed in $$(( $$(date +%s) - start )) s"
 	@touch $(STAMP)
 
@@ -29,7 +29,7 @@ $(PACK_STAMP): policies/requirements.txt
 
 setup: $(STAMP) $(PACK_STAMP)
 
-# The pack is published alone, so it carries a copy of components/naming.py (a test checks it).
+# The pack is published alone, so it carries a copy of dicomstream/core/naming.py (a test checks it).
 sync-naming: $(STAMP)
 	$(BIN)/python -m dicomstream.pack_naming
 

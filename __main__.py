@@ -2,10 +2,11 @@
 
 import pulumi
 
-from components.config import ConfigError, validation_skipped
-from components.dicom_streaming import DicomStreaming
-from components.secret import SecretTexts
+from components import DicomStreaming
+from components.from_stack import streaming_args
 from components.stack_inputs import load_from_engine
+from dicomstream.core.config import ConfigError, validation_skipped
+from dicomstream.core.secret import SecretTexts
 
 try:
     config, secrets = load_from_engine(lenient=validation_skipped())
@@ -18,7 +19,7 @@ for warning in config.warnings:
 
 # Values set with `pulumi config set --secret` stay secret in every resource input that holds them.
 hidden = SecretTexts(secrets)
-streaming = DicomStreaming("dicomstream", config, opts=pulumi.ResourceOptions(
+streaming = DicomStreaming("dicomstream", streaming_args(config), opts=pulumi.ResourceOptions(
     transformations=[hidden.transformation()] if hidden.texts else []))
-for key, value in streaming.outputs.items():
+for key, value in streaming.exports().items():
     pulumi.export(key, hidden.wrap(value))

@@ -10,8 +10,10 @@ import pulumi
 import pulumi_gcp as gcp
 
 from bench.stacks import ANALYTICS, DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
-from components.labels import resource_labels
 from components.propagation import IAM_PROPAGATION_S, PropagationDelay
+from dicomstream.core.labels import resource_labels
+
+API = "https://healthcare.googleapis.com/v1"
 
 
 def declare(stores: int) -> None:
@@ -26,11 +28,13 @@ def declare(stores: int) -> None:
         "agent-role", project=IMAGING, role="roles/healthcare.serviceAgent", member=agent.member,
         opts=pulumi.ResourceOptions(depends_on=apis, retain_on_delete=True))]
     labels = resource_labels("bench")  # the product's labels, so that a label added there keeps parity
+    dataset_ids = {}
     for project, dataset_id in DATASETS:
         dataset = gcp.bigquery.Dataset(
             f"{project}.{dataset_id}", dataset_id=dataset_id, project=project, location="US",
             labels=labels, delete_contents_on_destroy=False,
             description="DICOM instance metadata streamed from Cloud Healthcare API DICOM stores", opts=after)
+        dataset_ids[f"{project}.{dataset_id}"] = dataset.dataset_id
         grants.append(gcp.bigquery.DatasetIamMember(
             f"{project}.{dataset_id}-editor", dataset_id=dataset.dataset_id, project=dataset.project,
             role="roles/bigquery.dataEditor", member=agent.member, opts=pulumi.ResourceOptions(depends_on=[dataset, *apis])))
@@ -39,7 +43,8 @@ def declare(stores: int) -> None:
                                              member=agent.member, opts=after))
     delay = PropagationDelay("iam-propagation", seconds=IAM_PROPAGATION_S, triggers=[g.id for g in grants], opts=after)
     hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1", opts=after)
-    store_ids, streams = {}, {}
+    store_ids, streams, infos, tables = {}, {}, {}, {}
+    hc_name = f"projects/{IMAGING}/locations/us-central1/datasets/imaging"
     for i in range(stores):
         uris = [stream_uri(i, k) for k in range(STREAMS_PER_STORE)]
         store = gcp.healthcare.DicomStore(
@@ -48,9 +53,14 @@ def declare(stores: int) -> None:
             stream_configs=[gcp.healthcare.DicomStoreStreamConfigArgs(
                 bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(
                     table_uri=uri)) for uri in uris],
-            opts=pulumi.ResourceOptions(depends_on=[*grants, delay, *apis]))
-        store_ids[f"store-{i:04d}"], streams[f"store-{i:04d}"] = store.id, uris
-    gcp.logging.Metric("stream-errors", project=IMAGING, name="dicomstream/stream_errors",
+            opts=pulumi.ResourceOptions(depends_on=[delay, *apis]))
+        name = f"store-{i:04d}"
+        store_ids[name], streams[name] = store.id, uris
+        infos[name] = {"name": f"{hc_name}/dicomStores/{name}", "dicomwebUrl": f"{API}/{hc_name}/dicomStores/{name}/dicomWeb",
+                       "streams": [{"uri": uri, "table": uri[len("bq://"):]} for uri in uris]}
+        for uri in uris:
+            tables.setdefault(uri[len("bq://"):], []).append(name)
+    metric = gcp.logging.Metric("stream-errors", project=IMAGING, name="dicomstream/stream_errors",
                        description="DICOM metadata rows that the Healthcare API failed to stream into BigQuery",
                        filter='logName="projects/bench-imaging/logs/healthcare.googleapis.com%2Fdicom_stream" '
                               'AND severity>=ERROR',
@@ -58,6 +68,14 @@ def declare(stores: int) -> None:
                        opts=after)
     # The same stack outputs as the real program, so downstream stacks could use either.
     pulumi.export("serviceAgentEmail", agent.email)
+    pulumi.export("serviceAgentMember", agent.member)
     pulumi.export("healthcareDataset", hc.id)
+    pulumi.export("datasets", {(d if p == IMAGING else f"{p}.{d}"): {
+        "project": p, "datasetId": d, "location": "US", "id": f"projects/{p}/datasets/{d}"} for p, d in DATASETS})
+    pulumi.export("stores", infos)
+    pulumi.export("tables", tables)
+    pulumi.export("errorMetricType", metric.name.apply(lambda n: f"logging.googleapis.com/user/{n}"))
+    pulumi.export("alertPolicyId", None)
     pulumi.export("dicomStores", store_ids)
     pulumi.export("streams", streams)
+    pulumi.export("bigqueryDatasets", dataset_ids)

@@ -40,7 +40,7 @@ def _best(fn, rounds: int) -> float:
 
 
 def _ours(path: Path) -> None:
-    from components.config import ConfigError, load_stack_file
+    from dicomstream.core.config import ConfigError, load_stack_file
 
     try:
         load_stack_file(path)

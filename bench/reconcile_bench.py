@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from components.config import build
-from components.naming import TableRef
+from dicomstream.core.config import build
+from dicomstream.core.naming import TableRef
 
 PROJECT = "bench-imaging"
 
@@ -91,7 +91,7 @@ def hwm_kb():  # peak RSS of this process; getrusage's ru_maxrss would include t
 
 from typer.testing import CliRunner
 from dicomstream.cli import app
-import components.config, dicomstream.reconciler.run, dicomstream.reconciler.cli  # noqa: E401 - imports
+import dicomstream.core.config, dicomstream.reconciler.run, dicomstream.reconciler.cli  # noqa: E401 - imports
 import google.cloud.bigquery, dicomstream.gcp.healthcare, dicomstream.gcp.resourcemanager  # out of the timing
 tracemalloc.start()
 start = time.perf_counter()

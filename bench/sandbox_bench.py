@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from components.config import build
+from dicomstream.core.config import build
 
 PROJECT = "bench-imaging"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 
 def seed(sandbox, store: str, count: int, template, streamed: bool = True, prefix: str = "1") -> list[str]:

@@ -6,17 +6,16 @@ off an API that other workloads in the project use. Organisations that enable AP
 `dicomstream:enableApis: false`.
 """
 
-from __future__ import annotations
-
 import copy
-from typing import Mapping, Optional, Sequence
+from typing import Optional, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.config import StackConfig
-from components.naming import HEALTHCARE_SERVICE
-from components.renames import Component
+from dicomstream.core.naming import HEALTHCARE_SERVICE
+
+from .inputs import Checks
+from .renames import Component
 
 BIGQUERY = "bigquery.googleapis.com"
 CLOUDKMS = "cloudkms.googleapis.com"
@@ -25,46 +24,47 @@ MONITORING = "monitoring.googleapis.com"
 HEALTHCARE = HEALTHCARE_SERVICE
 
 
-def required_apis(config: StackConfig) -> dict[str, list[str]]:
-    """{project: [API, ...]}: what the stack calls, where (KMS in the projects that hold the keys)."""
-    hc = config.healthcare
-    apis: dict[str, list[str]] = {hc.project: [HEALTHCARE, LOGGING]}
-    if config.alerts.notification_channels:
-        apis[hc.project].append(MONITORING)
-    keys = [hc.kms_key_name] if hc.kms_key_name else []
-    for ds in config.bigquery_datasets:
-        apis.setdefault(ds.project, []).append(BIGQUERY)
-        if ds.kms_key_name and not ds.existing:
-            keys.append(ds.kms_key_name)
-    for project in dict.fromkeys(kms_project(key) for key in keys):
-        if project is not None:  # None: an encrypted key name the offline plan cannot read
-            apis.setdefault(project, []).append(CLOUDKMS)
-    return apis
-
-
-def kms_project(key_name: str) -> str | None:
-    """`projects/P/locations/L/keyRings/R/cryptoKeys/K` -> P (None when it is not a key name)."""
-    parts = str(key_name).split("/")
+def kms_project(key_name: object) -> Optional[str]:
+    """`projects/P/locations/L/keyRings/R/cryptoKeys/K` -> P (None when it is not a known key name)."""
+    if not isinstance(key_name, str) or getattr(key_name, "encrypted", False):
+        return None
+    parts = key_name.split("/")
     return parts[1] if len(parts) > 2 and parts[0] == "projects" else None
+
+
+class ProjectApiArgs(TypedDict):
+    project: pulumi.Input[str]
+    services: list[str]
+    """API service names, e.g. `healthcare.googleapis.com`."""
+
+
+class ProjectApisArgs(TypedDict):
+    projects: dict[str, ProjectApiArgs]
+    """By a key that names the resources (`NAME-KEY-API`): the project id itself, when it is known."""
 
 
 class ProjectApis(Component):
     """One `gcp.projects.Service` per (project, API), named `NAME-PROJECT-API` (stable, order-free)."""
 
-    services: list[gcp.projects.Service]
-
-    def __init__(self, name: str, apis: Mapping[str, Sequence[str]], opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ProjectApisArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:ProjectApis", name, None, opts)
+        checks = Checks(f"ProjectApis {name}")
+        projects = args.get("projects") or {}
+        for key, spec in projects.items():
+            for i, api in enumerate(spec.get("services") or []):
+                if not isinstance(api, str) or not api.endswith(".googleapis.com"):
+                    checks.problem(f"projects.{key}.services[{i}]", "expected an API service name such as bigquery.googleapis.com")
+        checks.raise_if_any()
         self.services = [
             gcp.projects.Service(
-                f"{name}-{project}-{api.split('.')[0]}",
-                project=project,
+                f"{name}-{key}-{api.split('.')[0]}",
+                project=projects[key]["project"],
                 service=api,
                 disable_on_destroy=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for project in sorted(apis)
-            for api in sorted(set(apis[project]))
+            for key in sorted(projects)
+            for api in sorted(set(projects[key].get("services") or []))
         ]
         self.register_outputs({})
 

@@ -1,137 +1,387 @@
 """The whole design of one stack: agent, grants, BigQuery datasets, Healthcare dataset, stores.
 
-This is where the ordering rule lives: every DICOM store depends on the grants that its
-destinations need, so `pulumi up` never sets a stream config before the agent may write.
+This is where the ordering rule lives: every DICOM store waits for a propagation delay that waits
+for every grant the destinations need, so `pulumi up` never sets a stream config before the agent
+may write.
+
+Values that name resources (ids, store ids) and decide what exists (`existing`, `protect`,
+`enable_apis`) are plain; every other value may be an Output (a project created in the same
+program, a key from another stack). A dataset in a project known only at deploy time is named by
+its id, and its project's grants and APIs by that name; two such datasets share grants when they
+are given the same Output.
 """
 
-from __future__ import annotations
-
-from typing import Optional
+from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 
-from components.apis import ProjectApis, required_apis
-from components.bigquery_dataset import BigQueryDataset, BigQueryDatasetArgs
-from components.bigquery_dataset import TYPE as BIGQUERY_DATASET
-from components.config import BigQueryDatasetConfig, StackConfig
-from components.dicom_store import DicomStoreArgs
-from components.healthcare_dataset import HealthcareDataset
-from components.iam import BIGQUERY_DATA_EDITOR, BIGQUERY_JOB_USER
-from components.labels import resource_labels
-from components.monitoring import StreamMonitoring
-from components.project_iam import ProjectIamGrants
-from components.propagation import IAM_PROPAGATION_S, PropagationDelay
-from components.renames import Component, renamed_from
-from components.service_agent import HealthcareServiceAgent
+from dicomstream.core import naming
+from dicomstream.core.labels import resource_labels
+from dicomstream.core.naming import TABLE_URI_SCHEME, TableRef, dataset_label
+from dicomstream.core.roles import BIGQUERY_DATA_EDITOR, BIGQUERY_JOB_USER
 
+from .apis import BIGQUERY, CLOUDKMS, HEALTHCARE, LOGGING, MONITORING, ProjectApis, kms_project
+from .bigquery_dataset import TYPE as BIGQUERY_DATASET
+from .bigquery_dataset import BigQueryDataset
+from .dicom_store import DicomStoreArgs, StoreInfo
+from .healthcare_dataset import HealthcareDataset
+from .inputs import Checks, derive_all, known
+from .monitoring import StreamMonitoring
+from .project_iam import ProjectIamGrants
+from .propagation import IAM_PROPAGATION_S, PropagationDelay
+from .renames import Component, renamed_from
+from .service_agent import HealthcareServiceAgent
 
 # The member key of the Healthcare Service Agent's grants (`...-bigquery-dataEditor-agent`).
 AGENT_KEY = "agent"
 
 
-def dataset_name(ds: BigQueryDatasetConfig, healthcare_project: str) -> str:
-    """`ID` in the Healthcare project, `PROJECT.ID` elsewhere: from the dataset alone, never from its neighbours.
+class HealthcareArgs(TypedDict):
+    """The Cloud Healthcare dataset that holds the DICOM stores."""
 
-    Projects stay out of the common case, so that plans of dev and prod line up resource by resource
-    (`dicomstream plan --compare`) and promotion renames nothing.
-    """
-    return ds.id if ds.project == healthcare_project else ds.full_id
+    project: pulumi.Input[str]
+    """The project that owns the stores; its Healthcare Service Agent writes the rows."""
+    location: pulumi.Input[str]
+    dataset_id: str
+    kms_key_name: NotRequired[pulumi.Input[str]]
+
+
+class DestinationDatasetArgs(TypedDict):
+    """A BigQuery dataset the stores may stream into (created, or `existing` and only granted)."""
+
+    dataset_id: str
+    project: NotRequired[pulumi.Input[str]]
+    """Default: the Healthcare project. Another project streams cross-project."""
+    location: NotRequired[pulumi.Input[str]]
+    """Default: the Healthcare location (for a dataset created here)."""
+    kms_key_name: NotRequired[pulumi.Input[str]]
+    existing: NotRequired[bool]
+    labels: NotRequired[dict[str, pulumi.Input[str]]]
+
+
+class DicomStreamingArgs(TypedDict):
+    """The whole design: where the stores live, the datasets they stream into, and monitoring."""
+
+    environment: str
+    """`dev`, `staging`, `prod` or any `[a-z][a-z0-9-]*`: the `environment` label of every resource."""
+    healthcare: HealthcareArgs
+    bigquery_datasets: NotRequired[list[DestinationDatasetArgs]]
+    dicom_stores: NotRequired[list[DicomStoreArgs]]
+    """Streams name tables as `DATASET.TABLE`, `PROJECT.DATASET.TABLE` or `bq://PROJECT.DATASET.TABLE`."""
+    notification_channels: NotRequired[list[pulumi.Input[str]]]
+    protect: NotRequired[bool]
+    """Protect the datasets and stores from deletion by Pulumi (default: true in `prod`)."""
+    enable_apis: NotRequired[bool]
+    """Enable the APIs the stack calls in each project (default true; false where they are enabled centrally)."""
+
+
+class DatasetInfo(TypedDict):
+    """A BigQuery dataset as a downstream stack uses it."""
+
+    project: str
+    datasetId: str
+    location: Optional[str]
+    id: str
+    """`projects/PROJECT/datasets/DATASET`."""
+
+
+class _Dataset:
+    """One declared dataset, resolved: its logical name, its project (and the key naming it)."""
+
+    def __init__(self, index: int, spec: DestinationDatasetArgs, name: str, project: Any, project_key: str):
+        self.index, self.spec, self.name = index, spec, name
+        self.project, self.project_key = project, project_key
+        self.used = False
 
 
 class DicomStreaming(Component):
-    def __init__(self, name: str, config: StackConfig, opts: Optional[pulumi.ResourceOptions] = None):
+    """DICOM metadata streamed from Cloud Healthcare DICOM stores into BigQuery, with the grants,
+    APIs, ordering and monitoring it needs."""
+
+    service_agent_email: pulumi.Output[str]
+    service_agent_member: pulumi.Output[str]
+    """`serviceAccount:service-N@gcp-sa-healthcare.iam.gserviceaccount.com`."""
+    healthcare_dataset: pulumi.Output[str]
+    """`projects/P/locations/L/datasets/D`."""
+    datasets: pulumi.Output[dict[str, DatasetInfo]]
+    """Each BigQuery dataset, by its name in the stack (`ID`, or `PROJECT.ID` outside the Healthcare project)."""
+    stores: pulumi.Output[dict[str, StoreInfo]]
+    tables: pulumi.Output[dict[str, list[str]]]
+    """Each destination table (`PROJECT.DATASET.TABLE`) and the ids of the stores streaming into it."""
+    error_metric_type: pulumi.Output[str]
+    alert_policy_id: pulumi.Output[Optional[str]]
+
+    def __init__(self, name: str, args: DicomStreamingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:DicomStreaming", name, None, opts)
-        hc = config.healthcare
+        checks = Checks(f"DicomStreaming {name}")
+        environment = checks.value(args.get("environment"), "environment", naming.environment_problem)
+        hc = args.get("healthcare") or {}
+        hc_project = hc.get("project")
+        hc_dataset_id = hc.get("dataset_id")
+        if not isinstance(hc_dataset_id, str):
+            checks.problem("healthcare.dataset_id", "required, as a plain string: it names the Healthcare dataset's resources")
+        if hc_project is None:
+            checks.problem("healthcare.project", "required")
+        self._project_keys: list[tuple[Any, str]] = []
+        datasets = self._datasets(args.get("bigquery_datasets") or [], hc_project, checks)
+        stores = [self._store(i, store, datasets, environment, checks)
+                  for i, store in enumerate(args.get("dicom_stores") or [])]
+        checks.raise_if_any()
 
-        # The APIs first; every other resource waits for them (`dicomstream:enableApis: false`: none).
+        protect = bool(args.get("protect", environment == "prod"))
+        hc_key = self._project_key(hc_project, "healthcare")
+
+        # The APIs first; every other resource waits for them (`enable_apis: false`: none).
         self.apis = None
-        if getattr(config, "enable_apis", True):
-            self.apis = ProjectApis("apis", required_apis(config), opts=pulumi.ResourceOptions(parent=self))
-        after_apis = [self.apis.first()] if self.apis else []
-        child = pulumi.ResourceOptions(parent=self, transformations=after_apis)
+        if args.get("enable_apis", True):
+            self.apis = ProjectApis("apis", {"projects": self._required_apis(hc, hc_key, datasets, args)},
+                                    opts=pulumi.ResourceOptions(parent=self))
+        services = list(self.apis.services) if self.apis else []
+        child = pulumi.ResourceOptions(parent=self, transformations=[self.apis.first()] if self.apis else [])
 
-        self.agent = HealthcareServiceAgent("healthcare-agent", hc.project, opts=child)
+        self.agent = HealthcareServiceAgent("healthcare-agent", {"project": hc_project}, opts=child)
         agent = self.agent.member
-        destination_keys = {d.key for d in config.destination_datasets()}
 
-        ids = [ds.id for ds in config.bigquery_datasets]
-        self.datasets: dict[tuple[str, str], BigQueryDataset] = {}
-        for ds in config.bigquery_datasets:
-            logical = dataset_name(ds, hc.project)
-            # dicomstream 0.1.0 wrote PROJECT.ID only when another dataset shared the id.
-            legacy = ds.id if ids.count(ds.id) == 1 else ds.full_id
-            self.datasets[ds.key] = BigQueryDataset(
-                logical,
-                BigQueryDatasetArgs(
-                    dataset_id=ds.id,
-                    project=ds.project,
-                    location=ds.location,
-                    labels=resource_labels(config.environment, ds.labels),
-                    kms_key_name=ds.kms_key_name,
-                    existing=ds.existing,
-                    iam={BIGQUERY_DATA_EDITOR: {AGENT_KEY: agent}} if ds.key in destination_keys else {},
-                    protect=config.protect,
-                    after=self.apis.services if self.apis else (),
-                ),
-                opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(aliases=[renamed_from(legacy, BIGQUERY_DATASET, self)] if legacy != logical else [])),
+        plain_ids = [d.spec["dataset_id"] for d in datasets if isinstance(d.project, str)]
+        self.bigquery_datasets: dict[str, BigQueryDataset] = {}
+        infos: dict[str, Any] = {}
+        legacy_keys: dict[str, str] = {}
+        for d in datasets:
+            spec = d.spec
+            aliases = []
+            if isinstance(d.project, str):
+                # dicomstream 0.1.0 wrote PROJECT.ID only when another dataset shared the id.
+                legacy = spec["dataset_id"] if plain_ids.count(spec["dataset_id"]) == 1 else f"{d.project}.{spec['dataset_id']}"
+                aliases = renamed_from(legacy, BIGQUERY_DATASET, self) if legacy != d.name else []
+            location = spec.get("location") or (None if spec.get("existing") else hc.get("location"))
+            infos[d.name] = self._dataset_info(spec["dataset_id"], d.project, location)
+            legacy_keys[d.name] = f"{d.project}.{spec['dataset_id']}" if isinstance(d.project, str) else d.name
+            self.bigquery_datasets[d.name] = BigQueryDataset(
+                d.name,
+                _without_none({
+                    "dataset_id": spec["dataset_id"],
+                    "project": d.project,
+                    "location": location,
+                    "labels": resource_labels(environment, spec.get("labels")),
+                    "kms_key_name": spec.get("kms_key_name"),
+                    "existing": bool(spec.get("existing")),
+                    "iam": {BIGQUERY_DATA_EDITOR: {AGENT_KEY: agent}} if d.used else {},
+                    "protect": protect,
+                }),
+                opts=pulumi.ResourceOptions(parent=self, transformations=child.transformations,
+                                            depends_on=services, aliases=aliases),
             )
 
         # jobUser is project-level: the Healthcare API runs load jobs in the destination project.
-        self.project_grants = {
-            project: ProjectIamGrants(f"{project}-agent", project, {BIGQUERY_JOB_USER: {AGENT_KEY: agent}},
-                                      opts=child)
-            for project in config.destination_projects()
-        }
+        self.project_grants: dict[str, ProjectIamGrants] = {}
+        for d in datasets:
+            if d.used and d.project_key not in self.project_grants:
+                self.project_grants[d.project_key] = ProjectIamGrants(
+                    f"{d.project_key}-agent",
+                    {"project": d.project, "iam": {BIGQUERY_JOB_USER: {AGENT_KEY: agent}}}, opts=child)
 
         # Stores wait until the grants have propagated, or the Healthcare API refuses their streams.
-        all_grants = [self.agent.agent_role, *(g for ds in self.datasets.values() for g in ds.grants),
+        all_grants = [self.agent.agent_role, *(g for ds in self.bigquery_datasets.values() for g in ds.grants),
                       *(m for grants in self.project_grants.values() for m in grants.members)]
         self.iam_delay = None
-        if any(store.streams for store in config.dicom_stores):
+        if any(store["streams"] for store in stores):
             self.iam_delay = PropagationDelay("iam-propagation", seconds=IAM_PROPAGATION_S,
                                               triggers=[g.id for g in all_grants], opts=child)
 
-        stores = []
-        for store in config.dicom_stores:
-            grants: list[pulumi.Resource] = [self.agent.agent_role]
-            if self.iam_delay is not None and store.streams:
-                grants.append(self.iam_delay)
-            for key in dict.fromkeys(ref.dataset_key for ref in store.streams):
-                grants += self.datasets[key].grants
-            for project in dict.fromkeys(ref.project for ref in store.streams):
-                grants += self.project_grants[project].members
-            stores.append(DicomStoreArgs(
-                store_id=store.name,
-                streams=store.streams,
-                labels=resource_labels(config.environment, store.labels),
-                grants=grants,
-            ))
-
-        self.healthcare_dataset = HealthcareDataset(
-            hc.dataset,
-            project=hc.project,
-            location=hc.location,
-            dataset_id=hc.dataset,
-            agent_member=agent,
-            stores=stores,
-            kms_key_name=hc.kms_key_name,
-            protect=config.protect,
-            opts=child,
+        self.healthcare = HealthcareDataset(
+            hc_dataset_id,
+            _without_none({
+                "project": hc_project,
+                "location": hc.get("location"),
+                "dataset_id": hc_dataset_id,
+                "agent_member": agent,
+                "stores": stores,
+                "kms_key_name": hc.get("kms_key_name"),
+                "protect": protect,
+            }),
+            opts=pulumi.ResourceOptions(parent=self, transformations=child.transformations,
+                                        depends_on=[self.iam_delay] if self.iam_delay else []),
         )
 
         self.monitoring = StreamMonitoring(
             "dicom-stream",
-            project=hc.project,
-            notification_channels=config.alerts.notification_channels,
+            _without_none({"project": hc_project, "notification_channels": args.get("notification_channels")}),
             opts=child,
         )
 
-        self.outputs = {
-            "serviceAgentEmail": self.agent.email,
-            "healthcareDataset": self.healthcare_dataset.id,
-            "dicomStores": {name: s.id for name, s in self.healthcare_dataset.stores.items()},
-            "streams": self.healthcare_dataset.table_uris,
-            "bigqueryDatasets": {f"{p}.{d}": ds.dataset_id for (p, d), ds in self.datasets.items()},
+        self._legacy_keys = legacy_keys
+        self.service_agent_email = self.agent.email
+        self.service_agent_member = self.agent.member
+        self.healthcare_dataset = self.healthcare.resource_name
+        self.datasets = known(infos)
+        self.stores = self.healthcare.stores
+        self.tables = known(self._tables(stores))
+        self.error_metric_type = self.monitoring.metric_type
+        self.alert_policy_id = self.monitoring.alert_policy_id
+        self.register_outputs({
+            "serviceAgentEmail": self.service_agent_email,
+            "serviceAgentMember": self.service_agent_member,
+            "healthcareDataset": self.healthcare_dataset,
+            "datasets": self.datasets,
+            "stores": self.stores,
+            "tables": self.tables,
+            "errorMetricType": self.error_metric_type,
+            "alertPolicyId": self.alert_policy_id,
+        })
+
+    def exports(self) -> dict[str, Any]:
+        """The stack outputs: today's names, and those of dicomstream 0.1.0 (kept for consumers)."""
+        return {
+            "serviceAgentEmail": self.service_agent_email,
+            "serviceAgentMember": self.service_agent_member,
+            "healthcareDataset": self.healthcare.dataset.id,
+            "datasets": self.datasets,
+            "stores": self.stores,
+            "tables": self.tables,
+            "errorMetricType": self.error_metric_type,
+            "alertPolicyId": self.alert_policy_id,
+            # 0.1.0
+            "dicomStores": {sid: s.id for sid, s in self.healthcare.store_resources.items()},
+            "streams": self.healthcare.table_uris,
+            "bigqueryDatasets": {self._legacy_keys[name]: ds.dataset_id for name, ds in self.bigquery_datasets.items()},
         }
-        self.register_outputs(self.outputs)
+
+    # -- resolution of the args (no resources) -----------------------------------------------------
+
+    def _project_key(self, project: Any, fallback: str) -> str:
+        """The project id itself; for an Output, the first name given for that Output."""
+        if isinstance(project, str):
+            return project
+        for seen, key in self._project_keys:
+            if seen is project:
+                return key
+        self._project_keys.append((project, fallback))
+        return fallback
+
+    def _datasets(self, specs: list, hc_project: Any, checks: Checks) -> list[_Dataset]:
+        out: list[_Dataset] = []
+        names: dict[str, int] = {}
+        for i, spec in enumerate(specs):
+            path = f"bigquery_datasets[{i}]"
+            dataset_id = spec.get("dataset_id")
+            if not isinstance(dataset_id, str):
+                checks.problem(f"{path}.dataset_id", "required, as a plain string: streams and resource names refer to it")
+                continue
+            checks.value(dataset_id, f"{path}.dataset_id", lambda v: naming.bigquery_id_problem(v, "dataset"))
+            project = spec.get("project", hc_project)
+            checks.value(project, f"{path}.project", naming.project_id_problem)
+            checks.value(spec.get("kms_key_name"), f"{path}.kms_key_name", naming.kms_key_problem)
+            self._labels(spec.get("labels") or {}, f"{path}.labels", checks)
+            if project is hc_project or (isinstance(project, str) and project == hc_project):
+                name = dataset_id
+            elif isinstance(project, str):
+                name = dataset_label(project, dataset_id, str(hc_project))
+            else:
+                name = dataset_id  # a project known at deploy time only: the dataset's id names it
+            if name in names:
+                checks.problem(f"{path}.dataset_id", f"dataset {naming.shown(name)} is declared twice "
+                                                     f"(also bigquery_datasets[{names[name]}]); remove one, or give "
+                                                     "datasets in projects known only at deploy time distinct ids")
+                continue
+            names[name] = i
+            out.append(_Dataset(i, spec, name, project, self._project_key(project, name)))
+        return out
+
+    def _labels(self, labels: dict, path: str, checks: Checks) -> None:
+        problem = naming.label_count_problem(len(labels))
+        if problem:
+            checks.problem(path, problem)
+        for key, value in labels.items():
+            reason = naming.label_key_problem(key) or naming.reserved_label_problem(key)
+            if reason:
+                checks.problem(f"{path}.{key}", reason)
+            else:
+                checks.value(value, f"{path}.{key}", lambda v, key=key: naming.label_value_problem(key, v))
+
+    def _store(self, i: int, store: DicomStoreArgs, datasets: list[_Dataset], environment: Any,
+               checks: Checks) -> DicomStoreArgs:
+        """The store with its streams resolved to `tableUri`s and the environment's labels."""
+        path = f"dicom_stores[{i}]"
+        self._labels(store.get("labels") or {}, f"{path}.labels", checks)
+        streams = []
+        for j, stream in enumerate(store.get("streams") or []):
+            target = self._resolve(stream.get("table"), datasets, f"{path}.streams[{j}].table", checks)
+            if target is not None:
+                dataset, table = target
+                dataset.used = True
+                streams.append({"table": derive_all(
+                    lambda project, d=dataset.spec["dataset_id"], t=table: f"{TABLE_URI_SCHEME}{project}.{d}.{t}",
+                    dataset.project)})
+        resolved: DicomStoreArgs = {"store_id": store.get("store_id"),  # type: ignore[typeddict-item]
+                                    "labels": resource_labels(environment, store.get("labels")), "streams": streams}
+        return resolved
+
+    @staticmethod
+    def _resolve(text: Any, datasets: list[_Dataset], path: str, checks: Checks) -> Optional[tuple[_Dataset, str]]:
+        """The declared dataset and the table a stream names, as the stack model resolves them."""
+        if not isinstance(text, str):
+            checks.problem(path, "required, as a plain string such as DATASET.TABLE: it decides which grants the "
+                                 "store waits for")
+            return None
+        if not text.startswith(TABLE_URI_SCHEME) and ":" not in text and text.count(".") == 1:
+            dataset_id, table = text.split(".")
+            candidates = [d for d in datasets if d.spec["dataset_id"] == dataset_id]
+            if len(candidates) > 1:
+                checks.problem(path, f"{naming.shown(text)}: dataset {dataset_id!r} is declared in several "
+                                     "projects; write PROJECT.DATASET.TABLE")
+                return None
+            problem = naming.bigquery_id_problem(table)
+        else:
+            try:
+                ref = TableRef.parse(text)
+            except naming.InvalidName as exc:
+                checks.problem(path, str(exc))
+                return None
+            dataset_id, table, problem = ref.dataset, ref.table, None
+            candidates = [d for d in datasets if d.project == ref.project and d.spec["dataset_id"] == ref.dataset]
+        if problem:
+            checks.problem(path, f"{naming.shown(text)}: {problem}")
+            return None
+        if not candidates:
+            checks.problem(path, f"dataset {naming.shown(dataset_id)} is not declared in bigquery_datasets; declare it "
+                                 "(with existing: true if it already exists)")
+            return None
+        return candidates[0], table
+
+    def _required_apis(self, hc: HealthcareArgs, hc_key: str, datasets: list[_Dataset],
+                       args: DicomStreamingArgs) -> dict[str, Any]:
+        """{key: {project, services}}: what the stack calls, where (KMS in the projects of the keys)."""
+        apis: dict[str, Any] = {hc_key: {"project": hc.get("project"), "services": [HEALTHCARE, LOGGING]}}
+        if args.get("notification_channels"):
+            apis[hc_key]["services"].append(MONITORING)
+        keys = [hc.get("kms_key_name")]
+        for d in datasets:
+            apis.setdefault(d.project_key, {"project": d.project, "services": []})["services"].append(BIGQUERY)
+            if not d.spec.get("existing"):
+                keys.append(d.spec.get("kms_key_name"))
+        # A key known only at deploy time (or an encrypted one offline) names no project: not enabled here.
+        for project in dict.fromkeys(p for p in map(kms_project, keys) if p is not None):
+            apis.setdefault(project, {"project": project, "services": []})["services"].append(CLOUDKMS)
+        return apis
+
+    @staticmethod
+    def _dataset_info(dataset_id: str, project: Any, location: Any) -> Any:
+        return derive_all(lambda project, location: {
+            "project": project, "datasetId": dataset_id, "location": location,
+            "id": f"projects/{project}/datasets/{dataset_id}"}, project, location)
+
+    @staticmethod
+    def _tables(stores: list[DicomStoreArgs]) -> Any:
+        uris = [(store["store_id"], stream["table"]) for store in stores for stream in store["streams"]]
+
+        def index(*resolved: str) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for (store_id, _), uri in zip(uris, resolved):
+                out.setdefault(uri.removeprefix(TABLE_URI_SCHEME), []).append(store_id)
+            return out
+
+        return derive_all(index, *(uri for _, uri in uris))
+
+
+def _without_none(values: dict[str, Any]) -> Any:
+    return {k: v for k, v in values.items() if v is not None}

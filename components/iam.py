@@ -1,4 +1,4 @@
-"""One IAM interface for every component: `{role: [member, ...]}`, additive bindings only.
+"""One IAM interface for every component: `{role: {member key: member}}`, additive grants only.
 
 Additive members (`*IamMember`) never remove grants made outside the stack, which matters in
 hospital projects where security teams grant roles of their own. A BigQuery dataset's access list is
@@ -6,25 +6,20 @@ managed only through DatasetIamMember, never through the dataset's `accesses` fi
 over the same ACL: pulumi-gcp issues 1898 and 3908).
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Mapping
 
 import pulumi
 
-from components.renames import renamed_from
+from .renames import renamed_from
 
 # {role: {member key: member}}. The key (e.g. "agent") names the grant, because the member itself
 # is often an output not known when the program registers the resource.
 IamBindings = Mapping[str, Mapping[str, pulumi.Input[str]]]
 
-BIGQUERY_DATA_EDITOR = "roles/bigquery.dataEditor"
-BIGQUERY_JOB_USER = "roles/bigquery.jobUser"
-HEALTHCARE_SERVICE_AGENT = "roles/healthcare.serviceAgent"
-KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-_KEY_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_KEY_RE = re.compile(r"[a-z][a-z0-9-]*")
+_ROLE_RE = re.compile(r"(?:roles|projects/[^/]+/roles|organizations/[0-9]+/roles)/[A-Za-z0-9_.]+")
 
 
 def role_slug(role: str) -> str:
@@ -47,15 +42,22 @@ class Grant:
 
     def aliases(self, prefix: str, resource_type: type, parent: pulumi.Resource) -> list[str]:
         """The 0.1.0 name, so that a stack deployed by it updates in place (no delete-then-create gap)."""
-        return [renamed_from(f"{prefix}-{role_slug(self.role)}-{self.legacy_index}", resource_type, parent)]
+        return renamed_from(f"{prefix}-{role_slug(self.role)}-{self.legacy_index}", resource_type, parent)
+
+
+def iam_problems(iam: IamBindings, path: str = "iam") -> list[tuple[str, str]]:
+    """Roles must be role names and member keys lowercase slugs (they name the grants)."""
+    problems = []
+    for role, members in iam.items():
+        if not isinstance(role, str) or not _ROLE_RE.fullmatch(role):
+            problems.append((f"{path}.{role}", "not a role name; expected roles/NAME or projects/P/roles/NAME"))
+        for key in members:
+            if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+                problems.append((f"{path}.{role}.{key}", "a member key must be a lowercase slug such as 'agent'"))
+    return problems
 
 
 def grants(iam: IamBindings) -> list[Grant]:
-    """Every (role, member) of `iam`, roles sorted; member keys must be lowercase slugs."""
-    out = []
-    for role in sorted(iam):
-        for index, (key, member) in enumerate(iam[role].items()):
-            if not _KEY_RE.match(key):
-                raise ValueError(f"IAM member key {key!r} must be a lowercase slug such as 'agent'")
-            out.append(Grant(role, key, member, index))
-    return out
+    """Every (role, member) of `iam`, roles sorted (checked first with `iam_problems`)."""
+    return [Grant(role, key, member, index)
+            for role in sorted(iam) for index, (key, member) in enumerate(iam[role].items())]

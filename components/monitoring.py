@@ -5,16 +5,17 @@ under `healthcare.googleapis.com/dicom_stream`; nothing else tells an operator t
 arriving.
 """
 
-from __future__ import annotations
-
-from typing import Optional, Sequence
+from typing import NotRequired, Optional, TypedDict
 from urllib.parse import quote
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.propagation import METRIC_PROPAGATION_S, PropagationDelay
-from components.renames import Component
+from dicomstream.core import naming
+
+from .inputs import Checks, derive
+from .propagation import METRIC_PROPAGATION_S, PropagationDelay
+from .renames import Component
 
 STREAM_LOG = "healthcare.googleapis.com/dicom_stream"
 METRIC_NAME = "dicomstream/stream_errors"
@@ -25,26 +26,41 @@ def stream_error_filter(project: str) -> str:
     return f'logName="{log_name}" AND severity>=ERROR'
 
 
+class StreamMonitoringArgs(TypedDict):
+    project: pulumi.Input[str]
+    """The project that owns the DICOM stores (where the Healthcare API logs stream errors)."""
+    notification_channels: NotRequired[list[pulumi.Input[str]]]
+    """`projects/P/notificationChannels/ID`: with any, an alert policy notifies them."""
+
+
 class StreamMonitoring(Component):
-    def __init__(
-        self,
-        name: str,
-        *,
-        project: str,
-        notification_channels: Sequence[str] = (),
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
+    """A log-based metric of failed stream inserts and, with channels, an alert policy on it."""
+
+    metric_type: pulumi.Output[str]
+    """The metric's type in Cloud Monitoring (`logging.googleapis.com/user/...`)."""
+    alert_policy_id: pulumi.Output[Optional[str]]
+    """`projects/P/alertPolicies/ID`, or None without notification channels."""
+
+    def __init__(self, name: str, args: StreamMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:StreamMonitoring", name, None, opts)
+        checks = Checks(f"StreamMonitoring {name}")
+        project = checks.value(args.get("project"), "project", naming.project_id_problem)
+        notification_channels = [
+            checks.value(channel, f"notification_channels[{i}]", naming.notification_channel_problem)
+            for i, channel in enumerate(args.get("notification_channels") or [])
+        ]
+        checks.raise_if_any()
         child = pulumi.ResourceOptions(parent=self)
         self.metric = gcp.logging.Metric(
             f"{name}-stream-errors",
             project=project,
             name=METRIC_NAME,
             description="DICOM metadata rows that the Healthcare API failed to stream into BigQuery",
-            filter=stream_error_filter(project),
+            filter=derive(project, stream_error_filter),
             metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(metric_kind="DELTA", value_type="INT64"),
             opts=child,
         )
+        self.metric_type = self.metric.name.apply(lambda n: f"logging.googleapis.com/user/{n}")
         self.alert_policy = None
         if notification_channels:
             # Monitoring learns of a new log-based metric late: without the pause the first `up`
@@ -56,13 +72,11 @@ class StreamMonitoring(Component):
                 project=project,
                 display_name="DICOM metadata streaming to BigQuery is failing",
                 combiner="OR",
-                notification_channels=list(notification_channels),
+                notification_channels=notification_channels,
                 conditions=[gcp.monitoring.AlertPolicyConditionArgs(
                     display_name="dicom_stream errors",
                     condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=self.metric.name.apply(
-                            lambda n: f'metric.type="logging.googleapis.com/user/{n}"'
-                        ),
+                        filter=self.metric_type.apply(lambda t: f'metric.type="{t}"'),
                         comparison="COMPARISON_GT",
                         threshold_value=0,
                         duration="0s",
@@ -81,4 +95,6 @@ class StreamMonitoring(Component):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.metric_delay]),
             )
-        self.register_outputs({"metric": self.metric.name})
+        self.alert_policy_id = self.alert_policy.id if self.alert_policy else pulumi.Output.from_input(None)
+        self.register_outputs({"metric": self.metric.name, "metricType": self.metric_type,
+                               "alertPolicyId": self.alert_policy_id})

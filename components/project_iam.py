@@ -1,23 +1,36 @@
 """Additive project-level grants (e.g. `roles/bigquery.jobUser` for the Healthcare Service Agent)."""
 
-from __future__ import annotations
-
-from typing import Optional
+from typing import Optional, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.iam import IamBindings, grants
-from components.renames import Component
+from dicomstream.core import naming
+
+from .iam import grants, iam_problems
+from .inputs import Checks
+from .renames import Component
+
+
+class ProjectIamGrantsArgs(TypedDict):
+    project: pulumi.Input[str]
+    iam: dict[str, dict[str, pulumi.Input[str]]]
+    """`{role: {key: member}}`; the key names the grant resource (`NAME-ROLE-KEY`)."""
 
 
 class ProjectIamGrants(Component):
     """One IAMMember per (role, member) on one project."""
 
-    members: list[gcp.projects.IAMMember]
+    project: pulumi.Output[str]
 
-    def __init__(self, name: str, project: str, iam: IamBindings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ProjectIamGrantsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:ProjectIamGrants", name, None, opts)
+        checks = Checks(f"ProjectIamGrants {name}")
+        project = checks.value(args.get("project"), "project", naming.project_id_problem)
+        iam = args.get("iam") or {}
+        for path, reason in iam_problems(iam):
+            checks.problem(path, reason)
+        checks.raise_if_any()
         self.members = [
             gcp.projects.IAMMember(
                 grant.name(name),
@@ -28,4 +41,5 @@ class ProjectIamGrants(Component):
             )
             for grant in grants(iam)
         ]
+        self.project = pulumi.Output.from_input(project)
         self.register_outputs({"project": project})

@@ -9,24 +9,36 @@ Healthcare resources of the project rely on it. So the stack makes the grant but
 `retain_on_delete` leaves it in place on `pulumi destroy` (or when the grant leaves the program).
 """
 
-from __future__ import annotations
-
-from typing import Optional
+from typing import Optional, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.iam import HEALTHCARE_SERVICE_AGENT
-from components.naming import HEALTHCARE_SERVICE
-from components.renames import Component
+from dicomstream.core import naming
+from dicomstream.core.naming import HEALTHCARE_SERVICE
+from dicomstream.core.roles import HEALTHCARE_SERVICE_AGENT
+
+from .inputs import Checks
+from .renames import Component
+
+
+class HealthcareServiceAgentArgs(TypedDict):
+    project: pulumi.Input[str]
+    """The project that owns the DICOM stores."""
 
 
 class HealthcareServiceAgent(Component):
+    """The project's Healthcare Service Agent, created now so that it can be granted roles at once."""
+
     email: pulumi.Output[str]
     member: pulumi.Output[str]
+    """`serviceAccount:EMAIL`, the form IAM bindings take."""
 
-    def __init__(self, name: str, project: str, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: HealthcareServiceAgentArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:HealthcareServiceAgent", name, None, opts)
+        checks = Checks(f"HealthcareServiceAgent {name}")
+        project = checks.value(args.get("project"), "project", naming.project_id_problem)
+        checks.raise_if_any()
         self.identity = gcp.projects.ServiceIdentity(
             name,
             project=project,

@@ -16,13 +16,11 @@ from typing import Any, Iterable, Mapping
 
 import pulumi
 
-from components import config as model
-from components.config.engine import is_secure
-from components.secret import EncryptedSecret, secret_texts
+from dicomstream.core import config as model
+from dicomstream.core.config.engine import is_secure
+from dicomstream.core.config.load import STACK_FILE_ENV
+from dicomstream.core.secret import EncryptedSecret, secret_texts
 
-# Where the program finds the stack file when it is not stacks/Pulumi.<stack>.yaml (the offline
-# plan runs documents that may not be in a file there).
-STACK_FILE_ENV = "DICOMSTREAM_STACK_FILE"
 # Namespaces whose keys the model checks; other providers' keys are not ours to judge.
 CHECKED_NAMESPACES = ("gcp",)
 

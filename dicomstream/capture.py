@@ -24,6 +24,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from dicomstream.core.naming import dicom_store_name, healthcare_dataset_name
 from dicomstream.sandbox.identity import fake_project_number
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,10 +85,10 @@ def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_p
         return {"id": f"projects/{project}/services/{inputs.get('service')}", "email": email,
                 "member": f"serviceAccount:{email}"}
     if type_ == "gcp:healthcare/dataset:Dataset":
-        dataset_id = f"projects/{project}/locations/{inputs.get('location')}/datasets/{inputs.get('name')}"
+        dataset_id = healthcare_dataset_name(project, inputs.get("location"), inputs.get("name"))
         return {"id": dataset_id, "selfLink": dataset_id}
     if type_ == "gcp:healthcare/dicomStore:DicomStore":
-        store_id = f"{inputs.get('dataset')}/dicomStores/{inputs.get('name')}"
+        store_id = dicom_store_name(inputs.get("dataset"), inputs.get("name"))
         return {"id": store_id, "selfLink": store_id}
     if type_ == "gcp:bigquery/dataset:Dataset":
         ds = inputs.get("datasetId")
@@ -99,8 +100,15 @@ def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_p
         return {"id": f"projects/{project}/datasets/{inputs.get('datasetId')}/{inputs.get('role')}/{inputs.get('member')}"}
     if type_ == "gcp:logging/metric:Metric":
         return {"id": inputs.get("name", name)}
+    if type_ == "gcp:organizations/project:Project":  # a project created by the program itself
+        return {"id": f"projects/{inputs.get('projectId')}", "number": fake_project_number(str(inputs.get("projectId")))}
+    if type_ == "gcp:kms/keyRing:KeyRing":
+        return {"id": f"projects/{project}/locations/{inputs.get('location')}/keyRings/{inputs.get('name')}"}
+    if type_ == "gcp:kms/cryptoKey:CryptoKey":
+        return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name')}"}
     if type_ == "gcp:monitoring/alertPolicy:AlertPolicy":
-        return {"id": f"projects/{project}/alertPolicies/{abs(hash(name)) % 10**12}", "name": name}
+        # Google numbers alert policies; a number derived from the name keeps plans reproducible.
+        return {"id": f"projects/{project}/alertPolicies/{fake_project_number(name)}", "name": name}
     return {"id": f"{name}-id"}
 
 
@@ -327,7 +335,7 @@ def _stack_file(config: Mapping[str, Any]) -> Iterator[None]:
     Written as JSON (a stack file in JSON form, which the program parses without a YAML parser:
     a 500-store stack costs 0.5 s of YAML each way).
     """
-    from components.stack_inputs import STACK_FILE_ENV
+    from dicomstream.core.config.load import STACK_FILE_ENV
 
     previous = os.environ.get(STACK_FILE_ENV)
     with tempfile.TemporaryDirectory(prefix="dicomstream-plan-") as tmp:
@@ -345,7 +353,7 @@ def _stack_file(config: Mapping[str, Any]) -> Iterator[None]:
 
 def _file_view(value: Any) -> Any:
     """A config value as a stack file holds it (an encrypted value as its `secure:` entry)."""
-    from components.secret import EncryptedSecret
+    from dicomstream.core.secret import EncryptedSecret
 
     if isinstance(value, EncryptedSecret):
         return {"secure": str(value)}

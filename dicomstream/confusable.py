@@ -54,9 +54,9 @@ def lookalikes(names: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, str
             yield path, name, seen[0], seen[1], _differences(name, seen[1])
 
 
-def stack_lookalikes(config) -> list:  # noqa: ANN001 - components.config.StackConfig
+def stack_lookalikes(config) -> list:  # noqa: ANN001 - dicomstream.core.config.StackConfig
     """Warnings (config Issues) for the stores, BigQuery datasets and tables of one stack."""
-    from components.config.diagnostics import Issue
+    from dicomstream.core.config.diagnostics import Issue
 
     stores = [(f"dicomStores[{i}].name", s.name) for i, s in enumerate(config.dicom_stores)]
     datasets = [(f"bigquery.datasets[{i}].id", f"{d.project}.{d.id}") for i, d in enumerate(config.bigquery_datasets)]

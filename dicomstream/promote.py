@@ -11,7 +11,7 @@ gcp:project).
 
 `merge_into` applies the result to a ruamel.yaml round-trip document in place, touching only what
 changed, so comments and key order survive; `promote_files` is the thin I/O around both. ruamel
-only edits the text: both files are read with the one loader (`components.config`), the new text
+only edits the text: both files are read with the one loader (`dicomstream.core.config`), the new text
 is read back with it and must equal the intended config exactly, and it must validate, before
 `write_atomically` replaces the target (temp file + rename in the same directory). A target that
 uses anchors, aliases or merge keys is refused: editing a shared node would change other entries.
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from components.config import NAMESPACE, ConfigError, Issue, build, read_stack_document
-from components.config.engine import SECURE, is_secure
-from components.config.files import decode_text, read_bytes
-from components.config.yamlread import parse, resolve, uses_anchors
-from components.naming import TABLE_URI_SCHEME, InvalidName, TableRef
+from dicomstream.core.config import NAMESPACE, ConfigError, Issue, build, read_stack_document
+from dicomstream.core.config.engine import SECURE, is_secure
+from dicomstream.core.config.files import decode_text, read_bytes
+from dicomstream.core.config.yamlread import parse, resolve, uses_anchors
+from dicomstream.core.naming import TABLE_URI_SCHEME, InvalidName, TableRef
 
 # Keys of a BigQuery dataset entry that are the environment's, not the design's.
 _DATASET_ENV_KEYS = ("project", "location", "kmsKeyName", "existing")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import UNKNOWN, Node, StackGraph
+from .roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
 from .tokens import (
     BQ_DATASET,
     BQ_DATASET_ACCESS,
@@ -23,7 +24,6 @@ from .tokens import (
 )
 from .values import is_unknown, known_list, known_str, policy_bindings
 
-DATA_EDITOR = "roles/bigquery.dataEditor"
 # Legacy dataset ACL roles (Dataset.accesses[].role) and the IAM roles they stand for.
 _LEGACY_ROLES = {"WRITER": DATA_EDITOR, "OWNER": "roles/bigquery.dataOwner", "READER": "roles/bigquery.dataViewer"}
 _DATASET_PATH = re.compile(r"^projects/([^/]+)/datasets/([^/]+)$")

@@ -6,7 +6,13 @@ import os
 
 import pytest
 
+import os
+
 from dicomstream import quiet_python_support_notice
+
+# Turning an Output into text is an error in every program the tests run (and their subprocesses),
+# not the silent "Calling __str__ on an Output[T] is not supported" that would reach Google.
+os.environ["PULUMI_ERROR_OUTPUT_STRING"] = "1"
 
 quiet_python_support_notice()
 

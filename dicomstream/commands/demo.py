@@ -27,7 +27,7 @@ def demo(
     stored with STOW-RS, and the rows that streamed into BigQuery are printed.
     """
     options.require("demo", "sandbox")
-    from components.config import ConfigError, load_stack_file
+    from dicomstream.core.config import ConfigError, load_stack_file
     from dicomstream.sandbox import demo as demo_flow
     from dicomstream.sandbox.bigquery import EmulatorError
 

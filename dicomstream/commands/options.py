@@ -23,7 +23,7 @@ EXIT_USAGE = 2  # wrong options, an unknown stack, no project: the same code for
 
 
 def _shown(value: object) -> str:
-    from components.naming import shown
+    from dicomstream.core.naming import shown
 
     return shown(value, 60)
 

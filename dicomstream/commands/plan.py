@@ -67,8 +67,8 @@ def plan(
     --compare a step that destroys imaging data (unless --allow-destroy) or that pulumi up would
     refuse; 2: invalid configuration or options; 70: the policy pack could not run.
     """
-    from components.config import ConfigError, read_stack_document
-    from components.naming import escape
+    from dicomstream.core.config import ConfigError, read_stack_document
+    from dicomstream.core.naming import escape
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
     from dicomstream.paths import policy_pack_dir
@@ -110,7 +110,7 @@ def plan(
     _emit(result, format, out)
     destroying = [s for s in result.steps if s.destroys_imaging_data and not s.was_protected]
     if destroying and not allow_destroy:
-        from components.config.diagnostics import plural
+        from dicomstream.core.config.diagnostics import plural
 
         typer.echo(f"dicomstream plan: {plural(len(destroying), 'step')} {'destroys' if len(destroying) == 1 else 'destroy'} "
                    "imaging data (see above); if that is what you want, run the plan again with --allow-destroy", err=True)
@@ -120,7 +120,7 @@ def plan(
 
 def _load_compare(path: Path):
     """The --compare plan, refused (PlanFileError) unless it is a readable plan of the right shape."""
-    from components.config.files import PLAN_MAX_BYTES, read_bytes
+    from dicomstream.core.config.files import PLAN_MAX_BYTES, read_bytes
     from dicomstream.plan import load_plan
 
     read_bytes(path, str(path), "no such plan file", PLAN_MAX_BYTES)  # a regular file of sane size: ConfigError otherwise
@@ -129,7 +129,7 @@ def _load_compare(path: Path):
 
 def _load_policy_config(path: Path) -> dict:
     """The --policy-config mapping: policy name -> level, or -> {enforcementLevel, ...options}."""
-    from components.config.files import read_bytes
+    from dicomstream.core.config.files import read_bytes
     from dicomstream.policy_client import LEVELS, PolicyConfigError, load_policy_config
 
     read_bytes(path, str(path), "no such policy configuration file")

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 def _log(text: str, err: bool = False) -> None:
     """One log line of text that may come from the head: control characters escaped (no second
     line), and never the start of a workflow command (`::warning::`, `::stop-commands::`)."""
-    from components.naming import escape
+    from dicomstream.core.naming import escape
     from dicomstream.plan.markdown import no_workflow_commands
 
     typer.echo(no_workflow_commands(escape(text, limit=4000)), err=err)

@@ -32,8 +32,8 @@ def promote(
     """
     from rich.text import Text
 
-    from components.config import ConfigError
-    from components.naming import escape
+    from dicomstream.core.config import ConfigError
+    from dicomstream.core.naming import escape
     from dicomstream.commands.validate import _relative
     from dicomstream.promote import promote_files, write_atomically
 

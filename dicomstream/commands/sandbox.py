@@ -192,8 +192,8 @@ def provision_stack(
     The datasets, grants and DICOM stores are created through the APIs, as pulumi up would
     create them in the cloud.
     """
-    from components.config import ConfigError, load_stack_file
-    from components.config.diagnostics import plural
+    from dicomstream.core.config import ConfigError, load_stack_file
+    from dicomstream.core.config.diagnostics import plural
     from dicomstream.gcp.bigquery import make_client
     from dicomstream.gcp.healthcare import HealthcareClient
     from dicomstream.gcp.resourcemanager import ResourceManagerClient

@@ -28,9 +28,9 @@ def validate(
     Every problem is listed at once, one line each, naming the file, the field path and the rule.
     Exit 0: valid; 1: problems found; 2: wrong options, an unknown stack or no project.
     """
-    from components.config import ConfigError, load_stack_file
-    from components.config.diagnostics import plural
-    from components.naming import escape
+    from dicomstream.core.config import ConfigError, load_stack_file
+    from dicomstream.core.config.diagnostics import plural
+    from dicomstream.core.naming import escape
     from dicomstream.paths import STACKS_DIR
 
     chosen = sum(x is not None and x is not False for x in (stack, file, all_stacks))
@@ -93,7 +93,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _summary(config) -> str:
-    from components.config.diagnostics import plural
+    from dicomstream.core.config.diagnostics import plural
 
     streams = sum(len(s.streams) for s in config.dicom_stores)
     tables = len(config.destinations())

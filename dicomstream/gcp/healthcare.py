@@ -38,14 +38,6 @@ class OperationTimeout(TimeoutError):
         super().__init__(f"operation {name} was not done after {waited:.0f} s")
 
 
-def dataset_name(project: str, location: str, dataset: str) -> str:
-    return f"projects/{project}/locations/{location}/datasets/{dataset}"
-
-
-def store_name(project: str, location: str, dataset: str, store: str) -> str:
-    return f"{dataset_name(project, location, dataset)}/dicomStores/{store}"
-
-
 def stream_config(table_uri: str) -> dict:
     return {"bigqueryDestination": {"tableUri": table_uri}}
 

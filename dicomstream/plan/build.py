@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from components.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build, engine_values, stack_file
+from dicomstream.core.config import SKIP_VALIDATION_ENV, ConfigError, Issue, build, engine_values, stack_file
 from dicomstream.capture import PROGRAM, SECRET_MARK, Capture, CapturedResource, run_program
 from dicomstream.plan.model import Plan, Step, Violation
 

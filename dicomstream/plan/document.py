@@ -15,9 +15,9 @@ import math
 import os
 from typing import Any
 
-from components.config.diagnostics import ConfigError
-from components.config.engine import _depth
-from components.config.files import PLAN_MAX_BYTES, read_bytes
+from dicomstream.core.config.diagnostics import ConfigError
+from dicomstream.core.config.engine import _depth
+from dicomstream.core.config.files import PLAN_MAX_BYTES, read_bytes
 
 MAX_DEPTH = 32
 MAX_NUMBER_DIGITS = 30

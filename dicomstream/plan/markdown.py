@@ -9,7 +9,7 @@ Advisory violations the base already had fold away under `<details>`.
 
 from __future__ import annotations
 
-from components.config.diagnostics import plural
+from dicomstream.core.config.diagnostics import plural
 from dicomstream.plan.compare import short_change
 from dicomstream.plan.model import OPS, Plan, Step
 from dicomstream.plan.text import RETAINED, SYMBOLS, display_type

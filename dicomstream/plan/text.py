@@ -11,7 +11,7 @@ from collections import defaultdict
 from rich.console import Console
 from rich.text import Text
 
-from components.config.diagnostics import plural
+from dicomstream.core.config.diagnostics import plural
 from dicomstream.plan.compare import short_change
 from dicomstream.plan.destroy import destruction_notes
 from dicomstream.plan.model import OPS, Plan, Step, Violation

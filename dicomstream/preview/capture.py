@@ -28,7 +28,7 @@ def stack_files(stacks_dir: Path) -> dict[str, list[Path]]:
 
 def capture(root: Path, stacks_dir: Path, commit: str | None = None) -> Manifest:
     """Plan each stack file of `stacks_dir` with the program of `root` (its `__main__.py`)."""
-    from components.config import ConfigError, read_stack_document
+    from dicomstream.core.config import ConfigError, read_stack_document
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
     from dicomstream.plan import plan_stack

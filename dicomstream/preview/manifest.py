@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.naming import shown, stack_name_problem
+from dicomstream.core.naming import shown, stack_name_problem
 from dicomstream.plan.model import Plan, PlanFileError, load_plan
 
 KIND = "dicomstream-preview"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from components.config.diagnostics import plural
-from components.naming import escape, stack_name_problem
+from dicomstream.core.config.diagnostics import plural
+from dicomstream.core.naming import escape, stack_name_problem
 from dicomstream.plan.compare import compare, urn_key
 from dicomstream.plan.model import Plan
 from dicomstream.plan.verdict import Review, StackReview, promotion_key, short_commit

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 # `--only` categories; CreateDataset serves both streams and grants.
 CATEGORIES = ("streams", "backfill", "deletes", "grants")

@@ -41,7 +41,7 @@ def fail(message: str, code: int) -> NoReturn:
 
 def load_desired(command: str, stack: str | None, file: Path | None):
     """The desired state of the chosen stack; config errors printed as `ConfigError.issues`, exit 2."""
-    from components.config import ConfigError, load_stack_file
+    from dicomstream.core.config import ConfigError, load_stack_file
     from dicomstream.commands import options
     from dicomstream.reconciler.desired import desired_from_config
 

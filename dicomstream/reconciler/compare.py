@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler.rows import LAST_UPDATED, UID, current_keys
 

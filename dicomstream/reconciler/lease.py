@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 LEASE_TABLE = "_dicomstream_lease"
 LEASE_SCHEMA = (("name", "STRING"), ("holder", "STRING"), ("expires", "TIMESTAMP"), ("taken", "TIMESTAMP"))

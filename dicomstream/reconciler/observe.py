@@ -16,7 +16,7 @@ from typing import Callable, TypeVar
 
 from google.api_core import exceptions as gexc
 
-from components.naming import healthcare_service_agent_email
+from dicomstream.core.naming import healthcare_service_agent_email
 
 from dicomstream.gcp.rest import is_google_error
 from dicomstream.reconciler.desired import DesiredState

@@ -5,21 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
-from dicomstream.reconciler.desired import DATA_EDITOR, JOB_USER
-
-# Roles that include what the Healthcare Service Agent needs. Dataset access entries may still use
-# the legacy names (WRITER is what `roles/bigquery.dataEditor` maps to on a dataset).
-SATISFIES: Mapping[str, frozenset[str]] = {
-    DATA_EDITOR: frozenset({
-        DATA_EDITOR, "roles/bigquery.dataOwner", "roles/bigquery.admin", "WRITER", "OWNER",
-        "roles/editor", "roles/owner",
-    }),
-    JOB_USER: frozenset({
-        JOB_USER, "roles/bigquery.user", "roles/bigquery.admin", "roles/editor", "roles/owner",
-    }),
-}
+from dicomstream.core.roles import SATISFIED_ON_DATASET, SATISFIED_ON_PROJECT
 
 
 def member_of_email(email: str) -> str:
@@ -69,12 +57,12 @@ class Observed:
 
     def has_role(self, member: str, role: str, project: str, dataset: str | None = None) -> bool:
         """Effective: a dataset-level role, or a project-level one that includes it (unconditional)."""
-        accepted = SATISFIES.get(role, frozenset({role}))
         roles = self.project_roles.get(project, {})
-        if any(member in roles.get(r, frozenset()) for r in accepted):
+        if any(member in roles.get(r, frozenset()) for r in SATISFIED_ON_PROJECT.get(role, frozenset({role}))):
             return True
         if dataset is not None:
             ds = self.datasets.get((project, dataset))
+            accepted = SATISFIED_ON_DATASET.get(role, frozenset({role}))
             if ds is not None and any((r, member) in ds.grants for r in accepted):
                 return True
         return False

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler.actions import (
     CATEGORIES,
@@ -27,7 +27,9 @@ from dicomstream.reconciler.actions import (
     current_view_ref,
 )
 from dicomstream.reconciler.compare import Snapshot, TableStats
-from dicomstream.reconciler.desired import DATA_EDITOR, DesiredState, DesiredStore, RequiredRole
+from dicomstream.core.roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
+from dicomstream.core.roles import RequiredRole
+from dicomstream.reconciler.desired import DesiredState, DesiredStore
 from dicomstream.reconciler.observed import Observed
 from dicomstream.reconciler.rows import live_view
 from dicomstream.reconciler.state import State, query_fingerprint, state_table_ref

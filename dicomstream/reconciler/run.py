@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.gcp.rest import redact
 

@@ -13,7 +13,7 @@ import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler.desired import DesiredState
 

@@ -12,7 +12,7 @@ from datetime import datetime
 import hashlib
 from typing import Mapping
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 STATE_TABLE = "_dicomstream_state"
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from google.api_core import exceptions as gexc
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler import actions as A
 from dicomstream.reconciler import compare, snapshot

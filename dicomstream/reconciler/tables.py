@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.gcp.bigquery import retry as bq_retry
 from dicomstream.gcp.rest import is_google_error

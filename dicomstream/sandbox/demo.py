@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from components.config import StackConfig
-from components.config.diagnostics import plural
+from dicomstream.core.config import StackConfig
+from dicomstream.core.config.diagnostics import plural
 
 BATCH = 6  # instances per STOW-RS request (one series of synthetic data)
 SHOW_ROWS = 12  # rows of the first table printed: enough to see patients, dates and modalities
@@ -161,7 +161,7 @@ def _expected_rows(cfg: StackConfig, store_names: dict[str, str], per_store: dic
 
 
 def _wait_rows(bq, expected: dict[str, int], timeout: float) -> dict[str, int]:  # noqa: ANN001
-    from components.naming import TableRef
+    from dicomstream.core.naming import TableRef
     from dicomstream.gcp.bigquery import retry
 
     deadline = time.monotonic() + timeout

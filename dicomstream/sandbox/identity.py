@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from components.naming import healthcare_service_agent_email
+from dicomstream.core.naming import healthcare_service_agent_email
 
 
 def fake_project_number(project_id: str) -> str:

@@ -12,16 +12,15 @@ from typing import Callable
 
 from google.api_core import exceptions as gexc
 
-from components.config import StackConfig
-from components.config.diagnostics import plural
-from components.labels import resource_labels
-from components.naming import healthcare_service_agent_email
+from dicomstream.core.config import StackConfig
+from dicomstream.core.config.diagnostics import plural
+from dicomstream.core.labels import resource_labels
+from dicomstream.core.naming import healthcare_service_agent_email
+from dicomstream.core.roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
 from dicomstream.gcp.bigquery import retry as bq_retry
 from dicomstream.gcp.healthcare import HealthcareClient, stream_config
 from dicomstream.gcp.resourcemanager import ResourceManagerClient
 
-DATA_EDITOR = "roles/bigquery.dataEditor"
-JOB_USER = "roles/bigquery.jobUser"
 
 
 @dataclass
@@ -79,14 +78,17 @@ def provision(
     number = resourcemanager.project_number(hc.project)
     done.agent_email = healthcare_service_agent_email(number)
     if grants:
-        for ds_cfg in cfg.destination_datasets():
-            if grant_dataset_editor(bigquery_client(ds_cfg.project), ds_cfg.project, ds_cfg.id, done.agent_email):
-                done.actions.append(f"granted {DATA_EDITOR} on {ds_cfg.project}.{ds_cfg.id} to {done.agent_email}")
-        for project in cfg.destination_projects():
-            if resourcemanager.add_binding(project, JOB_USER, f"serviceAccount:{done.agent_email}"):
-                done.actions.append(f"granted {JOB_USER} on project {project} to {done.agent_email}")
+        for need in cfg.required_roles():
+            if need.dataset is not None:
+                # Dataset roles go into the dataset's access entries, as the program's DatasetIamMember does.
+                granted = need.role == DATA_EDITOR and grant_dataset_editor(
+                    bigquery_client(need.project), need.project, need.dataset, done.agent_email)
+            else:
+                granted = resourcemanager.add_binding(need.project, need.role, f"serviceAccount:{done.agent_email}")
+            if granted:
+                done.actions.append(f"granted {need.role} on {need.scope} to {done.agent_email}")
 
-    done.dataset_name = f"projects/{hc.project}/locations/{hc.location}/datasets/{hc.dataset}"
+    done.dataset_name = hc.dataset_name
     try:
         body = {"encryptionSpec": {"kmsKeyName": hc.kms_key_name}} if hc.kms_key_name else {}
         healthcare.create_dataset(hc.project, hc.location, hc.dataset, body)
@@ -99,7 +101,7 @@ def provision(
         body = {"labels": resource_labels(cfg.environment, store.labels)}
         if configs:
             body["streamConfigs"] = configs
-        name = f"{done.dataset_name}/dicomStores/{store.name}"
+        name = hc.store_name(store.name)
         try:
             healthcare.create_dicom_store(done.dataset_name, store.name, body)
             done.actions.append(f"created DICOM store {store.name} streaming to {plural(len(configs), 'table')}")

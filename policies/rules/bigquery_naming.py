@@ -1,4 +1,4 @@
-"""BigQuery table and dataset ids: letters, digits and underscores, 1-1024 (components.naming)."""
+"""BigQuery table and dataset ids: letters, digits and underscores, 1-1024 (dicomstream.core.naming)."""
 
 from __future__ import annotations
 

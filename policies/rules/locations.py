@@ -1,4 +1,4 @@
-"""BigQuery destination datasets are co-located with the Healthcare dataset (components.naming)."""
+"""BigQuery destination datasets are co-located with the Healthcare dataset (dicomstream.core.naming)."""
 
 from __future__ import annotations
 

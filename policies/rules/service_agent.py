@@ -17,19 +17,16 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from ..naming import HEALTHCARE_SERVICE
+from ..roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
+from ..roles import BIGQUERY_JOB_USER as JOB_USER
+from ..roles import SATISFIED_ON_PROJECT
 from ..base import reporting
-from ..grants import DATA_EDITOR, Grant, collect_grants
+from ..grants import Grant, collect_grants
 from ..graph import UNKNOWN, StackGraph, normalize_project, same
 from ..streams import parse_table_uri, stream_configs, table_uris
 from ..tokens import DICOM_STORE, SERVICE_IDENTITY
 from ..values import is_unknown, known_str
 
-JOB_USER = "roles/bigquery.jobUser"
-# Roles that include the permissions of the required ones (so granting them is not a violation).
-SATISFIES = {
-    DATA_EDITOR: frozenset({DATA_EDITOR, "roles/bigquery.dataOwner", "roles/bigquery.admin"}),
-    JOB_USER: frozenset({JOB_USER, "roles/bigquery.user", "roles/bigquery.admin"}),
-}
 _AGENT_EMAIL = re.compile(r"^service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com$")
 
 
@@ -103,7 +100,7 @@ class _GrantIndex:
 
 
 def _role_ok(grant: Grant, required: str) -> bool:
-    return is_unknown(grant.role) or grant.role in SATISFIES[required]
+    return is_unknown(grant.role) or grant.role in SATISFIED_ON_PROJECT[required]  # legacy ACL names are mapped already
 
 
 def check_stack(resources: Any) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ def test_baseline_declares_the_same_resources_inputs_and_dependencies(tmp_path):
     baseline = run_program(config, stack="bench", program=program)
     assert ours.error is None and baseline.error is None
     assert fingerprint(ours) == fingerprint(baseline)
-    assert ours.outputs["streams"] == baseline.outputs["streams"]
+    assert ours.outputs == baseline.outputs
     stores = ours.of_type("gcp:healthcare/dicomStore:DicomStore")
     assert len(stores) == 4 and all(len(s.inputs["streamConfigs"]) == STREAMS_PER_STORE for s in stores)
 

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import ConfigError, StackConfig, build, engine_values, from_pulumi_config, read_stack_text
+from dicomstream.core.config import ConfigError, StackConfig, build, engine_values, from_pulumi_config, read_stack_text
 from dicomstream.capture import config_values
 from dicomstream.promote import promote_files, write_atomically
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, build, engine_values, from_pulumi_config, load_stack_file, read_stack_document
-from components.config.files import MAX_BYTES
-from components.config.yamlread import parse
+from dicomstream.core.config import ConfigError, build, engine_values, from_pulumi_config, load_stack_file, read_stack_document
+from dicomstream.core.config.files import MAX_BYTES
+from dicomstream.core.config.yamlread import parse
 from dicomstream.capture import config_values
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,7 +170,7 @@ def test_a_1kb_alias_bomb_is_refused_in_little_memory(tmp_path):
     assert len(BOMB) < 1024
     script = textwrap.dedent(f"""
         import re
-        from components.config import ConfigError, load_stack_file
+        from dicomstream.core.config import ConfigError, load_stack_file
         try:
             load_stack_file({str(path)!r})
         except ConfigError as error:
@@ -196,7 +196,7 @@ def test_secure_entries_validate_with_notes(tmp_path):
 
 
 def test_engine_secret_keys_become_secrets_and_stay_in_the_model():
-    from components.secret import Secret
+    from dicomstream.core.secret import Secret
 
     values = engine_values(read_stack_document(FIXTURES / "Pulumi.prod.yaml"), "f", "dicomstream").values
     config = from_pulumi_config(values, "f", secret_keys=frozenset({"dicomstream:alerts", "dicomstream:healthcare"}))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from components.naming import project_id_problem
+from dicomstream.core.naming import project_id_problem
 from dicomstream.confusable import lookalikes, skeleton
 
 STACK = """\

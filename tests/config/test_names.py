@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from components.config import ConfigError, build
-from components.naming import (
+from dicomstream.core.config import ConfigError, build
+from dicomstream.core.naming import (
     TableRef,
     InvalidName,
     healthcare_id_problem,
@@ -141,7 +141,7 @@ def test_no_problem_line_shows_a_secret_value_or_anything_derived_from_it():
     """Under `pulumi up` these lines go into the RunError (CI logs): a secret config value never shows."""
     import json
 
-    from components.config import ConfigError, from_pulumi_config
+    from dicomstream.core.config import ConfigError, from_pulumi_config
 
     values = {
         "gcp:project": "proj-ok-1",

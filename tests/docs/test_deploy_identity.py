@@ -39,7 +39,7 @@ def _block(marker: str) -> str:
 @pytest.fixture(scope="module")
 def planned():
     """(resource types, granted roles) over the fixture stacks' plans."""
-    from components.config import read_stack_document
+    from dicomstream.core.config import read_stack_document
     from dicomstream.plan import plan_stack
 
     types, roles = set(), set()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from components.config import build
+from dicomstream.core.config import build
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from google.api_core import exceptions as gexc
 
-from components.config import build
+from dicomstream.core.config import build
 from components.propagation import DelayProvider
 from dicomstream.capture import run_program
 from dicomstream.sandbox.provision import provision
@@ -55,19 +55,14 @@ def test_every_other_resource_waits_for_the_apis(prod):
 
 
 NO_APIS_PROGRAM = """
-import dataclasses, yaml
-from components.config import build
-from components.dicom_streaming import DicomStreaming
+import yaml
+from dicomstream.core.config import build
+from components import DicomStreaming
+from components.from_stack import streaming_args
 
-class Central:  # a stack model whose `enable_apis` is false (`dicomstream:enableApis: false`)
-    def __init__(self, config):
-        self._config = config
-        self.enable_apis = False
-
-    def __getattr__(self, name):
-        return getattr(self._config, name)
-
-DicomStreaming("dicomstream", Central(build(yaml.safe_load(open({path!r}))["config"], "dev.yaml")))
+args = streaming_args(build(yaml.safe_load(open({path!r}))["config"], "dev.yaml"))
+args["enable_apis"] = False  # `dicomstream:enableApis: false`: the organisation enables APIs centrally
+DicomStreaming("dicomstream", args)
 """
 
 

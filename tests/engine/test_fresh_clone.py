@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import engine_values
+from dicomstream.core.config import engine_values
 from tests.pulumi_venv import build_venv, clean_env, copy_tree, tracked_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def clone(tmp_path_factory):
 
 def run_as_engine(clone, document, stack, decrypted=None, secret_keys=()):
     root, python = clone
-    # As the engine marshals a stack file (components.config.engine_values), secrets decrypted.
+    # As the engine marshals a stack file (dicomstream.core.config.engine_values), secrets decrypted.
     values = engine_values({**document, **(decrypted or {})}, "Pulumi.yaml", "dicomstream").values
     env = clean_env({"PULUMI_CONFIG": json.dumps(values),
                      "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys))})

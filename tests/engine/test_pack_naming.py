@@ -1,30 +1,39 @@
-"""One source for the naming rules: the pack's copy (policies/naming.py) never drifts from components/."""
+"""One source for the naming rules and roles: the pack's copies never drift from dicomstream/core."""
 
 from __future__ import annotations
 
-from dicomstream.pack_naming import COPY, SOURCE, expected, in_sync
+import re
+from pathlib import Path
+
+import pytest
+
+from dicomstream.pack_naming import COPIES, PACK, expected, in_sync
 
 
-def test_the_pack_carries_exactly_the_naming_rules_of_components():
-    assert in_sync(), "policies/naming.py differs from components/naming.py: run `make sync-naming`"
+@pytest.mark.parametrize("source, copy", COPIES, ids=[c.name for _, c in COPIES])
+def test_the_pack_carries_exactly_the_core_modules(source, copy):
+    assert in_sync(source, copy), f"{copy} differs from {source}: run `make sync-naming`"
 
 
 def test_a_changed_source_is_detected(tmp_path):
-    source = tmp_path / "naming.py"
-    source.write_text(SOURCE.read_text() + "\nMAX_STREAMS_PER_STORE = 6\n")
+    source, copy_of = COPIES[0]
+    changed = tmp_path / source.name
+    changed.write_text(source.read_text() + "\nMAX_STREAMS_PER_STORE = 6\n")
     copy = tmp_path / "copy.py"
-    copy.write_text(COPY.read_text())
-    assert not in_sync(source, copy)
-    copy.write_text(expected(source))
-    assert in_sync(source, copy)
+    copy.write_text(copy_of.read_text())
+    assert not in_sync(changed, copy)
+    copy.write_text(expected(changed))
+    assert in_sync(changed, copy)
+
+
+def test_the_copied_modules_import_nothing_of_ours():
+    for source, _ in COPIES:
+        imports = set(re.findall(r"^(?:from|import) ([a-z_.]+)", source.read_text(), re.M))
+        assert imports <= {"__future__", "re", "unicodedata", "dataclasses"}, (source, imports)
 
 
 def test_the_pack_imports_nothing_from_the_repository():
-    from pathlib import Path
-    import re
-
-    pack = COPY.parent
-    imports = {m for f in pack.rglob("*.py") if "venv" not in f.parts
+    imports = {m for f in PACK.rglob("*.py") if "venv" not in f.parts
                for m in re.findall(r"^(?:from|import) ([a-z_]+)", f.read_text(), re.M)}
     assert imports.isdisjoint({"components", "dicomstream", "policies"}), imports
-    assert Path(pack / ".pulumiignore").read_text().count("venv/") == 1
+    assert Path(PACK / ".pulumiignore").read_text().count("venv/") == 1

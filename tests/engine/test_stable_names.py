@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.iam import grants
+from components.iam import grants, iam_problems
 from dicomstream.plan import compare_plans, load_plan, plan_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,12 +73,11 @@ def test_a_dataset_keeps_its_name_when_another_shares_its_id(dev_plan):
 
 
 TWO_DATASETS = """
-from components.dicom_store import DicomStoreArgs
-from components.healthcare_dataset import HealthcareDataset
+from components import DicomStoreArgs, HealthcareDataset, HealthcareDatasetArgs
 
 for dataset in ("imaging", "research"):
-    HealthcareDataset(dataset, project="acme-imaging-dev", location="us-central1", dataset_id=dataset,
-                      agent_member="serviceAccount:agent", stores=[DicomStoreArgs(store_id="radiology")])
+    HealthcareDataset(dataset, HealthcareDatasetArgs(project="acme-imaging-dev", location="us-central1", dataset_id=dataset,
+                                                     stores=[DicomStoreArgs(store_id="radiology")]))
 """
 
 
@@ -98,8 +97,9 @@ def test_grants_are_named_by_role_and_member_not_by_position():
     after = grants({"roles/bigquery.dataEditor": {"analysts": "group:g", "agent": "serviceAccount:a"}})
     assert [g.name("ds") for g in before] == ["ds-bigquery-dataEditor-agent"]
     assert {g.name("ds") for g in after} == {"ds-bigquery-dataEditor-agent", "ds-bigquery-dataEditor-analysts"}
-    with pytest.raises(ValueError, match="lowercase slug"):
-        grants({"roles/x": {"Not A Slug": "user:u"}})
+    assert iam_problems({"roles/x": {"Not A Slug": "user:u"}, "owner": {"a": "user:u"}}) == [
+        ("iam.roles/x.Not A Slug", "a member key must be a lowercase slug such as 'agent'"),
+        ("iam.owner", "not a role name; expected roles/NAME or projects/P/roles/NAME")]
 
 
 @pytest.mark.parametrize("stack", STACKS)

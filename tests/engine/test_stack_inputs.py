@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.secret import SecretTexts, secret_texts
+from dicomstream.core.secret import SecretTexts, secret_texts
 from components.stack_inputs import at_path, file_keys, model_keys, secure_paths
 
 

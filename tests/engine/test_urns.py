@@ -13,7 +13,7 @@ import asyncio
 import pytest
 from pulumi.runtime.resource import create_urn
 
-from components.config import read_stack_document, stack_file
+from dicomstream.core.config import read_stack_document, stack_file
 from dicomstream.capture import PROJECT_ROOT, run_program
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"

@@ -20,7 +20,7 @@ def run_cli(*args: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess:
 
 
 def stack_document(name: str) -> dict:
-    from components.config import read_stack_document
+    from dicomstream.core.config import read_stack_document
 
     return read_stack_document(FIXTURES / "stacks" / f"Pulumi.{name}.yaml")
 

@@ -8,7 +8,8 @@ import re
 import pytest
 from plan_helpers import FIXTURES, run_cli
 
-from components.naming import MAX_STREAMS_PER_STORE
+from dicomstream.core.naming import MAX_STREAMS_PER_STORE
+from tests.ordering import step_waits_for
 
 DICOM_STORE = "gcp:healthcare/dicomStore:DicomStore"
 STEP_KEYS = {"op", "urn", "type", "name", "parent", "dependencies", "inputs", "protect"}
@@ -37,19 +38,20 @@ def test_dev_plan_json_contract(dev_json):
                for v in dev_json["policyViolations"])
 
 
-def test_dicom_store_depends_on_the_service_agent_grants(dev_json):
+def test_dicom_store_waits_for_the_service_agent_grants(dev_json):
     by_urn = {step["urn"]: step for step in dev_json["steps"]}
     radiology = next(s for s in dev_json["steps"] if s["type"] == DICOM_STORE and s["name"] == "imaging-radiology")
     assert radiology["inputs"]["streamConfigs"] == [
         {"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.instances"}},
         {"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.radiology_instances"}},
     ]
-    grants = {(by_urn[urn]["type"], by_urn[urn]["inputs"].get("role")) for urn in radiology["dependencies"]}
+    before = step_waits_for(radiology, by_urn)
+    grants = {(by_urn[urn]["type"], by_urn[urn]["inputs"].get("role")) for urn in before}
     assert ("gcp:bigquery/datasetIamMember:DatasetIamMember", "roles/bigquery.dataEditor") in grants
     assert ("gcp:projects/iAMMember:IAMMember", "roles/bigquery.jobUser") in grants
     agent = next(s for s in dev_json["steps"] if s["type"] == "gcp:projects/serviceIdentity:ServiceIdentity")
     member = f"serviceAccount:{dev_json['outputs']['serviceAgentEmail']}"
-    for urn in radiology["dependencies"]:
+    for urn in before:
         if by_urn[urn]["inputs"].get("role", "").startswith("roles/bigquery."):
             assert by_urn[urn]["inputs"]["member"] == member
     assert agent["inputs"]["service"] == "healthcare.googleapis.com"

@@ -7,7 +7,7 @@ import copy
 import pytest
 from plan_helpers import stack_document
 
-from components.config import ConfigError, build, validation_skipped
+from dicomstream.core.config import ConfigError, build, validation_skipped
 
 
 @pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("YES", True), ("", False), ("0", False)])

@@ -142,7 +142,7 @@ def test_the_update_bot_and_code_owners_are_configured():
 
 # What a deploy runs or reads: the program, its stack files, the packages it installs and how.
 DEPLOYED = ["__main__.py", "Pulumi.yaml", "Makefile", "pyproject.toml", "requirements.txt", "stacks/Pulumi.prod.yaml",
-            "components/service_agent.py", "components/config/load.py", "dicomstream/cli.py",
+            "components/service_agent.py", "dicomstream/core/config/load.py", "dicomstream/cli.py",
             "dicomstream/plan/build.py", "policies/prod.json", "policies/requirements.txt", ".github/workflows/deploy.yml",
             ".ci/run"]
 

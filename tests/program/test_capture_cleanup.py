@@ -34,7 +34,7 @@ def test_a_capture_leaves_no_unclosed_event_loop_for_the_garbage_collector():
 
 
 FAILING = textwrap.dedent("""
-    from components.config import read_stack_document, stack_file
+    from dicomstream.core.config import read_stack_document, stack_file
     from dicomstream.capture import PROJECT_ROOT, run_program
 
     doc = read_stack_document(stack_file("dev", PROJECT_ROOT / "tests" / "fixtures"))

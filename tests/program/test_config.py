@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from components.config import ConfigError, build, from_pulumi_config, load_stack_file
+from dicomstream.core.config import ConfigError, build, from_pulumi_config, load_stack_file
 
 FILE = "stacks/Pulumi.test.yaml"
 
@@ -249,7 +249,7 @@ def test_enable_apis_takes_only_booleans():
 
 
 def test_config_keys_are_the_keys_the_model_reads():
-    from components.config import CONFIG_KEYS
+    from dicomstream.core.config import CONFIG_KEYS
 
     assert CONFIG_KEYS == {f"dicomstream:{k}" for k in ("environment", "healthcare", "bigquery", "dicomStores",
                                                        "protect", "alerts", "enableApis")} | {"gcp:project"}

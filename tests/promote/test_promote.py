@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import ConfigError, build, load_stack_file, read_stack_document
+from dicomstream.core.config import ConfigError, build, load_stack_file, read_stack_document
 from dicomstream.promote import merge_into, promote_config
 
 ROOT = Path(__file__).resolve().parents[2]

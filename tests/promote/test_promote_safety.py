@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import ConfigError, load_stack_file, read_stack_document
+from dicomstream.core.config import ConfigError, load_stack_file, read_stack_document
 from dicomstream import promote as promote_module
 from dicomstream.promote import promote_files, write_atomically
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import load_stack_file
-from components.naming import TableRef
+from dicomstream.core.config import load_stack_file
+from dicomstream.core.naming import TableRef
 
 PROJECT = "acme-imaging-dev"
 

@@ -79,7 +79,7 @@ def test_a_bigquery_request_that_hangs_is_cut_by_the_timeout_and_the_retry_deadl
 
 def test_retry_deadline_bounds_every_request_of_drift_and_reconcile():
     """--retry-deadline is also each HTTP request's timeout (at most 30 s), for every client."""
-    from components.config import load_stack_file
+    from dicomstream.core.config import load_stack_file
     from dicomstream.reconciler import cli as support
 
     desired = desired_from_config(load_stack_file(Path(__file__).parents[1] / "fixtures/stacks/Pulumi.dev.yaml"))
@@ -175,7 +175,7 @@ def test_invalid_config_and_options_exit_2(world):
     world.write_stack({"radiology": [f"{world.dataset}.t{i}" for i in range(6)]})
     result = world.run("drift", "--stack", "dev")
     assert result.exit_code == 2
-    from components.config import ConfigError, load_stack_file
+    from dicomstream.core.config import ConfigError, load_stack_file
 
     try:
         load_stack_file(world.stack_file)

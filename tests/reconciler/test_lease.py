@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler.desired import desired_from_config
 from dicomstream.reconciler.lease import LEASE_TABLE, Lease

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from components.config import load_stack_file
-from components.naming import TableRef
+from dicomstream.core.config import load_stack_file
+from dicomstream.core.naming import TableRef
 from dicomstream.reconciler import actions as A
-from dicomstream.reconciler.desired import DATA_EDITOR, JOB_USER, desired_from_config
+from dicomstream.core.roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
+from dicomstream.core.roles import BIGQUERY_JOB_USER as JOB_USER
+from dicomstream.reconciler.desired import desired_from_config
 from dicomstream.reconciler.observed import (
     Observed,
     ObservedDataset,

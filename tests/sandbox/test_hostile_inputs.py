@@ -11,7 +11,7 @@ from pydicom.datadict import dictionary_VR, keyword_dict
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from components.naming import label_problem
+from dicomstream.core.naming import label_problem
 from dicomstream.sandbox.emulator.errors import ApiError
 from dicomstream.sandbox.emulator.healthcare.validation import check_destination, label_filter
 from dicomstream.sandbox.emulator.http import partial

@@ -93,9 +93,9 @@ def test_deleting_a_protected_store_fails_even_with_the_override(repo):
             "protected: `pulumi up` refuses it; unprotect it first)") in job.comment
 
 
-def test_a_change_in_components_touches_every_stack(repo):
+def test_a_change_in_the_core_model_touches_every_stack(repo):
     def change(root):
-        edit(root / "components" / "labels.py", '"managed-by": MANAGED_BY}', '"managed-by": MANAGED_BY, "cost-center": "imaging"}')
+        edit(root / "dicomstream" / "core" / "labels.py", '"managed-by": MANAGED_BY}', '"managed-by": MANAGED_BY, "cost-center": "imaging"}')
     job = repo.open_pull_request(change)
     assert job.returncode == 0, job.output
     for stack in ("dev", "staging", "prod"):

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from dicomstream.core.naming import healthcare_dataset_name
 from dicomstream.sandbox.emulator.errors import invalid
 
 # The discovery documents' top-level `parameters`: every Google API method accepts them.
@@ -84,7 +85,7 @@ class Request:
     @property
     def dataset_name(self) -> str:
         g = self.groups
-        return f"projects/{g['project']}/locations/{g['location']}/datasets/{g['dataset']}"
+        return healthcare_dataset_name(g["project"], g["location"], g["dataset"])
 
     @property
     def store_name(self) -> str:

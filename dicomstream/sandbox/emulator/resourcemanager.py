@@ -3,7 +3,7 @@ the backend (projects exist when their id is valid; numbers are derived) and its
 
 from __future__ import annotations
 
-from components.naming import project_id_problem
+from dicomstream.core.naming import project_id_problem
 from dicomstream.sandbox.emulator.errors import ApiError, invalid
 from dicomstream.sandbox.emulator.http import Router, json_response
 from dicomstream.sandbox.emulator.iam import IamPolicies

@@ -5,9 +5,10 @@ models (`state.py`), pages of models, operations or policies, or raise ApiError;
 
 from __future__ import annotations
 
-from components.naming import (
+from dicomstream.core.naming import (
     MAX_STREAMS_PER_STORE,
     TableRef,
+    healthcare_dataset_name,
     healthcare_id_problem,
     location_problem,
     project_id_problem,
@@ -75,7 +76,7 @@ class HealthcareBackend:
         self._check_parent(project, location)
         _check_id(dataset_id, "dataset", "datasetId")
         validation.check_object(body, "dataset", DATASET_FIELDS)
-        name = f"projects/{project}/locations/{location}/datasets/{dataset_id}"
+        name = healthcare_dataset_name(project, location, dataset_id)
         with self.core.lock:
             if name in self.core.state.datasets:
                 raise already_exists(f"dataset already exists: {name}")

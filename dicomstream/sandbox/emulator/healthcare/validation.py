@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from components.naming import InvalidName, TableRef, label_problem
+from dicomstream.core.naming import InvalidName, TableRef, label_problem
 from dicomstream.sandbox.emulator.errors import ApiError, invalid
 
 STORE_FIELDS = frozenset({"name", "labels", "notificationConfig", "notificationConfigs", "streamConfigs"})

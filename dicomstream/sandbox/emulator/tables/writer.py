@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from components.naming import TableRef
+from dicomstream.core.naming import TableRef
 from dicomstream.gcp.bigquery import make_client, retry
 from dicomstream.sandbox.emulator.tables import schema as bqschema
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from components.config.diagnostics import ConfigError, Issue, describe, did_you_mean
-from components.config.resolve import build
-from components.config.model import StackConfig
-from components.config.files import MAX_BYTES
-from components.config.yamlread import load_file, parse
+from dicomstream.core.config.diagnostics import ConfigError, Issue, describe, did_you_mean
+from dicomstream.core.config.resolve import build
+from dicomstream.core.config.model import StackConfig
+from dicomstream.core.config.files import MAX_BYTES
+from dicomstream.core.config.yamlread import load_file, parse
 
 STACKS_DIR = "stacks"
 # Keys a Pulumi stack file may hold besides `config` (secrets providers, ESC environments).
 STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+# Where the program finds the stack file when it is not stacks/Pulumi.<stack>.yaml (the offline
+# plan runs documents that may not be in a file there).
+STACK_FILE_ENV = "DICOMSTREAM_STACK_FILE"
 
 
 def stack_file(name: str, root: Path | str = ".") -> Path:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components.config.collector import Collector
-from components.config.model import BigQueryDatasetConfig, HealthcareConfig
-from components.naming import is_colocated
+from dicomstream.core.config.collector import Collector
+from dicomstream.core.config.model import BigQueryDatasetConfig, HealthcareConfig
+from dicomstream.core.naming import is_colocated
 
 
 def suggest_location(healthcare_location: str) -> str:

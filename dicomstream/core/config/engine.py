@@ -20,9 +20,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from components.config.diagnostics import ConfigError, Issue
-from components.config.yamlread import MAX_DEPTH
-from components.secret import EncryptedSecret, Secret
+from dicomstream.core.config.diagnostics import ConfigError, Issue
+from dicomstream.core.config.yamlread import MAX_DEPTH
+from dicomstream.core.secret import EncryptedSecret, Secret
 
 SECURE = "secure"
 

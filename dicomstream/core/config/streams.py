@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from components.config.collector import Collector
-from components.config.diagnostics import describe
-from components.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig
-from components.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore
-from components.naming import (
+from dicomstream.core.config.collector import Collector
+from dicomstream.core.config.diagnostics import describe
+from dicomstream.core.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig
+from dicomstream.core.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore
+from dicomstream.core.naming import (
     MAX_STREAMS_PER_STORE,
     TABLE_URI_SCHEME,
     InvalidName,
@@ -27,7 +27,7 @@ from components.naming import (
     reserved_label_problem,
     shown,
 )
-from components.secret import EncryptedSecret
+from dicomstream.core.secret import EncryptedSecret
 
 
 def check_labels(labels: Mapping[str, Any], path: str, out: Collector) -> dict[str, Any]:

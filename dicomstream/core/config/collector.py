@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.config.diagnostics import MAX_ISSUES, Issue, describe, did_you_mean, field_path, plural
-from components.config.schema import Raw
+from dicomstream.core.config.diagnostics import MAX_ISSUES, Issue, describe, did_you_mean, field_path, plural
+from dicomstream.core.config.schema import Raw
 
 _TYPE_ERRORS = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list",
                 "dict_type": "a mapping", "int_type": "an integer"}

@@ -38,7 +38,7 @@ TABLE_URI_SCHEME = "bq://"
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
 MAX_LABEL_BYTES = 128  # keys and values take at most 128 bytes of UTF-8 (healthcare v1 discovery document)
-# Labels the product sets itself on every stateful resource (components/labels.py).
+# Labels the product sets itself on every stateful resource (dicomstream/core/labels.py).
 RESERVED_LABELS = ("environment", "managed-by")
 _SHOWN_LIMIT = 80
 
@@ -383,3 +383,30 @@ def label_problem(key: object, value: object) -> str | None:
     if not isinstance(key, str) or not isinstance(value, str):
         return "labels map strings to strings"
     return label_key_problem(key) or label_value_problem(key, value)
+
+
+# Resource names as the Healthcare REST API spells them: built here only, so that the program's
+# outputs, the reconciler, the sandbox's provisioning and the stand-in agree on every character.
+HEALTHCARE_API_ROOT = "https://healthcare.googleapis.com/v1"
+
+
+def healthcare_dataset_name(project: str, location: str, dataset: str) -> str:
+    return f"projects/{project}/locations/{location}/datasets/{dataset}"
+
+
+def dicom_store_name(dataset_name: str, store: str) -> str:
+    return f"{dataset_name}/dicomStores/{store}"
+
+
+def dicomweb_url(store_name: str, api_root: str = HEALTHCARE_API_ROOT) -> str:
+    """The DICOMweb service root of a store (`.../dicomWeb`), where QIDO, WADO and STOW live."""
+    return f"{api_root.rstrip('/')}/{store_name}/dicomWeb"
+
+
+def dataset_label(project: str, dataset: str, home_project: str) -> str:
+    """`ID` for a BigQuery dataset in the Healthcare project, `PROJECT.ID` elsewhere.
+
+    Logical names, plans and messages use it: projects stay out of the common case, so that the
+    plans of dev and prod line up resource by resource and promotion renames nothing.
+    """
+    return dataset if project == home_project else f"{project}.{dataset}"

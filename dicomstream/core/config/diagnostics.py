@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from components.naming import escape, shown
+from dicomstream.core.naming import escape, shown
 
 # At most this many problems are listed per file; the rest are counted in one last line.
 MAX_ISSUES = 100

@@ -13,9 +13,9 @@ show the same messages. One module per job:
 - `diagnostics`: `Issue`, `ConfigError`, safe lines; `load`: stack files on disk
 """
 
-from components.config.diagnostics import ConfigError, Issue
-from components.config.engine import EngineConfig, engine_values
-from components.config.load import (
+from dicomstream.core.config.diagnostics import ConfigError, Issue
+from dicomstream.core.config.engine import EngineConfig, engine_values
+from dicomstream.core.config.load import (
     STACK_FILE_KEYS,
     STACKS_DIR,
     load_stack,
@@ -24,14 +24,14 @@ from components.config.load import (
     read_stack_text,
     stack_file,
 )
-from components.config.model import (
+from dicomstream.core.config.model import (
     AlertsConfig,
     BigQueryDatasetConfig,
     DicomStoreConfig,
     HealthcareConfig,
     StackConfig,
 )
-from components.config.resolve import (
+from dicomstream.core.config.resolve import (
     CONFIG_KEYS,
     NAMESPACE,
     SKIP_VALIDATION_ENV,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from components.config.diagnostics import ConfigError, Issue
+from dicomstream.core.config.diagnostics import ConfigError, Issue
 
 MAX_BYTES = 2 * 1024 * 1024
 # A JSON plan of 11,000 stores (the most a stack file can hold) is about 30 MiB.

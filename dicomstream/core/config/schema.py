@@ -1,6 +1,6 @@
 """The YAML shape of a stack's config, camelCase as users write it (pydantic models).
 
-Field rules come from `components.naming`. A string field keeps a `Secret` as it came (pydantic
+Field rules come from `dicomstream.core.naming`. A string field keeps a `Secret` as it came (pydantic
 would hand back a plain `str`), and skips its content rule for an `EncryptedSecret`: its plain
 text is unknown offline, and the resolver says so in a note.
 """
@@ -12,15 +12,15 @@ from typing import Annotated, Any, Callable
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
 from pydantic_core import PydanticCustomError
 
-from components.config.diagnostics import describe
-from components.naming import (
+from dicomstream.core.config.diagnostics import describe
+from dicomstream.core.naming import (
     bigquery_id_problem,
     healthcare_id_problem,
     kms_key_problem,
     location_problem,
     project_id_problem,
 )
-from components.secret import EncryptedSecret, Secret
+from dicomstream.core.secret import EncryptedSecret, Secret
 
 # The one boolean rule of every path (file, engine strings, nested JSON): true/false as YAML
 # booleans, or the strings true/false/yes/no in any case (the engine hands `protect: yes` over as

@@ -12,16 +12,16 @@ import os
 import re
 from typing import Any, Mapping
 
-from components.config.collector import Collector
-from components.config.colocation import warn_not_colocated
-from components.config.diagnostics import ConfigError, Issue, describe, did_you_mean
-from components.config.engine import TooDeep, decode_object, decode_scalar, engine_values
-from components.config.model import AlertsConfig, HealthcareConfig, StackConfig
-from components.config.schema import GCP_KEYS, KEYS, OBJECT_KEYS, RawAlerts, RawHealthcare, parse_flag
-from components.config.streams import build_datasets, build_stores
-from components.config.yamlread import MAX_DEPTH
-from components.naming import environment_problem, notification_channel_problem, project_id_problem
-from components.secret import EncryptedSecret
+from dicomstream.core.config.collector import Collector
+from dicomstream.core.config.colocation import warn_not_colocated
+from dicomstream.core.config.diagnostics import ConfigError, Issue, describe, did_you_mean
+from dicomstream.core.config.engine import TooDeep, decode_object, decode_scalar, engine_values
+from dicomstream.core.config.model import AlertsConfig, HealthcareConfig, StackConfig
+from dicomstream.core.config.schema import GCP_KEYS, KEYS, OBJECT_KEYS, RawAlerts, RawHealthcare, parse_flag
+from dicomstream.core.config.streams import build_datasets, build_stores
+from dicomstream.core.config.yamlread import MAX_DEPTH
+from dicomstream.core.naming import environment_problem, notification_channel_problem, project_id_problem
+from dicomstream.core.secret import EncryptedSecret
 
 NAMESPACE = "dicomstream"
 #: The full `namespace:name` config keys the model reads (for unknown-key detection by the program).

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from components.config.diagnostics import Issue
-from components.naming import TableRef
+from dicomstream.core.config.diagnostics import Issue
+from dicomstream.core.naming import TableRef, dicom_store_name, healthcare_dataset_name
+from dicomstream.core.roles import RequiredRole, agent_roles
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,10 @@ class HealthcareConfig:
     @property
     def dataset_name(self) -> str:
         """The Healthcare dataset's resource name, as the REST API spells it."""
-        return f"projects/{self.project}/locations/{self.location}/datasets/{self.dataset}"
+        return healthcare_dataset_name(self.project, self.location, self.dataset)
+
+    def store_name(self, store: str) -> str:
+        return dicom_store_name(self.dataset_name, store)
 
 
 @dataclass(frozen=True)
@@ -79,4 +83,16 @@ class StackConfig:
         return list(dict.fromkeys(d.project for d in self.destination_datasets()))
 
     def destinations(self) -> list[TableRef]:
-        return list(dict.fromkeys(ref for store in self.dicom_stores for ref in store.streams))
+        return list(self.tables())
+
+    def tables(self) -> dict[TableRef, tuple[str, ...]]:
+        """Each destination table and the stores streaming into it, in declaration order."""
+        out: dict[TableRef, list[str]] = {}
+        for store in self.dicom_stores:
+            for ref in store.streams:
+                out.setdefault(ref, []).append(store.name)
+        return {ref: tuple(names) for ref, names in out.items()}
+
+    def required_roles(self) -> list[RequiredRole]:
+        """What the Healthcare Service Agent must hold for every stream to write."""
+        return agent_roles([d.key for d in self.destination_datasets()], self.destination_projects())

@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from components.config.diagnostics import ConfigError, Issue
-from components.config.files import decode_text, read_bytes
-from components.naming import shown
+from dicomstream.core.config.diagnostics import ConfigError, Issue
+from dicomstream.core.config.files import decode_text, read_bytes
+from dicomstream.core.naming import shown
 
 MAX_DEPTH = 64
 MAX_VALUES = 500_000

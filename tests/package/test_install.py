@@ -1,0 +1,100 @@
+"""dicomstream installed by pip into a fresh venv, used by a program that has its own `components/`."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from dicomstream.core import naming
+from tests.package.conftest import REPO, site_packages
+from tests.pulumi_venv import clean_env
+
+README = (REPO / "README.md").read_text()
+
+
+def readme_block(name: str) -> str:
+    match = re.search(rf"<!-- example: {name} -->\s*\n```[a-z]*\n(.*?)```", README, re.S)
+    assert match, f"README has no example {name!r}"
+    return match.group(1)
+
+
+def test_the_install_claims_only_our_namespace_and_the_lean_dependencies(installed):
+    top = {p.name for p in site_packages(installed).iterdir()}
+    assert "components" not in top and "policies" not in top
+    assert {"dicomstream", "pulumi", "pulumi_gcp", "pydantic", "yaml"} <= top
+    # The CLI's and the sandbox's libraries are extras, not what a program pays for.
+    assert not {"typer", "rich", "pulumi_policy", "pydicom", "duckdb", "bqemulator"} & top
+    package = site_packages(installed) / "dicomstream"
+    assert (package / "components" / "__init__.py").is_file()
+    assert (package / "policies" / "PulumiPolicy.yaml").is_file()
+
+
+def run_user_program(installed: Path, project: Path) -> dict:
+    env = clean_env({"PULUMI_CONFIG": "{}", "PULUMI_ERROR_OUTPUT_STRING": "1"})
+    result = subprocess.run([str(installed), "-m", "dicomstream.capture", str(project), "--stack", "dev",
+                             "--project", "imaging-platform"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert result.stdout, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_readme_program_with_its_own_components_package_streams_to_an_output_project(installed, tmp_path):
+    project = tmp_path / "imaging-platform"
+    (project / "components").mkdir(parents=True)
+    (project / "components" / "__init__.py").write_text('"""The user\'s own components."""\n')
+    (project / "components" / "labels.py").write_text('def team_labels():\n    return {"team": "imaging"}\n')
+    (project / "__main__.py").write_text(readme_block("own-program"))
+    run = run_user_program(installed, project)
+    assert run["error"] is None, run["error"]
+    by_type = {}
+    for r in run["resources"]:
+        by_type.setdefault(r["type"], []).append(r)
+    (store,) = by_type["gcp:healthcare/dicomStore:DicomStore"]
+    uri = store["inputs"]["streamConfigs"][0]["bigqueryDestination"]["tableUri"]
+    assert uri == "bq://acme-analytics-7.dicom_metadata.instances"
+    (dataset,) = by_type["gcp:bigquery/dataset:Dataset"]
+    assert dataset["inputs"]["project"] == "acme-analytics-7"
+    assert dataset["inputs"]["defaultEncryptionConfiguration"]["kmsKeyName"] == (
+        "projects/acme-security/locations/us/keyRings/imaging/cryptoKeys/metadata")
+    assert dataset["inputs"]["labels"] == {"team": "imaging"}
+    # The stores wait for the grants: depending on the components means depending on their children.
+    grants = {r["urn"] for t in ("gcp:bigquery/datasetIamMember:DatasetIamMember", "gcp:projects/iAMMember:IAMMember")
+              for r in by_type[t] if r["inputs"]["role"].startswith("roles/bigquery.")}
+    assert len(grants) == 2 and grants <= set(store["dependencies"])
+    assert run["outputs"]["radiology"].endswith("/datasets/imaging/dicomStores/radiology/dicomWeb")
+    assert "Calling __str__" not in json.dumps(run)
+
+
+KNOWN_BAD = '''
+from dicomstream.components import BigQueryDataset, BigQueryDatasetArgs
+
+BigQueryDataset("bad", BigQueryDatasetArgs(dataset_id="dicom-metadata", project="Acme"))
+'''
+OUTPUT_BAD = '''
+import pulumi_gcp as gcp
+from dicomstream.components import BigQueryDataset, BigQueryDatasetArgs
+
+ring = gcp.kms.KeyRing("ring", name="ring", location="us", project="acme-security")
+BigQueryDataset("metadata", BigQueryDatasetArgs(dataset_id="dicom_metadata", project="acme-imaging",
+                                                kms_key_name=ring.id))  # a key ring, not a key
+'''
+
+
+def test_known_bad_args_are_refused_at_once_with_every_rule_of_validate(installed, tmp_path):
+    (tmp_path / "__main__.py").write_text(KNOWN_BAD)
+    run = run_user_program(installed, tmp_path)
+    assert run["error"].splitlines() == [  # the words of `dicomstream validate`
+        f"BigQueryDataset bad: dataset_id: {naming.bigquery_id_problem('dicom-metadata', 'dataset')}",
+        f"BigQueryDataset bad: project: {naming.project_id_problem('Acme')}",
+    ]
+    assert [r["type"] for r in run["resources"] if r["custom"]] == []
+
+
+def test_an_output_is_checked_once_its_value_is_known(installed, tmp_path):
+    (tmp_path / "__main__.py").write_text(OUTPUT_BAD)
+    run = run_user_program(installed, tmp_path)
+    ring = "projects/acme-security/locations/us/keyRings/ring"
+    assert run["error"] == f"BigQueryDataset metadata: kms_key_name: {naming.kms_key_problem(ring)}"
+    assert not [r for r in run["resources"] if r["type"] == "gcp:bigquery/dataset:Dataset"]
