@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo plan test bench clean sync-naming
+.PHONY: setup demo plan test bench clean sync-naming schema
 
 # The install says what it is doing (pip lists each package) and how long it took.
 $(STAMP): pyproject.toml requirements.txt
@@ -29,9 +29,13 @@ $(PACK_STAMP): policies/requirements.txt
 
 setup: $(STAMP) $(PACK_STAMP)
 
-# The pack is published alone, so it carries a copy of dicomstream/core/naming.py (a test checks it).
+# The pack is published alone, so it carries copies of dicomstream/core/naming.py and roles.py (a test checks them).
 sync-naming: $(STAMP)
 	$(BIN)/python -m dicomstream.pack_naming
+
+# The component package's schema (package/schema.json), as the SDK infers it from the components.
+schema: $(STAMP)
+	$(BIN)/python -m dicomstream.package_schema
 
 # The main job, offline, on the embedded default (the dev stack): plan it as `pulumi preview`
 # would, then deploy it into the local sandbox and stream DICOM instances into BigQuery.

@@ -113,10 +113,14 @@ def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_p
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, project: str):
+    def __init__(self, project: str, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None):
         self.project = project
+        self.stack_outputs = dict(stack_outputs or {})  # StackReference name -> that stack's outputs
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            outputs = self.stack_outputs.get(args.name, {})
+            return [args.name, {"name": args.name, "outputs": outputs, "secretOutputNames": []}]
         outputs = _plausible_outputs(args.typ, args.name, args.inputs, self.project)
         resource_id = outputs.pop("id")
         return [resource_id, {**args.inputs, **outputs}]
@@ -276,8 +280,11 @@ def config_values(document: Mapping[str, Any]) -> dict[str, str]:
 
 
 def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicomstream",
-                program: Path = PROGRAM, preview: bool = True) -> Capture:
+                program: Path = PROGRAM, preview: bool = True,
+                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> Capture:
     """Run `program` with `config` (a stack file's `config:` mapping) and capture its resources.
+
+    `stack_outputs`: what each `pulumi.StackReference` (by its name) reads, e.g. another plan's outputs.
 
     The config reaches the program as the engine passes it (`config_values`); the program also
     reads the stack file's key names (unknown keys, `secure:` entries), so `config` is written to
@@ -286,7 +293,7 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     capture = Capture(project=project, stack=stack)
     gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
     _new_root_stack()
-    _set_recording_mocks(capture, gcp_project, preview)
+    _set_recording_mocks(capture, gcp_project, preview, stack_outputs)
     pulumi.runtime.set_all_config(config_values(config))
     root = str(program.parent)
     added = root not in sys.path
@@ -301,8 +308,9 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     return capture
 
 
-def _set_recording_mocks(capture: Capture, gcp_project: str, preview: bool) -> None:
-    mocks = RecordingMocks(gcp_project)
+def _set_recording_mocks(capture: Capture, gcp_project: str, preview: bool,
+                         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    mocks = RecordingMocks(gcp_project, stack_outputs)
     pulumi.runtime.set_mocks(mocks, project=capture.project, stack=capture.stack, preview=preview,
                              logger=_logger(capture), monitor=RecordingMonitor(mocks, capture))
 

@@ -53,7 +53,15 @@ def stack_path(name: str, root: Path) -> Path:
 
 
 def policy_pack_dir(root: Path) -> Path:
-    """The project's `policies/`, else the pack installed with dicomstream (a project of stack
-    files alone runs dicomstream's program and pack, as `plan` runs its `__main__.py`)."""
-    installed = Path(__file__).resolve().parent.parent / "policies"
-    return next((d for d in (root / "policies", installed) if d.is_dir()), root / "policies")
+    """The project's `policies/`, else the pack installed with dicomstream (`dicomstream.policies`: a
+    project of stack files alone runs dicomstream's program and pack, as `plan` runs its `__main__.py`)."""
+    return next((d for d in (root / "policies", installed_pack_dir()) if d is not None and d.is_dir()),
+                root / "policies")
+
+
+def installed_pack_dir() -> Path | None:
+    """Where `dicomstream.policies` is (a checkout's policies/ in an editable install), unimported."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("dicomstream.policies")
+    return Path(spec.origin).parent if spec is not None and spec.origin else None
