@@ -30,7 +30,7 @@ const context = { repo: { owner: "acme", repo: "imaging" }, runId: 7, serverUrl:
 
 
 def comment_script() -> str:
-    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())["jobs"]["review"]["steps"]
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "review.yml").read_text())["jobs"]["review"]["steps"]
     return next(s for s in steps if s.get("uses", "").startswith("actions/github-script@"))["with"]["script"]
 
 
