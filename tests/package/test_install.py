@@ -44,7 +44,7 @@ def test_the_readme_program_with_its_own_components_package_streams_to_an_output
     project = tmp_path / "imaging-platform"
     (project / "components").mkdir(parents=True)
     (project / "components" / "__init__.py").write_text('"""The user\'s own components."""\n')
-    (project / "components" / "labels.py").write_text('def team_labels():\n    return {"team": "imaging"}\n')
+    (project / "components" / "tags.py").write_text('def team_labels():\n    return {"team": "imaging"}\n')
     (project / "__main__.py").write_text(readme_block("own-program"))
     run = run_user_program(installed, project)
     assert run["error"] is None, run["error"]
