@@ -18,7 +18,7 @@ import pulumi
 from dicomstream.core import naming
 from dicomstream.core.labels import resource_labels
 from dicomstream.core.naming import TABLE_URI_SCHEME, TableRef, dataset_label
-from dicomstream.core.roles import BIGQUERY_DATA_EDITOR, BIGQUERY_JOB_USER
+from dicomstream.core.roles import agent_roles
 
 from .apis import BIGQUERY, CLOUDKMS, HEALTHCARE, LOGGING, MONITORING, ProjectApis, kms_project
 from .bigquery_dataset import TYPE as BIGQUERY_DATASET
@@ -142,6 +142,10 @@ class DicomStreaming(Component):
         self.agent = HealthcareServiceAgent("healthcare-agent", {"project": hc_project}, opts=child)
         agent = self.agent.member
 
+        # What the agent needs, derived as the stack model and the reconciler derive it (core.roles):
+        # here datasets and projects go by the keys that name their resources.
+        needs = agent_roles((d.project_key, d.name) for d in datasets if d.used)
+        dataset_roles = {need.dataset: need.role for need in needs if need.dataset is not None}
         plain_ids = [d.spec["dataset_id"] for d in datasets if isinstance(d.project, str)]
         self.bigquery_datasets: dict[str, BigQueryDataset] = {}
         infos: dict[str, Any] = {}
@@ -165,7 +169,7 @@ class DicomStreaming(Component):
                     "labels": resource_labels(environment, spec.get("labels")),
                     "kms_key_name": spec.get("kms_key_name"),
                     "existing": bool(spec.get("existing")),
-                    "iam": {BIGQUERY_DATA_EDITOR: {AGENT_KEY: agent}} if d.used else {},
+                    "iam": {dataset_roles[d.name]: {AGENT_KEY: agent}} if d.name in dataset_roles else {},
                     "protect": protect,
                 }),
                 opts=pulumi.ResourceOptions(parent=self, transformations=child.transformations,
@@ -173,12 +177,13 @@ class DicomStreaming(Component):
             )
 
         # jobUser is project-level: the Healthcare API runs load jobs in the destination project.
-        self.project_grants: dict[str, ProjectIamGrants] = {}
-        for d in datasets:
-            if d.used and d.project_key not in self.project_grants:
-                self.project_grants[d.project_key] = ProjectIamGrants(
-                    f"{d.project_key}-agent",
-                    {"project": d.project, "iam": {BIGQUERY_JOB_USER: {AGENT_KEY: agent}}}, opts=child)
+        projects = {d.project_key: d.project for d in reversed(datasets)}
+        self.project_grants: dict[str, ProjectIamGrants] = {
+            need.project: ProjectIamGrants(f"{need.project}-agent",
+                                           {"project": projects[need.project], "iam": {need.role: {AGENT_KEY: agent}}},
+                                           opts=child)
+            for need in needs if need.dataset is None
+        }
 
         # Stores wait until the grants have propagated, or the Healthcare API refuses their streams.
         all_grants = [self.agent.agent_role, *(g for ds in self.bigquery_datasets.values() for g in ds.grants),

@@ -12,6 +12,7 @@ entries may still carry the legacy names (`WRITER` is what dataEditor maps to on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 BIGQUERY_DATA_EDITOR = "roles/bigquery.dataEditor"
 BIGQUERY_JOB_USER = "roles/bigquery.jobUser"
@@ -48,7 +49,8 @@ class RequiredRole:
         return granted in table.get(self.role, frozenset({self.role}))
 
 
-def agent_roles(destination_datasets: "list[tuple[str, str]]", destination_projects: "list[str]") -> list[RequiredRole]:
-    """dataEditor on each destination dataset `(project, id)`, jobUser on each destination project."""
-    return ([RequiredRole(BIGQUERY_DATA_EDITOR, project, dataset) for project, dataset in destination_datasets]
-            + [RequiredRole(BIGQUERY_JOB_USER, project) for project in destination_projects])
+def agent_roles(destination_datasets: "Iterable[tuple[str, str]]") -> list[RequiredRole]:
+    """dataEditor on each destination dataset `(project, id)`, then jobUser on each of their projects."""
+    datasets = list(dict.fromkeys(destination_datasets))
+    return ([RequiredRole(BIGQUERY_DATA_EDITOR, project, dataset) for project, dataset in datasets]
+            + [RequiredRole(BIGQUERY_JOB_USER, project) for project in dict.fromkeys(p for p, _ in datasets)])

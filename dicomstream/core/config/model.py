@@ -95,4 +95,4 @@ class StackConfig:
 
     def required_roles(self) -> list[RequiredRole]:
         """What the Healthcare Service Agent must hold for every stream to write."""
-        return agent_roles([d.key for d in self.destination_datasets()], self.destination_projects())
+        return agent_roles(d.key for d in self.destination_datasets())
