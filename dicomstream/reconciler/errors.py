@@ -87,15 +87,19 @@ def _describe(exc: BaseException, what: str, verb: str) -> str:
     if isinstance(exc, auth_exc.RefreshError):
         return f"cannot {verb} {what}: the credentials were refused ({_first_line(exc)}); run `gcloud auth application-default login`"
     if isinstance(exc, gexc.RetryError):
-        cause = exc.cause or exc
-        return f"cannot {verb} {what}: gave up after retrying: {_first_line(cause)}"
+        cause = exc.cause
+        if cause is None or isinstance(cause, gexc.RetryError):
+            return f"cannot {verb} {what}: gave up after retrying"
+        said = _describe(cause, what, verb).removeprefix(f"cannot {verb} {what}: ")
+        return f"cannot {verb} {what}: gave up after retrying: {said}"
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
         request = getattr(exc, "request", None)
         url = getattr(request, "url", "") or ""
         if "refused" in str(exc).lower() and is_loopback(url):
             return (f"cannot {verb} {what}: nothing listens at {urlparse(url).hostname}:{urlparse(url).port}; is the sandbox running? "
                     "(`dicomstream sandbox status`; `dicomstream sandbox up` prints the endpoints)")
-        return f"cannot {verb} {what}: cannot connect: {_first_line(exc)}"
+        where = f" to {urlparse(url).hostname}" if urlparse(url).hostname else ""
+        return f"cannot {verb} {what}: cannot connect{where}: {_connection_problem(exc)}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"cannot {verb} {what}: the request timed out"
     if isinstance(exc, gexc.Unauthorized):
@@ -110,6 +114,25 @@ def _describe(exc: BaseException, what: str, verb: str) -> str:
     if isinstance(exc, gexc.GoogleAPICallError):
         return f"cannot {verb} {what}: {exc.code} {_message(exc)}"
     return f"cannot {verb} {what}: {type(exc).__name__}: {_first_line(exc)}"
+
+
+_CONNECTION_PROBLEMS = (
+    (("nameresolution", "name or service not known", "nodename nor servname", "getaddrinfo"),
+     "the host name does not resolve (check the endpoint, the network, DNS)"),
+    (("refused",), "the connection was refused"),
+    (("timed out", "timeout"), "the connection timed out"),
+    (("unreachable",), "the network is unreachable"),
+    (("certificate", "ssl"), "the TLS handshake failed (certificate or proxy)"),
+    (("remotedisconnected", "connection aborted", "reset by peer"), "the server closed the connection"),
+)
+
+
+def _connection_problem(exc: BaseException) -> str:
+    """What went wrong, in words: requests' text ("HTTPSConnectionPool(host=...): Max retries
+    exceeded with url: ... (Caused by NameResolutionError(...))") is the library's, not the user's."""
+    text = str(exc).lower()
+    return next((words for needles, words in _CONNECTION_PROBLEMS if any(n in text for n in needles)),
+                "the connection failed")
 
 
 def _message(exc: gexc.GoogleAPICallError) -> str:

@@ -350,3 +350,21 @@ def test_copy_plan_widens_the_destination_and_rebuilds_records_that_differ():
                                     "FROM UNNEST(s.`Seq`) AS _e0)")
     with pytest.raises(SchemaConflict, match="column SOPInstanceUID: NULLABLE INTEGER in the snapshot"):
         copy_plan(destination, [f("SOPInstanceUID", "INTEGER")])
+
+
+def test_connection_failures_are_said_in_words_not_in_requests_text():
+    import requests
+    from google.api_core import exceptions as gexc
+
+    from dicomstream.reconciler.errors import describe_error
+
+    raw = ("HTTPSConnectionPool(host='healthcare.googleapis.com', port=443): Max retries exceeded with url: /v1/x "
+           "(Caused by NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to "
+           "resolve 'healthcare.googleapis.com' ([Errno -2] Name or service not known)\"))")
+    exc = requests.exceptions.ConnectionError(raw, request=requests.Request("GET", "https://healthcare.googleapis.com/v1/x").prepare())
+    line = describe_error(exc, "DICOM stores")
+    assert line == ("cannot read DICOM stores: cannot connect to healthcare.googleapis.com: the host name does not "
+                    "resolve (check the endpoint, the network, DNS)")
+    retried = describe_error(gexc.RetryError("Timeout of 120.0s exceeded", cause=exc), "DICOM stores")
+    assert retried.startswith("cannot read DICOM stores: gave up after retrying: cannot connect to healthcare")
+    assert "Max retries" not in retried and "0x7f" not in retried
