@@ -35,10 +35,10 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore::FutureWarning:google.api_core._python_version_support")
 
 
-class RetryClock:
-    """google-api-core's retries read `time.monotonic()` and wait with `time.sleep()`; this clock
-    moves only when a retry sleeps. A retry deadline of seconds then means a number of back-off
-    steps, the same on an idle and on a loaded machine, and costs no wall-clock time."""
+class StepClock:
+    """A clock that moves only when something sleeps on it: `monotonic()` and `sleep()`, the two
+    calls of `time` that retries, fault windows and pauses make. A wait of seconds then means a
+    number of steps, the same on an idle and on a loaded machine, and costs no wall-clock time."""
 
     def __init__(self) -> None:
         import threading
@@ -58,11 +58,18 @@ class RetryClock:
 
 
 @pytest.fixture
-def retry_clock(monkeypatch):
-    """Every google-api-core retry in this process (ours, google-cloud-bigquery's) on a RetryClock."""
+def step_clock(monkeypatch):
+    """A StepClock; `step_clock.install(module)` makes `module.time` this clock for the test."""
+    clock = StepClock()
+    clock.install = lambda module: monkeypatch.setattr(module, "time", clock)
+    return clock
+
+
+@pytest.fixture
+def retry_clock(step_clock):
+    """Every google-api-core retry in this process (ours, google-cloud-bigquery's) on a StepClock."""
     from google.api_core.retry import retry_base, retry_unary
 
-    clock = RetryClock()
-    monkeypatch.setattr(retry_unary, "time", clock)
-    monkeypatch.setattr(retry_base, "time", clock)
-    return clock
+    step_clock.install(retry_unary)
+    step_clock.install(retry_base)
+    return step_clock

@@ -15,7 +15,8 @@ from dicomstream.sandbox.identity import fake_service_agent_email
 
 def _wait(google, name: str, version: str = "v1") -> dict:
     ops = google.datasets(version).operations()
-    for _ in range(200):
+    deadline = time.monotonic() + 600  # a hang guard, far past any load
+    while time.monotonic() < deadline:
         op = google.call(ops.get(name=name))
         if op.get("done"):
             return op

@@ -113,7 +113,15 @@ def test_the_delay_waits_on_create_only_and_again_when_a_trigger_changes():
 
 
 def test_a_store_created_right_after_its_grants_fails_and_after_the_delay_streams(
-        sandbox, sandbox_admin, healthcare, resourcemanager, unique_id):
+        sandbox, sandbox_admin, healthcare, resourcemanager, unique_id, step_clock, monkeypatch):
+    """The fault's window and the pause run on one StepClock: the window closes because the pause
+    slept through it, on any machine (on the wall clock, a slow first call missed the window)."""
+    import time
+
+    from dicomstream.sandbox.emulator import faults
+
+    step_clock.install(faults)
+    monkeypatch.setattr(time, "sleep", step_clock.sleep)  # the provider imports time when it runs
     dataset = f"first_up_{unique_id}"
     config = build({
         "gcp:project": "acme-imaging-dev",
@@ -133,6 +141,7 @@ def test_a_store_created_right_after_its_grants_fails_and_after_the_delay_stream
     with pytest.raises(gexc.Forbidden):
         healthcare.create_dicom_store(hc_dataset, f"{store.name}-{unique_id}", body)
     DelayProvider().create({"seconds": propagation_s, "triggers": ["grant"]})
+    assert step_clock.sleeps == [propagation_s]
     created = healthcare.create_dicom_store(hc_dataset, f"{store.name}-{unique_id}", body)
     assert created["streamConfigs"][0]["bigqueryDestination"]["tableUri"] == store.streams[0].uri
 

@@ -74,17 +74,18 @@ def test_a_bigquery_fault_taking_the_lease_cannot_read_exit_4(world, instances, 
 def test_a_lease_taken_over_mid_export_fails_the_run_and_changes_nothing_more(world, instances, monkeypatch):
     import threading
 
-    from tests.reconciler.test_kill_and_concurrency import _exports, _wait
+    from tests.reconciler.test_kill_and_concurrency import _wait
 
     _gap(world, instances)
     monkeypatch.setattr(Lease, "_due", lambda self: True)  # renew at every chance
-    world.admin.add_fault(r"/operations/", method="GET", delay_s=1, count=1)
+    world.admin.add_fault(r"/operations/", method="GET", hold=True, count=1)  # the run waits on its export
 
     def take_over():  # what a second run does once the lease expired (or with --break-lease)
-        _wait(lambda: bool(_exports(world)))
+        _wait(lambda: world.admin.held() == 1)
         world.sandbox.bigquery_client(PROJECT).query_and_wait(
             f"UPDATE `{PROJECT}.{world.dataset}.{LEASE_TABLE}` SET holder = 'other', "
             "taken = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 SECOND) WHERE TRUE", job_retry=None)
+        world.admin.release_faults()
 
     thread = threading.Thread(target=take_over)
     thread.start()
