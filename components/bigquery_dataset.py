@@ -1,5 +1,6 @@
 """A BigQuery dataset that DICOM stores stream into, with its additive IAM grants."""
 
+from functools import partial
 from typing import NotRequired, Optional, TypedDict
 
 import pulumi
@@ -146,7 +147,7 @@ def _checked_labels(labels: dict, checks: Checks) -> dict:
         if reason:
             checks.problem(f"labels.{key}", reason)
             continue
-        out[key] = checks.value(value, f"labels.{key}", lambda v, key=key: naming.label_value_problem(key, v))
+        out[key] = checks.value(value, f"labels.{key}", partial(naming.label_value_problem, key))
     return out
 
 

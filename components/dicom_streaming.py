@@ -11,6 +11,7 @@ its id, and its project's grants and APIs by that name; two such datasets share 
 are given the same Output.
 """
 
+from functools import partial
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
@@ -23,7 +24,7 @@ from dicomstream.core.roles import agent_roles
 from .apis import BIGQUERY, CLOUDKMS, HEALTHCARE, LOGGING, MONITORING, ProjectApis, kms_project
 from .bigquery_dataset import TYPE as BIGQUERY_DATASET
 from .bigquery_dataset import BigQueryDataset
-from .dicom_store import DicomStoreArgs, StoreInfo
+from .dicom_store import DicomStoreArgs, StoreInfo, StreamArgs
 from .healthcare_dataset import HealthcareDataset
 from .inputs import Checks, derive_all, known
 from .monitoring import StreamMonitoring
@@ -301,25 +302,22 @@ class DicomStreaming(Component):
             if reason:
                 checks.problem(f"{path}.{key}", reason)
             else:
-                checks.value(value, f"{path}.{key}", lambda v, key=key: naming.label_value_problem(key, v))
+                checks.value(value, f"{path}.{key}", partial(naming.label_value_problem, key))
 
     def _store(self, i: int, store: DicomStoreArgs, datasets: list[_Dataset], environment: Any,
                checks: Checks) -> DicomStoreArgs:
         """The store with its streams resolved to `tableUri`s and the environment's labels."""
         path = f"dicom_stores[{i}]"
         self._labels(store.get("labels") or {}, f"{path}.labels", checks)
-        streams = []
+        streams: list[StreamArgs] = []
         for j, stream in enumerate(store.get("streams") or []):
             target = self._resolve(stream.get("table"), datasets, f"{path}.streams[{j}].table", checks)
             if target is not None:
                 dataset, table = target
                 dataset.used = True
-                streams.append({"table": derive_all(
-                    lambda project, d=dataset.spec["dataset_id"], t=table: f"{TABLE_URI_SCHEME}{project}.{d}.{t}",
-                    dataset.project)})
-        resolved: DicomStoreArgs = {"store_id": store.get("store_id"),  # type: ignore[typeddict-item]
-                                    "labels": resource_labels(environment, store.get("labels")), "streams": streams}
-        return resolved
+                streams.append({"table": derive_all(partial(_table_uri, dataset.spec["dataset_id"], table), dataset.project)})
+        return {"store_id": store["store_id"], "labels": resource_labels(environment, store.get("labels")),
+                "streams": streams}
 
     @staticmethod
     def _resolve(text: Any, datasets: list[_Dataset], path: str, checks: Checks) -> Optional[tuple[_Dataset, str]]:
@@ -386,6 +384,10 @@ class DicomStreaming(Component):
             return out
 
         return derive_all(index, *(uri for _, uri in uris))
+
+
+def _table_uri(dataset: str, table: str, project: str) -> str:
+    return f"{TABLE_URI_SCHEME}{project}.{dataset}.{table}"
 
 
 def _without_none(values: dict[str, Any]) -> Any:

@@ -52,7 +52,10 @@ def is_hidden(value: object) -> bool:
 
 def _part_of(source: object, part: str) -> str:
     """`part` of a hidden string stays hidden (same type), so no message built from it leaks it."""
-    return type(source)(part) if is_hidden(source) else part
+    if is_hidden(source):
+        hidden: str = type(source)(part)  # type: ignore[call-arg,assignment]  # a str subclass (Secret)
+        return hidden
+    return part
 
 
 def dotted(*parts: str) -> str:

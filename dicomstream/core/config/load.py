@@ -58,7 +58,7 @@ def config_of(document: Any, file: str) -> dict[str, Any]:
         issues.append(Issue(file, "config", "required key 'config' is missing"))
     elif not isinstance(config, dict):
         issues.append(Issue(file, "config", f"expected a mapping, found {describe(config)}"))
-    if issues:
+    if issues or not isinstance(config, dict):
         raise ConfigError(issues)
     return config
 

@@ -71,7 +71,9 @@ def build_datasets(raw: Any, healthcare: HealthcareConfig | None, gcp_project: s
                 result.append(None)
                 continue
             project = lenient.get("project", default_project)
-            placeholder = BigQueryDatasetConfig(lenient["id"], None if project_id_problem(project) else project, None)
+            # A placeholder: its project is None when that is what is wrong (never planned, only looked up).
+            placeholder = BigQueryDatasetConfig(lenient["id"], None if project_id_problem(project) else project,  # type: ignore[arg-type]
+                                                None)
             seen.setdefault(placeholder.key, i)
             result.append(placeholder)
             continue
@@ -123,8 +125,8 @@ def build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], healthc
                                       f"dicomStores[{names[name]}]; store names are unique in a dataset")
         if isinstance(name, str):
             names.setdefault(name, i)
-        refs = _store_streams(streams, path, by_id, declared, default_project, out)
-        if valid:
+        refs = _store_streams(streams or [], path, by_id, declared, default_project, out)
+        if valid and isinstance(name, str):
             stores.append(DicomStoreConfig(name, labels, tuple(refs)))
     return stores
 
