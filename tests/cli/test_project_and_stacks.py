@@ -62,3 +62,10 @@ def test_a_file_outside_a_project_is_still_validated(tmp_path, monkeypatch):
     (tmp_path / "Pulumi.solo.yaml").write_text((PROJECT / "stacks" / "Pulumi.dev.yaml").read_text())
     result = run(["validate", "--file", "Pulumi.solo.yaml"], tmp_path, monkeypatch)
     assert result.exit_code == 0 and result.stdout.startswith("Pulumi.solo.yaml: valid: "), result.output
+
+
+def test_counts_read_as_english(monkeypatch):
+    """It said "3 DICOM store(s) streaming 5 time(s) into 4 table(s)"."""
+    result = run(["validate", "--stack", "dev"], PROJECT, monkeypatch)
+    assert result.exit_code == 0 and "(s)" not in result.output
+    assert " DICOM stores with " in result.stdout and " streams into " in result.stdout and " tables in " in result.stdout
