@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 _MARK = {"done": "✓", "failed": "✗", "deferred": "…"}
+REFUSALS = ("refuse_deletes", "refuse_unattributed")  # exit 5
 
 
 def reconcile(
@@ -45,7 +46,8 @@ def reconcile(
     instances and missing grants are found; --apply fixes them. Exit 0: nothing left to do; 3: changes pending (dry run) or problems only an operator can fix
     (reported with the command to run); 1: an action, snapshot or comparison failed; 2: invalid
     configuration or options; 4: cannot read (auth, network, permission); 5: refused for safety
-    (a deletion over the --max-delete-share of a table, or another run holds the lease).
+    (a deletion over the --max-delete-share of a table, rows no one can prove are the stack's, or
+    another run holds the lease).
     """
     from dicomstream.reconciler import cli as support
     from dicomstream.reconciler.errors import CannotRead
@@ -74,7 +76,7 @@ def reconcile(
         if progress is not None:
             progress.close()
 
-    if result.refused or any(a.kind == "refuse_deletes" for a in result.reports):
+    if result.refused or any(a.kind in REFUSALS for a in result.reports):
         code = support.EXIT_REFUSED
     elif result.failed:
         code = support.EXIT_FAILED

@@ -356,6 +356,15 @@ class TableRef:
 
 
 # BigQuery multi-regions and the region prefixes they contain.
+CURRENT_VIEW_SUFFIX = "_current"
+RESERVED_TABLE_PREFIX = "_dicomstream_"  # the reconciler's own tables: state, lease, snapshots
+
+
+def current_view_name(table: str) -> str:
+    """The view `reconcile --deletes view` keeps beside a destination table: `TABLE_current`."""
+    return f"{table}{CURRENT_VIEW_SUFFIX}"
+
+
 _MULTI_REGIONS = {"us": ("us-",), "eu": ("europe-",)}
 
 

@@ -70,6 +70,19 @@ class HealthcareClient(RestClient):
             if not token:
                 return
 
+    # -- locations and metrics ------------------------------------------------------------------
+    def list_locations(self, project: str) -> list[str]:
+        """The location ids the service offers to `project` (`projects.locations.list`)."""
+        return [loc.get("locationId") or loc["name"].rsplit("/", 1)[1]
+                for loc in self._paged(self._p(f"projects/{project}/locations"), "locations")]
+
+    def store_metrics(self, store: str) -> dict:
+        """`dicomStores.getDICOMStoreMetrics`: instanceCount, seriesCount, studyCount, sizes (int64 strings)."""
+        return self.call("GET", self._p(f"{store}:getDICOMStoreMetrics"))
+
+    def study_metrics(self, store: str, study: str) -> dict:
+        return self.call("GET", self._web(store, f"studies/{study}:getStudyMetrics"))
+
     # -- datasets -----------------------------------------------------------------------------
     def create_dataset(self, project: str, location: str, dataset_id: str, body: dict | None = None, wait: float = 120.0) -> dict:
         op = self.call(
@@ -95,8 +108,10 @@ class HealthcareClient(RestClient):
     def get_dicom_store(self, name: str) -> dict:
         return self.call("GET", self._p(name))
 
-    def list_dicom_stores(self, dataset: str) -> list[dict]:
-        return list(self._paged(self._p(f"{dataset}/dicomStores"), "dicomStores"))
+    def list_dicom_stores(self, dataset: str, version: str | None = None) -> list[dict]:
+        """Every store of a dataset; `version="v1beta1"` shows the stream options only it has
+        (`changeDataCaptureConfig`)."""
+        return list(self._paged(f"{version or self.version}/{dataset}/dicomStores", "dicomStores"))
 
     def patch_dicom_store(self, name: str, body: dict, update_mask: str | Iterable[str]) -> dict:
         """PATCH with `updateMask`: only the named fields change (`streamConfigs` is replaced whole)."""
@@ -110,9 +125,15 @@ class HealthcareClient(RestClient):
         self.call("DELETE", self._p(name))
 
     # -- export and operations ----------------------------------------------------------------
-    def export_to_bigquery(self, store: str, table_uri: str, write_disposition: str = "WRITE_APPEND") -> dict:
-        """Starts `dicomStores.export`; returns the operation (`{"name": ".../operations/ID"}`)."""
-        body = {"bigqueryDestination": {"tableUri": table_uri, "writeDisposition": write_disposition}}
+    def export_to_bigquery(self, store: str, table_uri: str, write_disposition: str = "WRITE_APPEND",
+                           options: dict | None = None, filter_uri: str | None = None) -> dict:
+        """Starts `dicomStores.export`; returns the operation (`{"name": ".../operations/ID"}`).
+        `options`: more `bigqueryDestination` fields (`includeSourceStore`, `schemaJson`);
+        `filter_uri`: a `gs://` file of `/studies/UID[/series/UID[/instances/UID]]` lines."""
+        body: dict = {"bigqueryDestination": {"tableUri": table_uri, "writeDisposition": write_disposition,
+                                              **(options or {})}}
+        if filter_uri:
+            body["filterConfig"] = {"resourcePathsGcsUri": filter_uri}
         return self.call("POST", self._p(f"{store}:export"), json_body=body)
 
     def get_operation(self, name: str) -> dict:

@@ -247,7 +247,8 @@ class RecordState(Action):
 
 @dataclass(frozen=True)
 class AddRows(Action):
-    """ONE `INSERT ... SELECT`: rows of the store's snapshot whose instance the table lacks."""
+    """ONE `INSERT ... SELECT`: rows of the store's snapshot whose instance the table lacks or holds
+    in an outdated version (the missing keys are selected first, then their rows)."""
 
     category: ClassVar[str] = "backfill"
     store: str
@@ -255,16 +256,22 @@ class AddRows(Action):
     table: TableRef
     instances: int
     create_table: bool = False  # the table does not exist yet: created with the snapshot's schema
+    stale: int = 0  # of `instances`, those whose current row is an older version than the store's
 
     def describe(self) -> str:
         made = " (creating the table)" if self.create_table else ""
-        return (f"add rows of {self.instances} instances of dicomStores[{self.store}] missing from "
-                f"{self.table.uri}{made}")
+        missing = self.instances - self.stale
+        what = (f"add rows of {missing} instances of dicomStores[{self.store}] missing from {self.table.uri}"
+                if missing or not self.stale else f"add rows to {self.table.uri}")
+        if self.stale:
+            what += (f"{' and' if missing else ':'} the current version of {self.stale} instances whose row there "
+                     f"is outdated (an older LastUpdated than dicomStores[{self.store}] has)")
+        return what + made
 
 
 @dataclass(frozen=True)
 class Deduplicate(Action):
-    """ONE DML: rows older than their instance's current row (out of the streaming buffer)."""
+    """ONE DML: the stack's rows older than their instance's current row (out of the streaming buffer)."""
 
     category: ClassVar[str] = "backfill"
     table: TableRef
@@ -275,19 +282,28 @@ class Deduplicate(Action):
         return f"remove {self.rows} duplicate rows from {self.table.uri} (older than their instance's current row)"
 
 
+def _delete_parts(rows: int, tombstones: int) -> str:
+    data = rows - tombstones
+    parts = [f"{data} row{'s' if data != 1 else ''} of data"]
+    if tombstones:
+        parts.append(f"{tombstones} DELETE row{'s' if tombstones != 1 else ''} Google streamed")
+    return " and ".join(parts)
+
+
 @dataclass(frozen=True)
 class DeleteRows(Action):
-    """ONE DML: rows of instances in none of the table's store snapshots, older than `cutoff`."""
+    """ONE DML: the stack's rows of instances in none of the table's store snapshots, older than `cutoff`."""
 
     category: ClassVar[str] = "deletes"
     table: TableRef
     instances: int
     rows: int
     cutoff: datetime
+    tombstones: int = 0  # of `rows`, the DELETE rows streamed when the instances were deleted
 
     def describe(self) -> str:
-        return (f"delete {self.rows} rows of {self.instances} deleted instances from {self.table.uri} "
-                f"(rows older than {_iso(self.cutoff)})")
+        return (f"delete the rows of {self.instances} deleted instances from {self.table.uri} "
+                f"({_delete_parts(self.rows, self.tombstones)}; rows older than {_iso(self.cutoff)})")
 
 
 @dataclass(frozen=True)
@@ -304,20 +320,37 @@ class DeferDeletes(Action):
 
 @dataclass(frozen=True)
 class RefuseDeletes(Action):
-    """Deleting this much of a table in one run looks like bad evidence: refused, the operator decides."""
+    """Deleting this much of a table in one run looks like bad evidence: refused, the operator decides.
+    The share is of instances (a deleted instance's data row and its DELETE row are one instance)."""
 
     category: ClassVar[str] = "deletes"
     mutating: ClassVar[bool] = False
     table: TableRef
-    rows: int
-    total_rows: int
+    instances: int
+    total_instances: int
     cap: float
+    rows: int = 0
 
     def describe(self) -> str:
-        share = self.rows / self.total_rows if self.total_rows else 1.0
-        return (f"{self.table.uri}: NOT deleting {self.rows} of {self.total_rows} rows ({share:.0%}): more than "
-                f"--max-delete-share {self.cap:g} of the table in one run; check the stores, then rerun with "
-                f"--max-delete-share {min(1.0, round(share + 0.005, 2)):g} to allow it")
+        share = self.instances / self.total_instances if self.total_instances else 1.0
+        return (f"{self.table.uri}: NOT deleting the rows of {self.instances} of its {self.total_instances} instances "
+                f"({share:.0%}; {self.rows} rows): more than --max-delete-share {self.cap:g} of the table in one run; "
+                f"check the stores, then rerun with --max-delete-share {min(1.0, round(share + 0.005, 2)):g} to allow it")
+
+
+@dataclass(frozen=True)
+class RefuseUnattributed(Action):
+    """Rows no one can prove are the stack's: nothing of them is deleted, deduplicated or hidden (exit 5)."""
+
+    category: ClassVar[str] = "deletes"
+    mutating: ClassVar[bool] = False
+    table: TableRef
+    reason: str
+    withheld: tuple[str, ...]  # what was not done: "delete the rows of 3 instances", ...
+
+    def describe(self) -> str:
+        return (f"{self.table.uri}: NOT changing rows that cannot be attributed to the stack's stores "
+                f"({'; '.join(self.withheld)}): {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -336,4 +369,8 @@ class MaintainCurrentView(Action):
 
 
 def current_view_ref(table: TableRef) -> TableRef:
-    return TableRef(table.project, table.dataset, f"{table.table}_current")
+    """The view `--deletes view` maintains: `TABLE_current` in the table's dataset (see
+    `dicomstream.core.naming.current_view_name`, which `validate` checks names against)."""
+    from dicomstream.core.naming import current_view_name
+
+    return TableRef(table.project, table.dataset, current_view_name(table.table))

@@ -45,6 +45,12 @@ def stream_uris(store: dict) -> tuple[str, ...]:
     )
 
 
+def stream_destinations(store: dict) -> dict[str, dict]:
+    return {c["bigqueryDestination"]["tableUri"]: c["bigqueryDestination"]
+            for c in store.get("streamConfigs", []) or []
+            if (c.get("bigqueryDestination") or {}).get("tableUri")}
+
+
 class Observer:
     def __init__(self, healthcare, resourcemanager, tables, waits: Waits | None = None) -> None:
         self.healthcare = healthcare
@@ -69,15 +75,18 @@ class Observer:
         obs = Observed()
         state = State()
         try:
+            # v1beta1: the listing then shows every stream option (`changeDataCaptureConfig` is v1beta1's)
             found = self._read(f"DICOM stores of {desired.healthcare_dataset_name}",
-                               lambda: self.healthcare.list_dicom_stores(desired.healthcare_dataset_name))
+                               lambda: self.healthcare.list_dicom_stores(desired.healthcare_dataset_name, "v1beta1"))
+            obs.listed[desired.healthcare_dataset_name] = found
         except gexc.NotFound:
             obs.healthcare_dataset_exists = False
             found = []
         by_name = {s.get("name"): s for s in found}
         for store in desired.stores:
             seen = by_name.get(store.resource)
-            obs.stores[store.resource] = None if seen is None else ObservedStore(store.resource, stream_uris(seen))
+            obs.stores[store.resource] = None if seen is None else ObservedStore(
+                store.resource, stream_uris(seen), stream_destinations(seen))
 
         project = desired.healthcare_project
         number = self._read(f"project {project}",

@@ -20,6 +20,12 @@ def member_of_email(email: str) -> str:
 class ObservedStore:
     resource: str
     stream_uris: tuple[str, ...]
+    destinations: Mapping[str, Mapping] = field(default_factory=dict)  # uri → its bigqueryDestination
+
+    def option(self, uri: str, name: str) -> bool:
+        """A destination's option as set (`includeSourceStore`, `schemaJson`, `changeDataCaptureConfig`)."""
+        value = (self.destinations.get(uri) or {}).get(name)
+        return value is not None and value is not False
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,11 @@ class Observed:
     project_roles: dict[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)  # project → role → members
     agent_member: str | None = None  # serviceAccount:service-N@gcp-sa-healthcare.iam.gserviceaccount.com
     tables: dict[tuple[str, str], Mapping[str, ObservedTable]] = field(default_factory=dict)  # by dataset key
+    listed: dict[str, list] = field(default_factory=dict)  # dataset resource name → its stores as listed
+
+    def stream_option(self, uri: str, name: str) -> bool:
+        """Whether any store streaming into `uri` sets that option on its destination."""
+        return any(s is not None and s.option(uri, name) for s in self.stores.values())
 
     def table(self, ref: TableRef) -> ObservedTable | None:
         return self.tables.get(ref.dataset_key, {}).get(ref.table)

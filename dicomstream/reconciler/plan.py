@@ -23,6 +23,7 @@ from dicomstream.reconciler.actions import (
     RefuseDeletes,
     ReportMissingDataset,
     ReportMissingGrant,
+    RefuseUnattributed,
     ReportMissingStore,
     current_view_ref,
 )
@@ -31,7 +32,7 @@ from dicomstream.core.roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
 from dicomstream.core.roles import RequiredRole
 from dicomstream.reconciler.desired import DesiredState, DesiredStore
 from dicomstream.reconciler.observed import Observed
-from dicomstream.reconciler.rows import live_view
+from dicomstream.reconciler.rows import Shape, live_view
 from dicomstream.reconciler.state import State, query_fingerprint, state_table_ref
 
 # Rows younger than this may still be in BigQuery's streaming buffer, where DML cannot touch them.
@@ -197,15 +198,17 @@ def _blockers(store: DesiredStore, added: Iterable[str], missing_datasets: set[t
     return list(dict.fromkeys(reasons))
 
 
-def current_view_query(table: TableRef, state_table: TableRef, has_type: bool) -> str:
-    """`TABLE_current`: each live instance's current row (`rows.py`), minus instances hidden by a tombstone."""
+def current_view_query(table: TableRef, state_table: TableRef, shape: "Shape | bool") -> str:
+    """`TABLE_current`: each live key's current row (`rows.py`), minus those hidden by a tombstone."""
+    shape = shape if isinstance(shape, Shape) else Shape(has_type=shape)
+    source = " AND IFNULL(s.store, '') = IFNULL(t.SourceDicomStore, '')" if shape.has_source else ""
     hidden = (f"NOT EXISTS (SELECT 1 FROM `{state_table.sql_id}` AS s "
               f"WHERE s.kind = 'hidden' AND s.table_uri = '{table.uri}' "
-              f"AND s.uid = t.SOPInstanceUID AND t.LastUpdated <= s.up_to)")
-    return live_view(table.sql_id, has_type, hidden)
+              f"AND s.uid = t.SOPInstanceUID{source} AND t.LastUpdated <= s.up_to)")
+    return live_view(table.sql_id, shape, hidden)
 
 
-def view_outdated(observed: Observed, state: State, ref: TableRef, has_type: bool) -> bool:
+def view_outdated(observed: Observed, state: State, ref: TableRef, has_type: "Shape | bool") -> bool:
     """The `TABLE_current` view is missing or not the expected query.
 
     The query is compared when the API returns it; otherwise against the fingerprint recorded
@@ -228,14 +231,27 @@ def delete_cutoff(snapshots: Iterable[Snapshot], now: datetime, buffer: timedelt
     return min([now - buffer, *(s.start for s in snapshots)])
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whether the stack's stores are the only ones streaming into a table without
+    `SourceDicomStore` (`ownership.py`), and why not."""
+
+    established: bool
+    reason: str = ""
+
+
 def plan_table(ref: TableRef, sources: tuple[DesiredStore, ...], snapshots: dict[str, Snapshot],
                stats: TableStats | None, *, now: datetime, options: PlanOptions,
-               has_type: bool = False, view_outdated: bool = False) -> list[Action]:
+               shape: Shape | bool = True, view_outdated: bool = False,
+               owner: Owner | None = None) -> list[Action]:
     """What to change in one table, from its comparison with its stores' snapshots (pure).
 
     `stats` is None when the table does not exist yet. Deletes need the complete evidence: a
-    snapshot of every store that streams into the table, each finished without failures.
+    snapshot of every store that streams into the table, each finished without failures. Rows
+    the stack cannot prove are its own (`rows.py`, rule 6; `owner` for a table without
+    `SourceDicomStore`) are never deleted, deduplicated or hidden.
     """
+    shape = shape if isinstance(shape, Shape) else Shape(has_type=shape)
     only = options.only
     taken = [snapshots[s.resource] for s in sources if s.resource in snapshots]
     out: list[Action] = []
@@ -247,34 +263,60 @@ def plan_table(ref: TableRef, sources: tuple[DesiredStore, ...], snapshots: dict
                     out.append(AddRows(snap.store, snap.resource, ref, snap.instances or 0, create_table=first))
                     first = False
         return out
+    guarded: list[Action] = []  # changes to rows that must be the stack's
     if "backfill" in only:
-        for snap, count in zip(taken, stats.add):
+        stale = stats.stale or (0,) * len(stats.add)
+        for snap, count, old in zip(taken, stats.add, stale):
             if count:
-                out.append(AddRows(snap.store, snap.resource, ref, count))
+                out.append(AddRows(snap.store, snap.resource, ref, count, stale=old))
         if stats.duplicates:
-            out.append(Deduplicate(ref, stats.duplicates, now - options.buffer))
+            guarded.append(Deduplicate(ref, stats.duplicates, now - options.buffer))
         if stats.identical:
             out.append(Blocked(ref.uri, (
                 f"{stats.identical} instances have several rows with the same LastUpdated, which no DML "
                 "statement can tell apart; while streaming is paused, rewrite the table with "
                 f"CREATE OR REPLACE TABLE `{ref.sql_id}` AS SELECT DISTINCT ...")))
-    if "deletes" not in only:
-        return out
-    partial = [s.name for s in sources if s.resource not in snapshots or not snapshots[s.resource].complete]
-    if partial:
-        out.append(Blocked(ref.uri, "no rows deleted: no complete snapshot of "
-                           + ", ".join(f"dicomStores[{n}]" for n in partial)))
-        return out
-    cutoff = delete_cutoff(taken, now, options.buffer)
-    if options.deletes == "view":
-        if stats.hide or view_outdated:
-            out.append(MaintainCurrentView(ref, current_view_ref(ref), stats.hide, view_outdated))
-        return out
-    if stats.delete_rows:
-        if stats.delete_rows > options.max_delete_share * stats.total_rows:
-            out.append(RefuseDeletes(ref, stats.delete_rows, stats.total_rows, options.max_delete_share))
+    if "deletes" in only and not shape.cdc:
+        partial = [s.name for s in sources if s.resource not in snapshots or not snapshots[s.resource].complete]
+        if partial:
+            out.append(Blocked(ref.uri, "no rows deleted: no complete snapshot of "
+                               + ", ".join(f"dicomStores[{n}]" for n in partial)))
+        elif options.deletes == "view":
+            if stats.hide or view_outdated:
+                view = MaintainCurrentView(ref, current_view_ref(ref), stats.hide, view_outdated)
+                (guarded if stats.hide else out).append(view)
         else:
-            out.append(DeleteRows(ref, stats.delete_instances, stats.delete_rows, cutoff))
-    if stats.young_instances:
-        out.append(DeferDeletes(ref, stats.young_instances))
-    return out
+            if stats.delete_rows:
+                if stats.delete_instances > options.max_delete_share * max(stats.instances, 1):
+                    out.append(RefuseDeletes(ref, stats.delete_instances, stats.instances, options.max_delete_share,
+                                             stats.delete_rows))
+                else:
+                    guarded.append(DeleteRows(ref, stats.delete_instances, stats.delete_rows,
+                                              delete_cutoff(taken, now, options.buffer), stats.delete_tombstones))
+            if stats.young_instances:
+                out.append(DeferDeletes(ref, stats.young_instances))
+    if guarded and not shape.has_source and owner is not None and not owner.established:
+        out.append(RefuseUnattributed(ref, owner.reason, tuple(_withheld(a) for a in guarded)))
+        guarded = [a for a in guarded if isinstance(a, MaintainCurrentView) and not a.hide]
+    return _ordered(out, guarded)
+
+
+def _withheld(action: Action) -> str:
+    if isinstance(action, DeleteRows):
+        return f"delete the rows of {action.instances} deleted instances"
+    if isinstance(action, Deduplicate):
+        return f"remove {action.rows} duplicate rows"
+    return f"hide {getattr(action, 'hide', 0)} deleted instances"
+
+
+def _ordered(out: list[Action], guarded: list[Action]) -> list[Action]:
+    """Adds first, then dedup, deletes and the view, then the reports (the order they apply in)."""
+    adds = [a for a in out if isinstance(a, AddRows)]
+    return adds + guarded + [a for a in out if not isinstance(a, AddRows)]
+
+
+def needs_owner(shape: Shape, stats: TableStats | None, options: PlanOptions) -> bool:
+    """Whether a run would change rows whose owner a table without `SourceDicomStore` cannot show."""
+    if stats is None or shape.has_source:
+        return False
+    return bool(stats.duplicates or (not shape.cdc and (stats.delete_rows or stats.hide)))

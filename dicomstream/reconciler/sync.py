@@ -38,22 +38,27 @@ from dicomstream.reconciler.plan import (
     current_view_query,
     delete_cutoff,
     missing_roles,
+    needs_owner,
     plan_table,
     view_outdated,
 )
-from dicomstream.reconciler.rows import TYPE
+from dicomstream.reconciler.rows import METADATA, SOURCE, Shape
 from dicomstream.reconciler.state import ADDED, DELETED, VIEW, State, query_fingerprint, state_table_ref
 
 
 def _params(snapshots: list[compare.Snapshot], cutoff: datetime, dedup_cutoff: datetime, uri: str,
-            hide_cutoff: datetime) -> list:
+            hide_cutoff: datetime, ours: list[str]) -> list:
     from google.cloud import bigquery
 
-    out = [bigquery.ScalarQueryParameter(f"start_{i}", "TIMESTAMP", s.start) for i, s in enumerate(snapshots)]
+    out = []
+    for i, s in enumerate(snapshots):
+        out += [bigquery.ScalarQueryParameter(f"start_{i}", "TIMESTAMP", s.start),
+                bigquery.ScalarQueryParameter(f"store_{i}", "STRING", s.resource)]
     return out + [bigquery.ScalarQueryParameter("cutoff", "TIMESTAMP", cutoff),
                   bigquery.ScalarQueryParameter("hide_cutoff", "TIMESTAMP", hide_cutoff),
                   bigquery.ScalarQueryParameter("dedup_cutoff", "TIMESTAMP", dedup_cutoff),
-                  bigquery.ScalarQueryParameter("uri", "STRING", uri)]
+                  bigquery.ScalarQueryParameter("uri", "STRING", uri),
+                  bigquery.ArrayQueryParameter("ours", "STRING", ours)]
 
 
 def _counter(op: dict, key: str) -> int | None:
@@ -70,6 +75,19 @@ def _counter(op: dict, key: str) -> int | None:
         return None
 
 
+EXPORTS_AT_ONCE = 4  # stores exported in parallel (each export is a long-running operation on Google's side)
+
+
+@dataclass(frozen=True)
+class Need:
+    """One snapshot a run takes: a store, exported into its location's snapshot dataset, in the
+    schema of the tables it is compared with (flattened or JSON)."""
+
+    store: DesiredStore
+    dataset: tuple[str, str]
+    json: bool = False
+
+
 @dataclass
 class DataPhase:
     healthcare: Any
@@ -82,43 +100,43 @@ class DataPhase:
     apply: bool
     waits: Waits = field(default_factory=Waits)
     progress: Progress = field(default_factory=NoProgress)
-    renew: Callable[[], None] = lambda: None  # keeps the lease while the run works (raises LeaseLost)
+    renew: Callable[[], None] = lambda: None  # raises LeaseLost once the run's lease is gone
     after_grant: bool = False  # a grant was just made: a 403 on export may be IAM propagation, wait
     actions: list[A.Action] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    ownership: Any = None  # ownership.Ownership, once discovered (at most once per run)
     _staged: list[TableRef] = field(default_factory=list)
     _schemas: dict[TableRef, list[dict] | None] = field(default_factory=dict)
 
     def run(self) -> None:
-        staging = snapshot.staging_dataset(self.desired)
-        if staging is None or self.observed.datasets.get(staging) is None:
-            where = f"{staging[0]}.{staging[1]}" if staging else f"project {self.desired.healthcare_project}"
-            self.actions.append(A.Blocked("snapshots", (
-                f"no BigQuery dataset to export snapshots to ({where}: the export API writes only to datasets "
-                "in the stores' project); declare a destination dataset there and run `pulumi up`")))
-            return
-        lacking = [r for r in missing_roles(self.desired, self.observed)
-                   if r.project == staging[0] and r.dataset in (None, staging[1])]
-        if lacking:
-            self.actions.append(A.Blocked("snapshots", (
-                f"not taken: the Healthcare Service Agent lacks {', '.join(sorted({r.role for r in lacking}))} "
-                f"on {staging[0]}.{staging[1]}, where the stores are exported (see the grant reports); "
-                "no table is compared this run")))
-            return
-        self._drop_leftovers(staging)
+        locations = {key: self._location(key) for key in self.desired.destination_keys}
+        stagings = snapshot.staging_datasets(self.desired, locations)
+        usable = {key for key in set(stagings.values()) if self._staging_usable(key)}
+        plans: dict[TableRef, tuple[tuple[DesiredStore, ...], tuple[tuple[str, str], bool]]] = {}
+        for ref, sources in sorted(self.desired.tables().items()):
+            if self.observed.datasets.get(ref.dataset_key) is None:
+                continue  # reported as a missing dataset by the plan
+            loc = snapshot.location_key(locations.get(ref.dataset_key))
+            staging = stagings.get(loc)
+            if staging is None:
+                self.actions.append(A.Blocked(ref.uri, (
+                    f"not compared: no destination dataset of project {self.desired.healthcare_project} (the stores' "
+                    f"project, where the export API writes) is in location {locations.get(ref.dataset_key) or 'unknown'} "
+                    "to take its snapshots into (BigQuery reads no two locations in one query); declare one there")))
+                continue
+            if staging not in usable:
+                continue  # blocked once per snapshot dataset (`_staging_usable`), only its tables wait
+            plans[ref] = (sources, (staging, self._is_json(ref)))
+        needs = {Need(s, *where) for sources, where in plans.values() for s in sources
+                 if self.observed.stores.get(s.resource) is not None}
+        for key in sorted(usable):
+            self._drop_leftovers(key)
         run = snapshot.run_id(self.now)
-        snapshots: dict[str, compare.Snapshot] = {}
         try:
-            for store in self.desired.stores:
-                if self.observed.stores.get(store.resource) is None:
-                    continue  # reported as a missing store by the plan
-                taken = self._guard(A.CompareStore(store.name, store.resource),
-                                    lambda s=store: self._snapshot(s, snapshot.snapshot_table(staging, s.name, run)))
-                if taken is not None:
-                    snapshots[store.resource] = taken
-                self.renew()
-            for ref, sources in sorted(self.desired.tables().items()):
-                self._guard(A.CompareTable(ref), lambda r=ref, s=sources: self._table(r, s, snapshots))
+            taken = self._take(needs, run)
+            for ref, (sources, where) in plans.items():
+                snaps = {s.resource: taken[Need(s, *where)] for s in sources if Need(s, *where) in taken}
+                self._guard(A.CompareTable(ref), lambda r=ref, src=sources, sn=snaps: self._table(r, src, sn))
                 self.renew()
         finally:
             for ref in self._staged:
@@ -126,6 +144,63 @@ class DataPhase:
                     self.tables.drop(ref)
                 except Exception:  # noqa: BLE001 - it expires on its own; the next run drops it
                     pass
+
+    def _take(self, needs: set[Need], run: str) -> dict[Need, compare.Snapshot]:
+        """Every snapshot the tables need, EXPORTS_AT_ONCE at a time; a failed one is reported."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        ordered = sorted(needs, key=lambda n: (n.dataset, n.store.name, n.json))
+        taken: dict[Need, compare.Snapshot] = {}
+
+        def one(need: Need) -> tuple[Need, compare.Snapshot | None]:
+            table = snapshot.snapshot_table(need.dataset, need.store.name, run, need.json)
+            return need, self._guard(A.CompareStore(need.store.name, need.store.resource),
+                                     lambda: self._snapshot(need.store, table, need.json))
+
+        with ThreadPoolExecutor(max_workers=max(1, min(EXPORTS_AT_ONCE, len(ordered)))) as pool:
+            for need, snap in pool.map(one, ordered):  # re-raises LeaseLost from a worker
+                if snap is not None:
+                    taken[need] = snap
+        self.renew()
+        return taken
+
+    def _location(self, key: tuple[str, str]) -> str | None:
+        seen = self.observed.datasets.get(key)
+        if seen is not None and seen.location:
+            return seen.location
+        return self.desired.dataset(key).location
+
+    def _is_json(self, ref: TableRef) -> bool:
+        schema = self._schema(ref)
+        if schema is not None:
+            return any(f["name"] == METADATA and f.get("type") == "JSON" for f in schema)
+        return self.observed.stream_option(ref.uri, "schemaJson")
+
+    def _shape(self, ref: TableRef, schema: list[dict] | None) -> Shape:
+        cdc = self.observed.stream_option(ref.uri, "changeDataCaptureConfig")
+        if schema is None:
+            return Shape(has_type=not cdc, has_source=self.observed.stream_option(ref.uri, "includeSourceStore"),
+                         cdc=cdc, json=self.observed.stream_option(ref.uri, "schemaJson"))
+        return Shape.of(schema, cdc=cdc)
+
+    def _staging_usable(self, key: tuple[str, str]) -> bool:
+        """A snapshot dataset that exists and the agent may export to; else one `blocked` line for it
+        (only the tables of its location wait)."""
+        label = f"{key[0]}.{key[1]}"
+        if self.observed.datasets.get(key) is None:
+            self.actions.append(A.Blocked(f"snapshots in {label}", (
+                f"not taken: the snapshot dataset {label} does not exist (the export API writes only to datasets in "
+                "the stores' project); run `pulumi up`; the tables of its location are not compared this run")))
+            return False
+        lacking = [r for r in missing_roles(self.desired, self.observed)
+                   if r.project == key[0] and r.dataset in (None, key[1])]
+        if lacking:
+            self.actions.append(A.Blocked(f"snapshots in {label}", (
+                f"not taken: the Healthcare Service Agent lacks {', '.join(sorted({r.role for r in lacking}))} "
+                f"on {label}, where the stores are exported (see the grant reports); "
+                "the tables of its location are not compared this run")))
+            return False
+        return True
 
     # -------------------------------------------------------------------------- helpers
 
@@ -152,9 +227,18 @@ class DataPhase:
             self._schemas[ref] = self.tables.schema(ref)
         return self._schemas[ref]
 
+    def _owner(self, ref: TableRef, sources: tuple[DesiredStore, ...]):
+        """Whether only the stack's stores stream into `ref` (listed once per run, when first needed)."""
+        from dicomstream.reconciler.ownership import discover
+
+        if self.ownership is None:
+            projects = [self.desired.healthcare_project, *self.desired.destination_projects]
+            self.ownership = discover(self.healthcare, projects, self.observed.listed)
+        return self.ownership.owner(ref.uri, [s.resource for s in self.desired.stores])
+
     # ------------------------------------------------------------------------- snapshots
 
-    def _snapshot(self, store: DesiredStore, table: TableRef) -> compare.Snapshot:
+    def _snapshot(self, store: DesiredStore, table: TableRef, json: bool = False) -> compare.Snapshot:
         """Export the store into `table` and wait; complete only when DONE without failures."""
         from dicomstream.gcp.healthcare import OperationFailed, OperationTimeout
 
@@ -163,7 +247,9 @@ class DataPhase:
         self._staged.append(table)
         try:
             def export() -> dict:
-                return self.healthcare.export_to_bigquery(store.resource, table.uri, "WRITE_TRUNCATE")
+                # every option a destination may have: the rows carry their store and the tables' schema
+                options = {"includeSourceStore": True, **({"schemaJson": {}} if json else {})}
+                return self.healthcare.export_to_bigquery(store.resource, table.uri, "WRITE_TRUNCATE", options)
 
             op = propagation_retry(self.waits)(export)() if self.after_grant else export()
             start = snapshot.parse_time((op.get("metadata") or {}).get("createTime")) or self.now
@@ -218,50 +304,48 @@ class DataPhase:
 
     def _table(self, ref: TableRef, sources: tuple[DesiredStore, ...], snapshots: dict[str, compare.Snapshot]) -> None:
         taken = [snapshots[s.resource] for s in sources if s.resource in snapshots]
-        nonempty = [s for s in taken if s.instances != 0]
         schema = self._schema(ref)
-        has_type = schema is not None and any(f["name"] == TYPE for f in schema)
+        shape = self._shape(ref, schema)
         stats = None
         view = self.options.deletes == "view" and "deletes" in self.options.only
-        outdated = view and schema is not None and view_outdated(self.observed, self.state, ref, has_type)
+        outdated = view and schema is not None and not shape.cdc and view_outdated(self.observed, self.state, ref, shape)
         cutoff = delete_cutoff(taken, self.now, self.options.buffer)
         hide_cutoff = min([s.start for s in taken] or [self.now])
-        params = _params(nonempty, cutoff, self.now - self.options.buffer, ref.uri, hide_cutoff)
+        params = _params(taken, cutoff, self.now - self.options.buffer, ref.uri, hide_cutoff,
+                         [s.resource for s in sources])
         if schema is not None:
-            # No snapshot with rows: every store was verifiably empty (nothing to add, every row is of
-            # a gone instance), or none was taken (then `plan_table` plans no deletes: no complete
-            # snapshot). `_snapshot` never calls a store empty on a count it does not know.
+            # Snapshots without rows (verifiably empty stores) add nothing and are not read; none taken:
+            # `plan_table` plans no deletes (no complete snapshot).
             state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
-            sql = compare.stats_sql(ref, has_type, nonempty, "deletes" in self.options.only, view, state)
-            row = self.tables.query_row(ref.project, sql, params)
-            stats = compare.TableStats.from_row(row, len(nonempty))
-            stats = _spread(stats, taken, nonempty)
+            sql = compare.stats_sql(ref, shape, taken, "deletes" in self.options.only, view, state)
+            row = self.tables.query_row(ref.project, sql, _used(params, sql))
+            stats = compare.TableStats.from_row(row, len(taken))
+        owner = self._owner(ref, sources) if needs_owner(shape, stats, self.options) else None
         planned = plan_table(ref, sources, snapshots, stats, now=self.now, options=self.options,
-                             has_type=has_type, view_outdated=outdated)
+                             shape=shape, view_outdated=outdated, owner=owner)
         self.actions += planned
         if not self.apply:
             return
         for action in planned:
             if action.mutating:
-                self._guard(action, lambda a=action: self._apply(a, ref, has_type, nonempty, params))
+                self._guard(action, lambda a=action: self._apply(a, ref, shape, taken, params))
 
     def _dml(self, project: str, sql: str, params: list) -> int:
-        """Every mutating statement renews the lease first (LeaseLost: not run)."""
+        """Every mutating statement checks the lease first (LeaseLost: not run)."""
         self.renew()
-        return self.tables.dml(project, sql, params)
+        return self.tables.dml(project, sql, _used(params, sql))
 
-    def _apply(self, action: A.Action, ref: TableRef, has_type: bool, snaps: list[compare.Snapshot], params: list) -> None:
+    def _apply(self, action: A.Action, ref: TableRef, shape: Shape, snaps: list[compare.Snapshot], params: list) -> None:
         self.renew()
         if isinstance(action, A.AddRows):
-            self.outcomes.append(self._add(action, ref, has_type, snaps, params))
+            self.outcomes.append(self._add(action, ref, shape, snaps, params))
         elif isinstance(action, A.DeleteRows):
-            n = self._dml(ref.project, compare.delete_sql(ref, snaps), [p for p in params if p.name == "cutoff"])
+            n = self._dml(ref.project, compare.delete_sql(ref, shape, snaps), params)
             self.outcomes.append(Outcome(action, "done", f"{n} rows deleted", {"rows_deleted": n}))
             self._record(ref, [{"kind": DELETED, "table_uri": ref.uri, "up_to": action.cutoff}])
         elif isinstance(action, A.Deduplicate):
             try:
-                n = self._dml(ref.project, compare.dedup_sql(ref, has_type),
-                                    [p for p in params if p.name == "dedup_cutoff"])
+                n = self._dml(ref.project, compare.dedup_sql(ref, shape), params)
             except gexc.GoogleAPICallError as exc:
                 if "streaming buffer" not in str(exc).lower():
                     raise
@@ -273,19 +357,25 @@ class DataPhase:
             self.tables.ensure_state_table(project, dataset)
             self._schemas.pop(state_table_ref(ref), None)
             if action.write_view:
-                query = current_view_query(ref, state_table_ref(ref), has_type)
+                existing = self.observed.table(action.view)
+                if existing is not None and existing.type != "VIEW":
+                    raise ActionFailed(f"{action.view.uri} exists and is a table, not the view: it is never replaced "
+                                       "by a view; rename the stream's table (see `dicomstream validate`)")
+                query = current_view_query(ref, state_table_ref(ref), shape)
                 self.tables.write_view(action.view, query)
                 self._record(ref, [{"kind": VIEW, "table_uri": action.view.uri, "uid": query_fingerprint(query)}])
-            n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), snaps), params)
+            n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), shape, snaps), params)
             self.outcomes.append(Outcome(action, "done", f"{n} instances hidden", {"hidden": n}))
         else:
             raise ActionFailed(f"{action.describe()}: not a data action")
 
-    def _add(self, action: A.AddRows, ref: TableRef, has_type: bool, snaps: list[compare.Snapshot], params: list) -> Outcome:
+    def _add(self, action: A.AddRows, ref: TableRef, shape: Shape, snaps: list[compare.Snapshot], params: list) -> Outcome:
         snap = next(s for s in snaps if s.resource == action.resource)
         source = self._schema(snap.table)
         if source is None:
             raise ActionFailed(f"{action.describe()}: the snapshot table {snap.table.uri} is gone")
+        if not shape.has_source:  # the snapshot names its store; a table streamed without it gets no such column
+            source = [f for f in source if f["name"] != SOURCE]
         target = self._schema(ref)
         if target is None:
             self.tables.create_table(ref, source)
@@ -302,9 +392,8 @@ class DataPhase:
             self.tables.set_schema(ref, plan.widened_schema)
             self._schemas[ref] = plan.widened_schema
         i = snaps.index(snap)
-        where = compare.missing_where(ref, has_type, "s", f"start_{i}")
-        n = self._dml(ref.project, plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", where),
-                            [p for p in params if p.name == f"start_{i}"])
+        sql = plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", compare.add_where(ref, shape, snap, i))
+        n = self._dml(ref.project, sql, params)
         self._record(ref, [{"kind": ADDED, "store": action.resource, "table_uri": ref.uri, "up_to": snap.start}])
         message = f"{n} rows added" + (f"; columns added: {', '.join(plan.added)}" if plan.added else "")
         return Outcome(action, "done", message, {"rows_added": n})
@@ -315,9 +404,6 @@ class DataPhase:
         self._guard(A.RecordState(ref), lambda: self.tables.append_state(project, dataset, rows))
 
 
-def _spread(stats: compare.TableStats, taken: list[compare.Snapshot], nonempty: list[compare.Snapshot]) -> compare.TableStats:
-    """`add` per taken snapshot (empty snapshots add nothing and are not queried)."""
-    by = dict(zip((s.resource for s in nonempty), stats.add))
-    return compare.TableStats(stats.total_rows, stats.live, stats.duplicates, stats.identical,
-                              tuple(by.get(s.resource, 0) for s in taken), stats.delete_rows,
-                              stats.delete_instances, stats.young_instances, stats.hide)
+def _used(params: list, sql: str) -> list:
+    """The parameters a statement refers to (BigQuery refuses none, the emulator some)."""
+    return [p for p in params if f"@{p.name}" in sql]

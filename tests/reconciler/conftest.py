@@ -90,14 +90,31 @@ class World:
             job_retry=None)
         return {row["uid"]: row["n"] for row in result}
 
-    def current(self, table: str) -> dict[str, int]:
-        """SOPInstanceUID → rows of the instance that the reconciler's rules show as live and current."""
-        from dicomstream.reconciler.rows import live_view
+    def current(self, table: str, store: str | None = None) -> dict[str, int]:
+        """SOPInstanceUID → current live rows of the instance by the reconciler's rules (`store`: of
+        that store's rows only, in a table with SourceDicomStore)."""
+        from dicomstream.reconciler.rows import Shape, live_view
 
         client = self.sandbox.bigquery_client(PROJECT)
-        names = {f.name for f in client.get_table(self.table(table).sql_id).schema}
-        sql = f"SELECT SOPInstanceUID AS uid, COUNT(*) AS n FROM ({live_view(self.table(table).sql_id, 'Type' in names)}) GROUP BY uid"
+        shape = Shape.of([f.to_api_repr() for f in client.get_table(self.table(table).sql_id).schema])
+        where = f" WHERE SourceDicomStore = '{store}'" if store else ""
+        sql = (f"SELECT SOPInstanceUID AS uid, COUNT(*) AS n FROM ({live_view(self.table(table).sql_id, shape)}){where} "
+               "GROUP BY uid")
         return {row["uid"]: row["n"] for row in client.query_and_wait(sql, job_retry=None)}
+
+    def table_rows(self, table: str) -> list[dict]:
+        """Every row's keys, version and source, sorted (to show what a run touched)."""
+        client = self.sandbox.bigquery_client(PROJECT)
+        names = {f.name for f in client.get_table(self.table(table).sql_id).schema}
+        source = "SourceDicomStore" if "SourceDicomStore" in names else "CAST(NULL AS STRING)"
+        sql = (f"SELECT SOPInstanceUID AS uid, LastUpdated AS lu, Type AS type, StorageClass AS sc, {source} AS src "
+               f"FROM `{self.table(table).sql_id}` ORDER BY uid, lu, type")
+        return [dict(row) for row in client.query_and_wait(sql, job_retry=None)]
+
+    def set_streams(self, name: str, destinations: list[dict]) -> None:
+        """Stream configs with options the stack file cannot say yet (issue 19), by hand."""
+        self.healthcare.patch_dicom_store(self.stores[name], {"streamConfigs": [
+            {"bigqueryDestination": d} for d in destinations]}, "streamConfigs")
 
     def assert_converged(self, live: dict[str, set[str]]) -> None:
         """The issue's invariant: per table, every live instance has exactly one row, and nothing else
@@ -119,15 +136,19 @@ class World:
             proc.output, _ = proc.communicate(timeout=600)
         return proc
 
+    def exports(self) -> list[dict]:
+        """The export operations of the stack's Healthcare dataset so far."""
+        name = next(iter(self.stores.values())).rsplit("/dicomStores/", 1)[0]
+        return [op for op in self.healthcare.call("GET", f"v1/{name}/operations").get("operations", [])
+                if "Export" in op.get("metadata", {}).get("apiMethodName", "")]
+
     def wait_exports(self, count: int, timeout: float = 600.0) -> None:
         """Until `count` export operations of the Healthcare dataset exist and are all done."""
         import time
 
-        name = next(iter(self.stores.values())).rsplit("/dicomStores/", 1)[0]
         deadline = time.monotonic() + timeout
         while True:
-            ops = [op for op in self.healthcare.call("GET", f"v1/{name}/operations").get("operations", [])
-                   if "Export" in op.get("metadata", {}).get("apiMethodName", "")]
+            ops = self.exports()
             if len(ops) >= count and all(op.get("done") for op in ops):
                 return
             assert time.monotonic() < deadline, f"operations still running: {ops}"

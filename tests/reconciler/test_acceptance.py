@@ -79,7 +79,7 @@ def test_grant_outage_fixed_with_create_missing(world, instances):
     world.store("radiology", instances[:3])  # streaming fails: the agent may not write
     assert world.rows("radiology") == {}
     result = world.run("reconcile", "--stack", "dev", "--apply")
-    assert result.exit_code == 3 and "snapshots: not changed: not taken: the Healthcare Service Agent lacks" in result.stdout
+    assert result.exit_code == 3 and ": not changed: not taken: the Healthcare Service Agent lacks" in result.stdout
     code, out = world.run_json("reconcile", "--stack", "dev", "--apply", "--create-missing")
     assert code == 0, out
     world.assert_converged({"radiology": uids(instances[:3]), "instances": uids(instances[:3])})

@@ -24,7 +24,8 @@ def test_dry_run_changes_nothing_but_a_dropped_snapshot(world, instances):
     result = world.run("reconcile", "--stack", "dev", "--max-delete-share", "1", now=utcnow() + timedelta(hours=2))
     assert result.exit_code == 3, result.output
     assert "+ patch dicomStores[cardiology] streamConfigs: add" in result.stdout
-    assert "+ delete 2 rows of 1 deleted instances" in result.stdout  # its INSERT row and its DELETE row
+    assert "+ delete the rows of 1 deleted instances" in result.stdout
+    assert "(1 row of data and 1 DELETE row Google streamed;" in result.stdout  # its INSERT row and its DELETE row
     assert (world.stream_uris("cardiology"), world.rows("instances"), world.rows("radiology"), _tables(world)) == before
     assert "_dicomstream_state" not in before[3]
 

@@ -208,11 +208,12 @@ def test_only_limits_categories(desired):
 
 
 def test_actions_serialise_to_json(desired):
-    action = A.DeleteRows(INSTANCES, 1, 2, NOW)
+    action = A.DeleteRows(INSTANCES, 1, 2, NOW, tombstones=1)
     assert action.to_json() == {
         "action": "delete_rows", "category": "deletes", "mutating": True,
-        "description": f"delete 2 rows of 1 deleted instances from {INSTANCES.uri} (rows older than 2025-01-01T12:00:00Z)",
-        "table": INSTANCES.uri, "instances": 1, "rows": 2, "cutoff": "2025-01-01T12:00:00Z"}
+        "description": f"delete the rows of 1 deleted instances from {INSTANCES.uri} (1 row of data and 1 DELETE "
+                       "row Google streamed; rows older than 2025-01-01T12:00:00Z)",
+        "table": INSTANCES.uri, "instances": 1, "rows": 2, "cutoff": "2025-01-01T12:00:00Z", "tombstones": 1}
     report = A.ReportMissingGrant(JOB_USER, AGENT, "p-roject", None)
     assert report.to_json()["command"].startswith("gcloud projects add-iam-policy-binding p-roject")
 
@@ -282,7 +283,7 @@ def test_rows_missing_from_a_table_are_added_per_store_and_duplicates_removed(de
 
 def test_deletes_need_a_complete_snapshot_of_every_store_of_the_table(desired):
     stats = TableStats(total_rows=100, live=100, duplicates=0, identical=0, add=(0, 0), delete_rows=4,
-                       delete_instances=2, young_instances=1)
+                       delete_instances=2, young_instances=1, instances=98)
     full = {RAD: snap(RAD, minutes_ago=40), CARD: snap(CARD, minutes_ago=45)}
     actions = plan_table(INSTANCES, sources(desired, INSTANCES), full, stats, now=NOW, options=PlanOptions())
     # the cut-off is the earliest of the snapshots' starts and the buffer
@@ -292,16 +293,41 @@ def test_deletes_need_a_complete_snapshot_of_every_store_of_the_table(desired):
         assert [type(a) for a in actions] == [A.Blocked] and "no rows deleted" in actions[0].describe()
 
 
-def test_deleting_more_than_the_cap_is_refused_until_the_operator_raises_it(desired):
-    stats = TableStats(total_rows=12000, live=5000, duplicates=0, identical=0, add=(0,), delete_rows=7000,
-                       delete_instances=7000)
+def test_the_cap_counts_instances_not_the_delete_rows_google_streamed(desired):
+    """30 of 100 instances deleted: 130 rows, 60 of them going (30 data rows, 30 DELETE rows). The
+    share is 30 %, not 46 %, and the plan says what the 60 rows are."""
+    stats = TableStats(total_rows=130, live=70, duplicates=0, identical=0, add=(0,), delete_rows=60,
+                       delete_instances=30, instances=100, delete_tombstones=30)
     snaps = {RAD: snap(RAD)}
     (refused,) = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW, options=PlanOptions())
     assert isinstance(refused, A.RefuseDeletes) and not refused.mutating
-    assert "NOT deleting 7000 of 12000 rows (58%)" in refused.describe() and "--max-delete-share 0.59" in refused.describe()
+    assert "NOT deleting the rows of 30 of its 100 instances (30%; 60 rows)" in refused.describe()
+    assert "--max-delete-share 0.3" in refused.describe()
     (allowed,) = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW,
-                            options=PlanOptions(max_delete_share=0.6))
-    assert isinstance(allowed, A.DeleteRows)
+                            options=PlanOptions(max_delete_share=0.3))
+    assert allowed == A.DeleteRows(RADT, 30, 60, NOW - timedelta(minutes=30), 30)
+    assert "(30 rows of data and 30 DELETE rows Google streamed;" in allowed.describe()
+
+
+def test_rows_that_cannot_be_attributed_are_never_deleted_deduplicated_or_hidden(desired):
+    from dicomstream.reconciler.plan import Owner
+    from dicomstream.reconciler.rows import Shape
+
+    stats = TableStats(total_rows=115, live=115, duplicates=2, identical=0, add=(1,), delete_rows=15,
+                       delete_instances=15, instances=115)
+    snaps = {RAD: snap(RAD)}
+    foreign = Owner(False, "projects/x/locations/l/datasets/d/dicomStores/other also streams into it")
+    actions = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW, options=PlanOptions(), owner=foreign)
+    assert [type(a) for a in actions] == [A.AddRows, A.RefuseUnattributed]  # adding is always safe
+    assert actions[1].withheld == ("remove 2 duplicate rows", "delete the rows of 15 deleted instances")
+    # with SourceDicomStore the rows name their store: the statements only touch the stack's
+    shaped = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW, options=PlanOptions(),
+                        shape=Shape(has_source=True), owner=foreign)
+    assert [type(a) for a in shaped] == [A.AddRows, A.Deduplicate, A.DeleteRows]
+    # change data capture: Google keeps the table current; no deletion is propagated
+    cdc = plan_table(RADT, sources(desired, RADT), snaps, stats, now=NOW, options=PlanOptions(),
+                     shape=Shape(has_type=False, cdc=True, json=True))
+    assert [type(a) for a in cdc] == [A.AddRows, A.Deduplicate]
 
 
 def test_a_missing_table_is_created_from_the_first_nonempty_snapshot(desired):
@@ -312,7 +338,7 @@ def test_a_missing_table_is_created_from_the_first_nonempty_snapshot(desired):
 
 def test_view_mode_hides_instead_of_deleting(desired):
     stats = TableStats(total_rows=10, live=10, duplicates=0, identical=0, add=(0,), delete_rows=9,
-                       delete_instances=9, hide=9)
+                       delete_instances=9, hide=9, instances=10)
     options = PlanOptions(deletes="view")
     (view,) = plan_table(RADT, sources(desired, RADT), {RAD: snap(RAD)}, stats, now=NOW, options=options,
                          view_outdated=True)

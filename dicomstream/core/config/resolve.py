@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from dicomstream.core.config.collector import Collector
 from dicomstream.core.config.colocation import warn_not_colocated
+from dicomstream.core.config.reconcilable import check_reconcilable
 from dicomstream.core.config.diagnostics import ConfigError, Issue, describe, did_you_mean
 from dicomstream.core.config.engine import TooDeep, decode_object, decode_scalar, engine_values
 from dicomstream.core.config.model import AlertsConfig, HealthcareConfig, StackConfig
@@ -98,6 +99,7 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
     alerts = _alerts(decoded.get("alerts"), out)
     if healthcare is not None:
         warn_not_colocated(datasets, healthcare, out)
+    check_reconcilable(datasets, stores, healthcare, out)
 
     if out.errors or healthcare is None or environment is None:
         raise ConfigError(out.errors or [Issue(file, "(top level)", "invalid configuration")])

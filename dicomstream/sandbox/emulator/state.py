@@ -26,6 +26,12 @@ class Instance:
     storage_class: str = "STANDARD"  # blob storage class (setBlobStorageSettings)
     storage_class_time: str = ""  # when it last changed (RFC 3339), stored_time until then
 
+    @property
+    def last_updated(self) -> str:
+        """The instance's version: when it was stored or its storage class last changed (RFC 3339,
+        fixed width, so the strings order as the times do). Streamed rows and exports carry it."""
+        return max(self.stored_time, self.storage_class_time or "")
+
 
 @dataclass
 class DicomStoreState:

@@ -198,6 +198,28 @@ class DicomWebBackend:
         self.core.finish(op, {"@type": f"type.googleapis.com/google.cloud.healthcare.{version}.dicom.SetBlobStorageSettingsResponse"})
         return dict(op)
 
+    def metrics(self, dataset_name: str, store_id: str, study: str | None = None, series: str | None = None) -> dict:
+        """`getDICOMStoreMetrics`, `getStudyMetrics`, `getSeriesMetrics`: counts and sizes, int64 as
+        strings (the discovery document's `DicomStoreMetrics`, `StudyMetrics`, `SeriesMetrics`)."""
+        with self.core.lock:
+            store = self.healthcare.store(dataset_name, store_id)
+            found = [i for i in store.instances.values()
+                     if (study is None or i.study == study) and (series is None or i.series == series)]
+            if study is not None and not found:
+                raise not_found(f"{'series' if series else 'study'} not found: "
+                                f"{store.name}/dicomWeb/studies/{study}" + (f"/series/{series}" if series else ""))
+            sizes = {"structuredStorageSizeBytes": str(sum(len(json.dumps(i.metadata, separators=(",", ":")).encode())
+                                                          for i in found)),
+                     "blobStorageSizeBytes": str(sum(i.blob_size for i in found)),
+                     "instanceCount": str(len(found))}
+            web = f"{store.name}/dicomWeb/studies/{study}"
+        if series is not None:
+            return {"series": f"{web}/series/{series}", **sizes}
+        series_count = str(len({(i.study, i.series) for i in found}))
+        if study is not None:
+            return {"study": web, "seriesCount": series_count, **sizes}
+        return {"name": store.name, "studyCount": str(len({i.study for i in found})), "seriesCount": series_count, **sizes}
+
     def storage_info(self, dataset_name: str, store_id: str, study: str, series: str, sop: str) -> dict:
         found = self._instances(dataset_name, store_id, study, series, sop)
         if not found:

@@ -55,6 +55,10 @@ def router(backend: DicomWebBackend) -> Router:
         b.set_blob_storage_settings(q.groups["version"], q.dataset_name, q.groups["store"], q.json(), q.groups["study"])))
     r.add("GET", INSTANCE + r":getStorageInfo", lambda q: json_response(b.storage_info(
         q.dataset_name, q.groups["store"], q.groups["study"], q.groups["series"], q.groups["instance"])))
+    r.add("GET", STORE + r":getDICOMStoreMetrics", lambda q: json_response(b.metrics(q.dataset_name, q.groups["store"])))
+    r.add("GET", STUDY + r":getStudyMetrics", lambda q: json_response(b.metrics(q.dataset_name, q.groups["store"], q.groups["study"])))
+    r.add("GET", SERIES + r":getSeriesMetrics", lambda q: json_response(
+        b.metrics(q.dataset_name, q.groups["store"], q.groups["study"], q.groups["series"])))
     r.add("DELETE", STUDY, delete)
     r.add("DELETE", SERIES, delete)
     r.add("DELETE", INSTANCE, delete)

@@ -29,6 +29,12 @@ from dicomstream.sandbox.emulator.tables import schema as bqschema
 from dicomstream.sandbox.identity import fake_service_agent_email
 
 DATASET_FIELDS = frozenset({"name", "timeZone", "encryptionSpec"})
+# Regions of the Cloud Healthcare API (its locations page), answered by `projects.locations.list`.
+HEALTHCARE_LOCATIONS = (
+    "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1", "asia-southeast1", "asia-southeast2",
+    "australia-southeast1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "northamerica-northeast1",
+    "southamerica-east1", "us-central1", "us-east1", "us-east4", "us-west1", "us-west2", "us-west3", "us", "eu",
+)
 EXPORT_FIELDS = frozenset({"bigqueryDestination", "gcsDestination", "filterConfig"})
 
 
@@ -91,6 +97,17 @@ class HealthcareBackend:
         for problem in (project_id_problem(project), location_problem(location)):
             if problem:
                 raise invalid(f"invalid parent: {problem}")
+
+    def list_locations(self, project: str, page_size: str | None, page_token: str | None) -> tuple[list[dict], str | None]:
+        """`projects.locations.list`: the regions the service offers (a fixed list, as on Google,
+        whatever the project holds) plus any location a dataset of the project was created in."""
+        problem = project_id_problem(project)
+        if problem:
+            raise invalid(f"invalid name: {problem}")
+        with self.core.lock:
+            used = {n.split("/")[3] for n in self.core.state.datasets if n.split("/")[1] == project}
+        ids = sorted(set(HEALTHCARE_LOCATIONS) | used)
+        return _page([{"name": f"projects/{project}/locations/{i}", "locationId": i} for i in ids], page_size, page_token)
 
     def get_dataset(self, name: str) -> DatasetState:
         with self.core.lock:

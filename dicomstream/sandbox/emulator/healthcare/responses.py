@@ -32,6 +32,9 @@ def router(core: Core, backend: HealthcareBackend) -> Router:
     def parent(q: Request) -> str:
         return f"projects/{q.groups['project']}/locations/{q.groups['location']}"
 
+    r.add("GET", VERSION + r"/projects/(?P<project>[^/]+)/locations", lambda q: page(
+        "locations", b.list_locations(q.groups["project"], q.param("pageSize"), q.param("pageToken")), dict),
+        PAGING + ("filter", "extraLocationTypes"))
     # datasets
     r.add("GET", LOCATION + r"/datasets", lambda q: page("datasets", b.list_datasets(parent(q), q.param("pageSize"), q.param("pageToken"))), PAGING)
     r.add("POST", LOCATION + r"/datasets", lambda q: json_response(

@@ -351,8 +351,12 @@ class Layout:
         return cls("schemaJson" in dest, bool(dest.get("includeSourceStore")), "changeDataCaptureConfig" in dest)
 
     def row(self, inst, kind: str, now: str, store_name: str) -> tuple[dict, list[dict]]:  # noqa: ANN001 - state.Instance
-        """An instance event as (row, fields) for this destination."""
+        """An instance event as (row, fields) for this destination. `LastUpdated` is the instance's
+        own version time (`Instance.last_updated`), as the discovery document's `SchemaJSON` says
+        ("Timestamp of the last update to the instance"); a DELETE row carries the deletion time."""
         source = store_name if self.source_store else None
+        if kind != DELETE:
+            now = inst.last_updated or now
         keys = {STUDY: inst.study, SERIES: inst.series, SOP: inst.sop}
         if self.json:
             dropped = inst.row.get(DROPPED_TAGS, [])
