@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from dicomstream.core.naming import TableRef
 
@@ -64,10 +64,11 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
     result = ReconcileResult(plan(desired, observed, state, now=now, options=options))
     lease = None
     phase = None
-    ttl = lease_ttl or ttl_for(waits.export, getattr(clients.tables, "job_wait", 900.0))
+    ttl = lease_ttl or ttl_for()
+    skew = round((now - datetime.now(timezone.utc)).total_seconds())  # `--now`: the lease's clock moves too
     try:
         if apply:
-            lease = _take_lease(desired, clients, observed, ttl, break_lease)
+            lease = _take_lease(desired, clients, observed, ttl, break_lease, skew)
             executor = Executor(clients.healthcare, clients.resourcemanager, clients.tables, waits=waits,
                                 progress=progress, now=now)
             result.outcomes = executor.apply(result.actions)
@@ -103,12 +104,12 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
     return result
 
 
-def _take_lease(desired: DesiredState, clients: Clients, observed, ttl: int, force: bool) -> Lease | None:
+def _take_lease(desired: DesiredState, clients: Clients, observed, ttl: int, force: bool, skew: int = 0) -> Lease | None:
     """The stack's lease in the snapshot dataset (none when there is no such dataset yet)."""
     staging = staging_dataset(desired)
     if staging is None or observed.datasets.get(staging) is None:
         return None
-    lease = Lease(clients.tables, TableRef(*staging, LEASE_TABLE), desired.healthcare_dataset_name, ttl)
+    lease = Lease(clients.tables, TableRef(*staging, LEASE_TABLE), desired.healthcare_dataset_name, ttl, skew_s=skew)
     try:
         lease.acquire(force=force)
     except LeaseHeld:
@@ -119,4 +120,5 @@ def _take_lease(desired: DesiredState, clients: Clients, observed, ttl: int, for
         except Exception:  # noqa: BLE001 - it expires on its own
             pass
         raise CannotRead(describe_read_error(exc, f"the lease {lease.table.uri}")) from exc
+    lease.start_renewing()
     return lease

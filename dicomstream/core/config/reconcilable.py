@@ -8,7 +8,9 @@
   of the stores' project in the table's BigQuery location (the export API writes only to the
   stores' project; BigQuery reads no two locations in one query). A destination dataset in a
   location where the stores' project has no destination dataset cannot be compared: refused.
-  Datasets of unknown location (`existing: true` without `location`) are not judged here.
+  Datasets of unknown location (`existing: true` without `location`) are not judged here. A
+  stack with no destination in the stores' project at all is only warned about: it streams, but
+  the reconciler has nowhere to take snapshots (its runs say so).
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ def _check_snapshot_locations(datasets: Sequence[BigQueryDatasetConfig], stores:
     by_key = {d.key: (i, d) for i, d in enumerate(datasets)}
     snapshot_locations = {d.location.lower() for d in datasets
                           if d.key in used and d.project == healthcare.project and d.location}
+    if not snapshot_locations:
+        first = min((by_key[k][0] for k in used if k in by_key), default=None)
+        if first is not None:
+            out.warn(f"bigquery.datasets[{first}]", (
+                f"no destination dataset is in project {healthcare.project} (the DICOM stores' project): "
+                "`dicomstream reconcile` has nowhere to export snapshots to and compares no table; stream to a "
+                f"dataset of {healthcare.project} too if you want gaps and deletions repaired"))
+        return
     for key in sorted(used):
         if key not in by_key:
             continue  # undeclared: reported by the stream itself
