@@ -1,7 +1,7 @@
 """Keep the policy pack's copies of the core model's naming rules and roles equal to their source.
 
 `pulumi policy publish` archives `policies/` alone, so the pack cannot import `dicomstream.core`;
-it carries `policies/naming.py` and `policies/roles.py`, written from the one source by
+it carries `policies/naming.py`, `policies/roles.py` and `policies/stream_options.py`, written from the one source by
 `make sync-naming` (`python -m dicomstream.pack_naming`). A test fails when a copy differs.
 """
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "dicomstream" / "core"
 PACK = ROOT / "policies"
 #: (source, copy): modules of the core model that the pack needs, pure Python with no imports of ours.
-COPIES = tuple((CORE / name, PACK / name) for name in ("naming.py", "roles.py"))
+COPIES = tuple((CORE / name, PACK / name) for name in ("naming.py", "roles.py", "stream_options.py"))
 
 
 def expected(source: Path) -> str:

@@ -164,8 +164,15 @@ def _ordered_like(entry: dict[str, Any], *models: Mapping[str, Any] | None) -> d
     return {k: entry[k] for k in order + [k for k in entry if k not in order]}
 
 
-def _map_stream(text: Any, source: Mapping[str, Any], map_project, where: str) -> Any:
-    """The stream in the same written form, with its project (if written) mapped to the target's."""
+def _map_stream(stream: Any, source: Mapping[str, Any], map_project, where: str) -> Any:
+    """The stream in the same written form (a string, or a mapping whose `table` is mapped and whose
+    options move as they are: they are design), with its project (if written) mapped to the target's."""
+    if isinstance(stream, Mapping) and "table" in stream:
+        return {**copy.deepcopy(dict(stream)), "table": _map_stream(stream["table"], source, map_project, f"{where}.table")}
+    return _map_table(stream, source, map_project, where)
+
+
+def _map_table(text: Any, source: Mapping[str, Any], map_project, where: str) -> Any:
     if not isinstance(text, str):
         return text
     body = text.strip()
@@ -210,7 +217,7 @@ def _node(value: Any, key: Any = None) -> Any:
 
     if isinstance(value, Mapping):
         node = CommentedMap((k, _node(v, k)) for k, v in value.items())
-        if key == "labels":
+        if key == "labels" or "table" in value:  # labels and streams are written inline, like the stacks
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):
@@ -234,7 +241,7 @@ def needs_quotes(text: str) -> bool:
 def _identity(item: Any) -> Any:
     """What identifies a list entry across both files (hashable for any YAML value)."""
     if isinstance(item, Mapping):
-        key = "name" if "name" in item else "id"
+        key = next((k for k in ("name", "id", "table") if k in item), "name")
         return (key, _hashable(item.get(key)))
     return ("value", _hashable(item))
 

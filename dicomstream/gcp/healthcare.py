@@ -6,6 +6,7 @@ Written for `https://healthcare.googleapis.com`; the sandbox works by swapping t
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from io import BytesIO
@@ -56,6 +57,15 @@ class HealthcareClient(RestClient):
     def __init__(self, endpoint: str | None = None, version: str = "v1", **kwargs: Any) -> None:
         super().__init__(endpoint or HEALTHCARE_DEFAULT, local=endpoint is not None, **kwargs)
         self.version = version
+
+    def at_version(self, version: str) -> "HealthcareClient":
+        """This client (same session, calls counted together) speaking another API version: v1beta1
+        for the stores whose streams use change data capture."""
+        if version == self.version:
+            return self
+        other = copy.copy(self)
+        other.version = version
+        return other
 
     def _p(self, name: str) -> str:
         return f"{self.version}/{name}"

@@ -18,7 +18,7 @@ from dicomstream.core.labels import resource_labels
 from dicomstream.core.naming import healthcare_service_agent_email
 from dicomstream.core.roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
 from dicomstream.gcp.bigquery import retry as bq_retry
-from dicomstream.gcp.healthcare import HealthcareClient, stream_config
+from dicomstream.gcp.healthcare import HealthcareClient
 from dicomstream.gcp.resourcemanager import ResourceManagerClient
 
 
@@ -97,16 +97,18 @@ def provision(
         done.actions.append(f"Healthcare dataset {done.dataset_name} exists")
 
     for store in cfg.dicom_stores:
-        configs = [stream_config(ref.uri) for ref in store.streams] if streams else []
+        configs = [s.stream_config() for s in store.stream_configs] if streams else []
         body = {"labels": resource_labels(cfg.environment, store.labels)}
         if configs:
             body["streamConfigs"] = configs
         name = hc.store_name(store.name)
+        # Change data capture exists in v1beta1 only: such a store is written through it, as the program does.
+        client = healthcare.at_version(store.api_version) if configs else healthcare
         try:
-            healthcare.create_dicom_store(done.dataset_name, store.name, body)
+            client.create_dicom_store(done.dataset_name, store.name, body)
             done.actions.append(f"created DICOM store {store.name} streaming to {plural(len(configs), 'table')}")
         except gexc.Conflict:
-            healthcare.patch_dicom_store(name, {**body, "streamConfigs": configs}, ["labels", "streamConfigs"])
+            client.patch_dicom_store(name, {**body, "streamConfigs": configs}, ["labels", "streamConfigs"])
             done.actions.append(f"updated DICOM store {store.name} (labels, {plural(len(configs), 'stream config')})")
         done.store_names[store.name] = name
     return done

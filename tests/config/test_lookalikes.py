@@ -23,9 +23,9 @@ config:
       - {{id: dicom_metadata, location: US}}
   dicomstream:dicomStores:
     - name: radiology
-      streams: [dicom_metadata.instances]
+      streams: [{{table: dicom_metadata.instances, includeSourceStore: true}}]
     - name: {second}
-      streams: [dicom_metadata.instances]
+      streams: [{{table: dicom_metadata.instances, includeSourceStore: true}}]
 """
 
 

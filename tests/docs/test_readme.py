@@ -33,6 +33,17 @@ def test_configuration_example_is_a_valid_stack():
     assert config.warnings == ()
 
 
+def test_stream_options_example_is_valid_with_the_options_it_names():
+    from tests.config.test_names import BASE  # one dataset, dicom_metadata
+
+    config = {**BASE, **yaml.safe_load(fenced_after("<!-- example: stream-options -->"))}
+    (store,) = build(config, "README.md").dicom_stores
+    assert [(s.table.table, s.options.describe()) for s in store.stream_configs] == [
+        ("instances", "flattened, includeSourceStore"), ("radiology_json", "json"),
+        ("radiology_current", "json, changeDataCapture")]
+    assert store.api_version == "v1beta1"
+
+
 def test_broken_example_prints_exactly_what_the_readme_shows(tmp_path):
     (tmp_path / "Pulumi.broken.yaml").write_text(fenced_after("<!-- example: broken-stack -->"))
     expected = fenced_after("<!-- example-output: broken-stack -->").splitlines()

@@ -153,3 +153,29 @@ def test_merge_into_keeps_unchanged_nodes_and_their_comments():
     out = io.StringIO()
     rt.dump(doc, out)
     assert out.getvalue() == "a: 1  # one\nb:\n- x   # ex\n- new\n- z\nc: {k: v}\nd: 4\n"
+
+
+def test_streams_written_as_mappings_round_trip_with_their_options(project):
+    """The options are design: they move with the table, whose written project is mapped."""
+    text = DEV.replace("""        - dicom_metadata.instances            # every store's instances in one table
+        - dicom_metadata.radiology_instances
+""", """        - {table: dicom_metadata.instances, includeSourceStore: true}   # every store's instances in one table
+        - table: acme-imaging-dev.dicom_metadata.radiology_current
+          schema: json
+          changeDataCapture: true
+""")
+    (project / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    result = run(project, "--from", "dev", "--to", "prod", "--write")
+    assert result.returncode == 0, result.stderr
+    written = (project / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert "        - {table: dicom_metadata.instances, includeSourceStore: true}\n" in written
+    radiology = load_stack_file(project / "stacks" / "Pulumi.prod.yaml").dicom_stores[0]
+    assert [(s.uri, s.options.describe()) for s in radiology.stream_configs] == [
+        ("bq://acme-imaging-prod.dicom_metadata.instances", "flattened, includeSourceStore"),
+        ("bq://acme-imaging-prod.dicom_metadata.radiology_current", "json, changeDataCapture"),
+        ("bq://acme-analytics-prod.dicom_analytics.radiology_instances", "flattened"),
+    ]
+    promoted = yaml.safe_load(written)["config"]["dicomstream:dicomStores"][0]["streams"][1]
+    assert promoted == {"table": "acme-imaging-prod.dicom_metadata.radiology_current", "schema": "json",
+                        "changeDataCapture": True}  # the written form kept, its project mapped
+    assert "nothing to promote" in run(project, "--from", "dev", "--to", "prod").stdout

@@ -47,7 +47,7 @@ class Collector:
     def model(self, cls: type[Raw], value: Any, path: str) -> Any:
         """Validate `value` as `cls`; on failure record every error and return None."""
         if not isinstance(value, dict):
-            self.error(path, f"expected a mapping with keys {', '.join(cls.model_fields)}, "
+            self.error(path, f"expected a mapping with keys {', '.join(keys(cls))}, "
                              f"found {describe(value)}")
             return None
         try:
@@ -95,4 +95,9 @@ def _fields_at(cls: type[Raw], loc: tuple[Any, ...]) -> list[str]:
         inner = getattr(annotation, "__args__", (annotation,))[0]
         if isinstance(inner, type) and issubclass(inner, Raw):
             cls = inner
-    return list(cls.model_fields)
+    return keys(cls)
+
+
+def keys(cls: type[Raw]) -> list[str]:
+    """The keys a model is written with (a field's alias where it has one)."""
+    return [info.alias or name for name, info in cls.model_fields.items()]

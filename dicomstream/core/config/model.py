@@ -8,6 +8,7 @@ from typing import Mapping
 from dicomstream.core.config.diagnostics import Issue
 from dicomstream.core.naming import TableRef, dicom_store_name, healthcare_dataset_name
 from dicomstream.core.roles import RequiredRole, agent_roles
+from dicomstream.core.stream_options import V1, V1BETA1, StreamOptions
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,53 @@ class BigQueryDatasetConfig:
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    """One destination of a store: its table and its options (`schema`, `includeSourceStore`,
+    `changeDataCapture`), with Google's defaults for what the stack file does not say."""
+
+    table: TableRef
+    options: StreamOptions = StreamOptions()
+
+    @property
+    def uri(self) -> str:
+        return self.table.uri
+
+    @property
+    def schema(self) -> str:
+        """`flattened` or `json`."""
+        return self.options.schema
+
+    @property
+    def include_source_store(self) -> bool:
+        return self.options.include_source_store
+
+    @property
+    def change_data_capture(self) -> bool:
+        return self.options.change_data_capture
+
+    def stream_config(self) -> dict:
+        """The store's `streamConfigs[]` entry as Google's API names it (every option written out)."""
+        return {"bigqueryDestination": self.options.destination(self.table.uri)}
+
+
+@dataclass(frozen=True)
 class DicomStoreConfig:
     name: str
     labels: Mapping[str, str]
-    streams: tuple[TableRef, ...]
+    stream_configs: tuple[StreamConfig, ...]
+
+    @property
+    def streams(self) -> tuple[TableRef, ...]:
+        """The destination tables, in the order written (what most consumers need)."""
+        return tuple(s.table for s in self.stream_configs)
+
+    def stream(self, table: TableRef) -> StreamConfig | None:
+        return next((s for s in self.stream_configs if s.table == table), None)
+
+    @property
+    def api_version(self) -> str:
+        """The Healthcare API version that carries every option of this store's streams."""
+        return V1BETA1 if any(s.change_data_capture for s in self.stream_configs) else V1
 
 
 @dataclass(frozen=True)
@@ -92,6 +136,32 @@ class StackConfig:
             for ref in store.streams:
                 out.setdefault(ref, []).append(store.name)
         return {ref: tuple(names) for ref, names in out.items()}
+
+    def store(self, name: str) -> DicomStoreConfig:
+        return next(s for s in self.dicom_stores if s.name == name)
+
+    def stream(self, store: str, table: TableRef) -> StreamConfig | None:
+        """The stream of store `store` into `table` (None when that store does not stream there)."""
+        return self.store(store).stream(table)
+
+    def table_options(self, table: TableRef) -> StreamOptions:
+        """What the stores streaming into `table` agree on: its `schema` and `change_data_capture`
+        (validation refuses disagreement). `include_source_store` is per store: see `stream`."""
+        first = next(s for store in self.dicom_stores for s in store.stream_configs if s.table == table)
+        return StreamOptions(first.schema, change_data_capture=first.change_data_capture)
+
+    def table_schema(self, table: TableRef) -> str:
+        """`flattened` or `json`."""
+        return self.table_options(table).schema
+
+    def table_cdc(self, table: TableRef) -> bool:
+        """Whether `table` is kept current by change data capture (one row per instance, no `Type`)."""
+        return self.table_options(table).change_data_capture
+
+    def includes_source_store(self, store: str, table: TableRef) -> bool:
+        """Whether the rows that `store` streams into `table` carry `SourceDicomStore`."""
+        stream = self.stream(store, table)
+        return bool(stream and stream.include_source_store)
 
     def required_roles(self) -> list[RequiredRole]:
         """What the Healthcare Service Agent must hold for every stream to write."""

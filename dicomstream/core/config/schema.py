@@ -21,6 +21,7 @@ from dicomstream.core.naming import (
     project_id_problem,
 )
 from dicomstream.core.secret import EncryptedSecret, Secret
+from dicomstream.core.stream_options import FLATTENED, schema_problem
 
 # The one boolean rule of every path (file, engine strings, nested JSON): true/false as YAML
 # booleans, or the strings true/false/yes/no in any case (the engine hands `protect: yes` over as
@@ -89,7 +90,18 @@ class RawBigQuery(Raw):
 class RawDicomStore(Raw):
     name: Annotated[Text, _rule(healthcare_id_problem, "dicom_store_id", "DICOM store")]
     labels: dict[str, Any] = Field(default_factory=dict)
-    streams: list[Any] = Field(default_factory=list)
+    streams: list[Any] = Field(default_factory=list)  # each a string or a RawStream, resolved by `streams.py`
+
+
+class RawStream(Raw):
+    """A stream written as a mapping: `{table: DATASET.TABLE, schema: json, includeSourceStore: true,
+    changeDataCapture: true}` (the table is resolved as a stream string is)."""
+
+    table: Text
+    # `schema` would shadow BaseModel.schema: the YAML key is the alias (messages name the alias).
+    schema_: Annotated[Text, _rule(schema_problem, "stream_schema")] = Field(FLATTENED, alias="schema")
+    includeSourceStore: Flag = False
+    changeDataCapture: Flag = False
 
 
 class RawAlerts(Raw):

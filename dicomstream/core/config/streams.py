@@ -1,8 +1,11 @@
 """BigQuery datasets, DICOM stores and their streams: the parts of the model that refer to each other.
 
-A stream is written `DATASET.TABLE`, `PROJECT.DATASET.TABLE` or `bq://PROJECT.DATASET.TABLE`;
-`DATASET.TABLE` takes the project of the declared dataset with that id. Each is resolved once
-into a `TableRef`, the normalised form every consumer uses.
+A stream is written `DATASET.TABLE`, `PROJECT.DATASET.TABLE` or `bq://PROJECT.DATASET.TABLE`, or
+as a mapping `{table: ..., schema: flattened|json, includeSourceStore: true, changeDataCapture:
+true}`; `DATASET.TABLE` takes the project of the declared dataset with that id. Each is resolved
+once into a `StreamConfig` (a `TableRef` and its options), the normalised form every consumer uses.
+The options' rules (`dicomstream.core.stream_options`) are checked per stream and then per table,
+across stores.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from typing import Any, Mapping
 
 from dicomstream.core.config.collector import Collector
 from dicomstream.core.config.diagnostics import describe
-from dicomstream.core.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig
-from dicomstream.core.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore
+from dicomstream.core.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig, StreamConfig
+from dicomstream.core.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore, RawStream
 from dicomstream.core.naming import (
     MAX_STREAMS_PER_STORE,
     TABLE_URI_SCHEME,
@@ -28,6 +31,7 @@ from dicomstream.core.naming import (
     shown,
 )
 from dicomstream.core.secret import EncryptedSecret
+from dicomstream.core.stream_options import CDC_NOTE, StreamOptions, Writer, cdc_problem, table_problems
 
 
 def check_labels(labels: Mapping[str, Any], path: str, out: Collector) -> dict[str, Any]:
@@ -108,6 +112,7 @@ def build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], healthc
     default_project = healthcare.project if healthcare else gcp_project
     stores: list[DicomStoreConfig] = []
     names: dict[str, int] = {}
+    writers: list[tuple[Writer, bool]] = []  # every resolved stream, and whether it was written as a mapping
     for i, item in enumerate(raw):
         path = f"dicomStores[{i}]"
         store = out.model(RawDicomStore, item, path)
@@ -125,27 +130,45 @@ def build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], healthc
                                       f"dicomStores[{names[name]}]; store names are unique in a dataset")
         if isinstance(name, str):
             names.setdefault(name, i)
-        refs = _store_streams(streams or [], path, by_id, declared, default_project, out)
+        configs = _store_streams(streams or [], path, by_id, declared, default_project, out)
+        if isinstance(name, str):
+            writers += [(Writer(where, name, config.uri, config.options), mapping) for where, config, mapping in configs]
         if valid and isinstance(name, str):
-            stores.append(DicomStoreConfig(name, labels, tuple(refs)))
+            stores.append(DicomStoreConfig(name, labels, tuple(config for _, config, _ in configs)))
+    _check_tables(writers, out)
     return stores
+
+
+def _check_tables(writers: list[tuple[Writer, bool]], out: Collector) -> None:
+    """One table, one shape (errors the pack enforces too); a shared table's rows attributable (a warning)."""
+    written_as_mapping = {w.where: mapping for w, mapping in writers}
+    for problem in table_problems(w for w, _ in writers):
+        where = problem.writer.where
+        if problem.field and written_as_mapping[where]:
+            where = f"{where}.{problem.field}"
+        if problem.severity == "error":
+            out.policy_rule(where, problem.message)
+        else:
+            out.warn(where, problem.message)
 
 
 def _store_streams(streams: list[Any], path: str, by_id: dict[str, list[BigQueryDatasetConfig]],
                    declared: Mapping[tuple[str, str], BigQueryDatasetConfig], default_project: str | None,
-                   out: Collector) -> list[TableRef]:
+                   out: Collector) -> list[tuple[str, StreamConfig, bool]]:
+    """(path, stream, written as a mapping) for each valid stream of one store."""
     if len(streams) > MAX_STREAMS_PER_STORE:
         out.policy_rule(f"{path}.streams[{MAX_STREAMS_PER_STORE}]",
                         f"a DICOM store streams to at most {MAX_STREAMS_PER_STORE} BigQuery tables "
                         f"(found {len(streams)})")
-    refs: list[TableRef] = []
+    configs: list[tuple[str, StreamConfig, bool]] = []
     first_index: dict[TableRef, int] = {}
-    for j, text in enumerate(streams):
+    for j, item in enumerate(streams):
         spath = f"{path}.streams[{j}]"
-        if not isinstance(text, str) or isinstance(text, EncryptedSecret):
-            out.error(spath, f"expected a string such as DATASET.TABLE, found {_describe(text)}")
+        written = _stream(item, spath, out)
+        if written is None:
             continue
-        ref = resolve_stream(text, by_id, default_project, spath, out)
+        text, options, tpath = written
+        ref = resolve_stream(text, by_id, default_project, tpath, out)
         if ref is None:
             continue
         if ref in first_index:
@@ -158,8 +181,28 @@ def _store_streams(streams: list[Any], path: str, by_id: dict[str, list[BigQuery
                              "bigquery.datasets; declare it (with 'existing: true' if it already exists)")
             continue
         first_index.setdefault(ref, j)
-        refs.append(ref)
-    return refs
+        configs.append((spath, StreamConfig(ref, options), isinstance(item, dict)))
+    return configs
+
+
+def _stream(item: Any, path: str, out: Collector) -> tuple[str, StreamOptions, str] | None:
+    """The table text, the options and the path of the table text of one written stream."""
+    if isinstance(item, str) and not isinstance(item, EncryptedSecret):
+        return item, StreamOptions(), path
+    if not isinstance(item, dict):
+        out.error(path, f"expected a string such as DATASET.TABLE, or a mapping with 'table' (and 'schema', "
+                        f"'includeSourceStore', 'changeDataCapture'), found {_describe(item)}")
+        return None
+    raw = out.model(RawStream, item, path)
+    if raw is None or isinstance(raw.table, EncryptedSecret):
+        return None  # an encrypted table is reported once, where it stands (resolve._note_encrypted)
+    options = StreamOptions(raw.schema_, raw.includeSourceStore, raw.changeDataCapture)
+    problem = cdc_problem(options)
+    if problem:
+        out.policy_rule(f"{path}.changeDataCapture", problem)
+    if options.change_data_capture:
+        out.note(f"{path}.changeDataCapture", CDC_NOTE)
+    return raw.table, options, f"{path}.table"
 
 
 def _describe(value: Any) -> str:
