@@ -34,6 +34,7 @@ def reconcile(
                                    help="How long to wait for IAM to propagate after a grant."),
     max_delete_share: float = typer.Option(0.2, "--max-delete-share", parser=options.share, metavar="SHARE",
                                            help="Refuse to delete more than this share of a table's rows in one run (more than 0, at most 1)."),
+    full: bool = typer.Option(False, "--full", help="Compare every table with fresh snapshots of its stores, even where the counts say nothing changed (schedule it daily, and after any streaming outage)."),
     break_lease: bool = typer.Option(False, "--break-lease", help="Take the lease even if another run holds it, after a run was killed."),
     healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
     bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,
@@ -65,7 +66,7 @@ def reconcile(
     desired = support.load_desired("reconcile", stack, file)
     clients = support.connect_clients("reconcile", desired, healthcare_endpoint, bigquery_endpoint, retry_deadline)
     plan_options = PlanOptions(only=categories, deletes=deletes, create_missing=create_missing,
-                               max_delete_share=max_delete_share)
+                               max_delete_share=max_delete_share, full=full)
     progress = None if as_json else support.RichProgress()
     try:
         result = run_reconcile(desired, clients, plan_options, now=when, apply=apply,
@@ -90,7 +91,7 @@ def reconcile(
             "stack": desired.environment, "file": desired.file, "applied": result.applied,
             "actions": [a.to_json() for a in result.actions],
             "outcomes": [o.to_json() for o in result.outcomes], "calls": result.calls, "exit": code,
-            "refused": result.refused,
+            "refused": result.refused, "steady": result.steady,
         }, indent=2))
         raise typer.Exit(code)
 
@@ -116,5 +117,6 @@ def reconcile(
     elif result.pending:
         typer.echo(f"dry run: {p(len(result.pending), 'action')}; run again with --apply to make them ({calls})")
     else:
-        typer.echo(f"nothing to do ({calls})")
+        steady = f"; {p(len(result.steady), 'table')} unchanged since their last comparison" if result.steady else ""
+        typer.echo(f"nothing to do ({calls}{steady})")
     raise typer.Exit(code)

@@ -116,6 +116,7 @@ class PlanOptions:
     create_missing: bool = False
     buffer: timedelta = STREAMING_BUFFER
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
+    full: bool = False  # compare every table with fresh snapshots, even where the counts agree
 
 
 def parse_only(text: str | None) -> frozenset[str]:

@@ -34,6 +34,7 @@ class ReconcileResult:
     applied: bool = False
     calls: dict[str, int] = field(default_factory=dict)
     refused: str | None = None  # why the run changed nothing (another run holds the lease)
+    steady: list[str] = field(default_factory=list)  # tables unchanged since their last comparison: not exported
 
     @property
     def pending(self) -> list[Action]:
@@ -84,6 +85,7 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
                               after_grant=any(o.action.kind == "grant_role" and o.status == "done"
                                               for o in result.outcomes))
             phase.run()
+            result.steady = phase.steady
             result.actions += phase.actions
             result.outcomes += phase.outcomes
     except LeaseHeld as exc:  # only when first taking it: nothing was changed

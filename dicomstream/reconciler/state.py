@@ -22,6 +22,7 @@ ADDED = "added"  # store, table_uri, up_to: missing rows copied from the store's
 DELETED = "deleted"  # table_uri, up_to: rows of instances gone from every store, older than up_to, deleted
 HIDDEN = "hidden"  # table_uri, uid, up_to: the TABLE_current view hides rows of uid up to `up_to`
 VIEW = "view"  # table_uri (the view), uid (fingerprint of its query): the view the reconciler wrote
+WATERMARK = "watermark"  # table_uri, uid (its row count), up_to (its newest LastUpdated): compared, nothing to do
 
 STATE_SCHEMA = (  # (name, type)
     ("kind", "STRING"),
@@ -39,6 +40,7 @@ class State:
     hidden: Mapping[str, Mapping[str, datetime]] = field(default_factory=dict)  # table uri → uid → at
     deleted: Mapping[str, frozenset[str]] = field(default_factory=dict)  # table uri → uids (history)
     views: Mapping[str, str] = field(default_factory=dict)  # view uri → query fingerprint
+    watermarks: Mapping[str, tuple[str, datetime | None]] = field(default_factory=dict)  # table uri → (rows, newest)
 
     def is_backfilled(self, store_resource: str, table_uri: str) -> bool:
         return (store_resource, table_uri) in self.backfilled
@@ -53,6 +55,7 @@ class State:
         hidden: dict[str, dict[str, datetime]] = {}
         deleted: dict[str, set[str]] = {}
         views: dict[str, tuple[datetime, str]] = {}
+        marks: dict[str, tuple[datetime | None, tuple[str, datetime | None]]] = {}
         for row in rows:
             kind, uri = row.get("kind"), row.get("table_uri")
             if kind == BACKFILLED and row.get("store") and uri:
@@ -64,12 +67,16 @@ class State:
                     table[row["uid"]] = at
             elif kind == DELETED and uri and row.get("uid"):
                 deleted.setdefault(uri, set()).add(row["uid"])
+            elif kind == WATERMARK and uri:
+                at = row.get("recorded_at")
+                if uri not in marks or (at is not None and (marks[uri][0] is None or marks[uri][0] <= at)):
+                    marks[uri] = (at, (str(row.get("uid") or ""), row.get("up_to")))
             elif kind == VIEW and uri and row.get("uid"):
                 at = row.get("recorded_at")
                 if uri not in views or (at is not None and views[uri][0] is not None and views[uri][0] <= at):
                     views[uri] = (at, row["uid"])
         return cls(frozenset(backfilled), hidden, {k: frozenset(v) for k, v in deleted.items()},
-                   {uri: fp for uri, (_, fp) in views.items()})
+                   {uri: fp for uri, (_, fp) in views.items()}, {uri: mark for uri, (_, mark) in marks.items()})
 
     def merge(self, other: "State") -> "State":
         hidden = {uri: dict(uids) for uri, uids in self.hidden.items()}
@@ -81,7 +88,8 @@ class State:
         deleted = dict(self.deleted)
         for uri, uids in other.deleted.items():
             deleted[uri] = deleted.get(uri, frozenset()) | uids
-        return State(self.backfilled | other.backfilled, hidden, deleted, {**self.views, **other.views})
+        return State(self.backfilled | other.backfilled, hidden, deleted, {**self.views, **other.views},
+                     {**self.watermarks, **other.watermarks})
 
 
 def state_table_ref(table: TableRef) -> TableRef:

@@ -19,7 +19,7 @@ from google.api_core import exceptions as gexc
 from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler import actions as A
-from dicomstream.reconciler import compare, snapshot
+from dicomstream.reconciler import compare, snapshot, steady
 from dicomstream.reconciler.columns import SchemaConflict, copy_plan
 from dicomstream.reconciler.desired import DesiredState, DesiredStore
 from dicomstream.reconciler.errors import (
@@ -43,7 +43,7 @@ from dicomstream.reconciler.plan import (
     view_outdated,
 )
 from dicomstream.reconciler.rows import METADATA, SOURCE, Shape
-from dicomstream.reconciler.state import ADDED, DELETED, VIEW, State, query_fingerprint, state_table_ref
+from dicomstream.reconciler.state import ADDED, DELETED, VIEW, WATERMARK, State, query_fingerprint, state_table_ref
 
 
 def _params(snapshots: list[compare.Snapshot], cutoff: datetime, dedup_cutoff: datetime, uri: str,
@@ -105,6 +105,9 @@ class DataPhase:
     actions: list[A.Action] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     ownership: Any = None  # ownership.Ownership, once discovered (at most once per run)
+    steady: list[str] = field(default_factory=list)  # tables not compared: unchanged since their last comparison
+    _counts: dict[TableRef, Any] = field(default_factory=dict)  # steady.TableCounts per table
+    _metrics: dict[str, int | None] = field(default_factory=dict)  # store resource → instanceCount
     _staged: list[TableRef] = field(default_factory=list)
     _schemas: dict[TableRef, list[dict] | None] = field(default_factory=dict)
 
@@ -127,6 +130,7 @@ class DataPhase:
             if staging not in usable:
                 continue  # blocked once per snapshot dataset (`_staging_usable`), only its tables wait
             plans[ref] = (sources, (staging, self._is_json(ref)))
+        plans = self._unsteady(plans)
         needs = {Need(s, *where) for sources, where in plans.values() for s in sources
                  if self.observed.stores.get(s.resource) is not None}
         for key in sorted(usable):
@@ -144,6 +148,41 @@ class DataPhase:
                     self.tables.drop(ref)
                 except Exception:  # noqa: BLE001 - it expires on its own; the next run drops it
                     pass
+
+    def _unsteady(self, plans: dict) -> dict:
+        """The tables to compare: all with --full; else those whose counts or watermark say something
+        changed (`steady.py`). Costs one metrics call per store and one key-column query per table."""
+        out = {}
+        for ref, (sources, where) in plans.items():
+            schema = self._schema(ref)
+            if schema is None:
+                out[ref] = (sources, where)
+                continue
+            shape = self._shape(ref, schema)
+            sql = steady.counts_sql(ref, shape, len(sources))
+            try:
+                params = [bigquery_param(f"store_{i}", s.resource) for i, s in enumerate(sources)] if shape.has_source else []
+                self._counts[ref] = counts = steady.from_row(self.tables.query_row(ref.project, sql, params), shape, len(sources))
+            except Exception:  # noqa: BLE001 - the comparison itself reports what fails
+                out[ref] = (sources, where)
+                continue
+            if self.options.full or not all(self._instances(s) is not None for s in sources):
+                out[ref] = (sources, where)
+                continue
+            if steady.is_steady(counts, shape, [self._instances(s) for s in sources], self.state.watermarks.get(ref.uri)):
+                self.steady.append(ref.uri)
+            else:
+                out[ref] = (sources, where)
+        return out
+
+    def _instances(self, store: DesiredStore) -> int | None:
+        """The store's instance count (`getDICOMStoreMetrics`), once per run; None when unreadable."""
+        if store.resource not in self._metrics:
+            try:
+                self._metrics[store.resource] = steady.instance_count(self.healthcare.store_metrics(store.resource))
+            except Exception:  # noqa: BLE001 - then the table is compared in full
+                self._metrics[store.resource] = None
+        return self._metrics[store.resource]
 
     def _take(self, needs: set[Need], run: str) -> dict[Need, compare.Snapshot]:
         """Every snapshot the tables need, EXPORTS_AT_ONCE at a time; a failed one is reported."""
@@ -329,6 +368,10 @@ class DataPhase:
         for action in planned:
             if action.mutating:
                 self._guard(action, lambda a=action: self._apply(a, ref, shape, taken, params))
+        complete = len(taken) == len(sources) and all(s.complete for s in taken)
+        if complete and not planned and ref in self._counts:  # compared in full, nothing to change
+            self._record(ref, [{"kind": WATERMARK, "table_uri": ref.uri, "uid": self._counts[ref].mark[0],
+                                "up_to": self._counts[ref].newest}])
 
     def _dml(self, project: str, sql: str, params: list) -> int:
         """Every mutating statement checks the lease first (LeaseLost: not run)."""
@@ -402,6 +445,12 @@ class DataPhase:
         """Audit rows in the state table; a failure is reported, the data is already right."""
         project, dataset = ref.dataset_key
         self._guard(A.RecordState(ref), lambda: self.tables.append_state(project, dataset, rows))
+
+
+def bigquery_param(name: str, value: str):
+    from google.cloud import bigquery
+
+    return bigquery.ScalarQueryParameter(name, "STRING", value)
 
 
 def _used(params: list, sql: str) -> list:

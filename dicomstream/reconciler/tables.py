@@ -85,7 +85,7 @@ class Tables:
     def state(self, project: str, dataset: str) -> State:
         """What a run needs from the state log (the views it wrote; never a row per instance)."""
         sql = (f"SELECT kind, store, table_uri, uid, up_to, recorded_at FROM `{project}.{dataset}.{STATE_TABLE}` "
-               "WHERE kind = 'view'")
+               "WHERE kind IN ('view', 'watermark')")
         return State.from_rows([dict(row) for row in self._query(project, sql)])
 
     def schema(self, ref: TableRef) -> list[dict] | None:

@@ -61,6 +61,12 @@ class Google:
     def datasets(self, version: str = "v1"):
         return getattr(self, version).projects().locations().datasets()
 
+    def locations(self, version: str = "v1"):
+        return getattr(self, version).projects().locations()
+
+    def operations(self, version: str = "v1"):
+        return getattr(self, version).projects().locations().datasets().operations()
+
 
 @pytest.fixture(scope="module")
 def google(sandbox) -> Google:

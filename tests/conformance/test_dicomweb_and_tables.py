@@ -186,3 +186,46 @@ def test_storage_class_changes_stream_update_rows_and_show_in_storage_info(googl
     err = google.error(google.stores().setBlobStorageSettings(
         resource=store, body={"blobStorageSettings": {"blobStorageClass": "BLOB_STORAGE_CLASS_UNSPECIFIED"}}))
     assert err["code"] == 400
+
+
+def test_metrics_and_exported_last_updated_through_googles_client(google, dataset, bq_dataset, bigquery_client, instances,
+                                                                  sandbox):
+    """The cheap questions the reconciler asks first, and the instance's own LastUpdated in an export."""
+    table = f"{PROJECT}.{bq_dataset}.versions"
+    body = {"streamConfigs": [{"bigqueryDestination": {"tableUri": f"bq://{table}"}}]}
+    store = google.call(google.stores().create(parent=dataset, dicomStoreId="metrics", body=body))["name"]
+    empty = google.call(google.stores().getDICOMStoreMetrics(name=store))
+    assert empty["name"] == store and empty.get("instanceCount", "0") == "0"
+    store_instances(google, store, instances)
+    metrics = google.call(google.stores().getDICOMStoreMetrics(name=store))
+    assert metrics["instanceCount"] == str(len(instances))
+    assert metrics["studyCount"] == str(len({i.StudyInstanceUID for i in instances}))
+    study = instances[0].StudyInstanceUID
+    in_study = [i for i in instances if i.StudyInstanceUID == study]
+    sm = google.call(google.stores().dicomWeb().studies().getStudyMetrics(study=f"{store}/dicomWeb/studies/{study}"))
+    assert sm["instanceCount"] == str(len(in_study)) and int(sm["blobStorageSizeBytes"]) > 0
+    series = in_study[0].SeriesInstanceUID
+    se = google.call(google.stores().dicomWeb().studies().series().getSeriesMetrics(
+        series=f"{store}/dicomWeb/studies/{study}/series/{series}"))
+    assert se["instanceCount"] == str(sum(i.SeriesInstanceUID == series for i in in_study))
+    assert google.error(google.stores().dicomWeb().studies().getStudyMetrics(
+        study=f"{store}/dicomWeb/studies/1.2.3.4"))["code"] == 404
+    locations = google.call(google.locations().list(name=f"projects/{PROJECT}"))
+    assert "us-central1" in {loc["locationId"] for loc in locations["locations"]}
+
+    from dicomstream.sandbox.identity import fake_service_agent_email
+
+    snapshot = f"{PROJECT}.{bq_dataset}.versions_export"
+    sandbox.resourcemanager_client().add_binding(PROJECT, "roles/bigquery.jobUser",
+                                                 f"serviceAccount:{fake_service_agent_email(PROJECT)}")
+    op = google.call(google.stores().export(name=store, body={"bigqueryDestination": {"tableUri": f"bq://{snapshot}"}}))
+    import time
+
+    deadline = time.monotonic() + 600  # a hang guard, not a timing
+    while not op.get("done"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        op = google.call(google.operations().get(name=op["name"]))
+    streamed = {r["SOPInstanceUID"]: r["LastUpdated"] for r in _rows(bigquery_client, f"SELECT SOPInstanceUID, LastUpdated FROM `{table}`")}
+    exported = {r["SOPInstanceUID"]: r["LastUpdated"] for r in _rows(bigquery_client, f"SELECT SOPInstanceUID, LastUpdated FROM `{snapshot}`")}
+    assert exported == streamed  # the instance's version, not the export's time

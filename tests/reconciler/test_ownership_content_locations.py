@@ -171,3 +171,40 @@ def test_a_missing_snapshot_dataset_blocks_only_the_tables_of_its_location(world
     assert any(f"the snapshot dataset {PROJECT}.{regional} does not exist" in line for line in blocked), blocked
     assert [o["table"] for o in out["outcomes"] if o["action"] == "add_rows"] == [world.table("instances").uri]
     world.assert_converged({"instances": uids(instances[:3])})
+
+
+def _steady_run(world):
+    exports = len(world.exports())
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply")
+    assert code == 0, out
+    return len(world.exports()) - exports, out
+
+
+def test_steady_state_costs_no_export_and_the_same_calls_whatever_the_size(world, instances):
+    world.write_stack({"radiology": [f"{world.dataset}.radiology"]})
+    world.provision()
+    world.store("radiology", instances[:3])
+    calls = {}
+    for size in ("small", "large"):
+        if size == "large":
+            world.admin.clone_instances(world.stores["radiology"], instances[0].SOPInstanceUID, 300, prefix="7")
+        exported, first = _steady_run(world)  # something changed since the last run: compared in full
+        assert exported == 1 and first["steady"] == []
+        exported, out = _steady_run(world)  # nothing changed: the counts and the watermark agree
+        assert exported == 0 and out["steady"] == [world.table("radiology").uri], out
+        calls[size] = out["calls"]
+    assert calls["small"] == calls["large"]
+    assert "healthcare POST :export" not in calls["large"] and calls["large"]["healthcare GET :getDICOMStoreMetrics"] == 1
+
+    configured = world.stream_uris("radiology")  # a gap the counts see: an instance stored while streaming was off
+    world.healthcare.set_stream_configs(world.stores["radiology"], [])
+    world.store("radiology", instances[3:4])
+    world.healthcare.set_stream_configs(world.stores["radiology"], configured)
+    exported, out = _steady_run(world)
+    assert exported == 1 and [o["rows_added"] for o in out["outcomes"] if o["action"] == "add_rows"] == [1]
+
+    exported, out = _steady_run(world)  # compared after the change: nothing to do, the watermark is written
+    exported, out = _steady_run(world)
+    assert exported == 0
+    code, full = world.run_json("reconcile", "--stack", "dev", "--full")  # --full compares anyway
+    assert code == 0 and full["steady"] == [] and full["calls"].get("healthcare POST :export") == 1
