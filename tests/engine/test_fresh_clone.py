@@ -8,9 +8,7 @@ offline plan (`dicomstream plan --format json`, the project's own venv) shows.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -96,16 +94,6 @@ def test_each_stack_registers_what_the_offline_plan_shows(clone, stack):
     assert sorted(map(comparable, engine["resources"])) == sorted(map(comparable, steps))
     assert engine["outputs"] == plan["outputs"]
     assert any(r["type"] == SERVICE for r in engine["resources"])
-
-
-def test_requirements_pin_what_pyproject_pins():
-    """requirements.txt (what Pulumi installs) and pyproject.toml's base install never drift."""
-    pins = lambda lines: dict(re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line.strip()).groups()  # noqa: E731
-                              for line in lines if line.strip() and not line.lstrip().startswith("#"))
-    required = pins((REPO / "requirements.txt").read_text().splitlines())
-    project = pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
-    # The base install is exactly what the program needs: the CLI and the sandbox are extras.
-    assert required and required == project
 
 
 def test_the_dynamic_provider_host_can_load_the_delay_from_the_venv(clone):

