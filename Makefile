@@ -70,7 +70,7 @@ plan: $(STAMP)
 
 # Two workers for the machine's two cores, one test file each at a time (module fixtures built once);
 # pytest prints progress per test and the slowest tests at the end.
-test: $(STAMP)
+test: $(STAMP) $(PACK_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=5
 
 # Benchmarks: ratios against baselines run in the same process; writes bench/results.json.
