@@ -8,7 +8,6 @@ BigQuery); only export-operation polls follow the export's duration.
 from __future__ import annotations
 
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any

@@ -11,7 +11,7 @@ from dicomstream import quiet_python_support_notice
 
 quiet_python_support_notice()
 
-from dicomstream.commands import COMMAND_MODULES
+from dicomstream.commands import COMMAND_MODULES  # noqa: E402  (after the notice is quieted)
 
 app = typer.Typer(
     name="dicomstream",

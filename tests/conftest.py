@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-import os
 
 from dicomstream import quiet_python_support_notice
 

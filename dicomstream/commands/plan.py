@@ -57,8 +57,10 @@ def plan(
                                                  help="Policy levels and options: the file that pulumi takes as --policy-pack-config."),
     policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", metavar="DIR",
                                                help="The policy pack's directory (default: policies in the project)."),
-    no_validate: bool = typer.Option(False, "--no-validate", help="Skip the config model's rules that the policy pack also enforces, so that the pack decides."),
-    allow_destroy: bool = typer.Option(False, "--allow-destroy", help="Accept deleting or replacing unprotected DICOM stores and Healthcare datasets (with --compare)."),
+    no_validate: bool = typer.Option(False, "--no-validate",
+                                     help="Skip the config model's rules that the policy pack also enforces, so that the pack decides."),
+    allow_destroy: bool = typer.Option(False, "--allow-destroy",
+                                       help="Accept deleting or replacing unprotected DICOM stores and Healthcare datasets (with --compare)."),
 ) -> None:
     """Preview a stack offline, as pulumi preview would.
 
@@ -72,8 +74,8 @@ def plan(
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
     from dicomstream.paths import policy_pack_dir
-    from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, load_plan, plan_stack
-    from dicomstream.policy_client import PolicyConfigError, PolicyPackError, load_policy_config
+    from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, plan_stack
+    from dicomstream.policy_client import PolicyConfigError, PolicyPackError
 
     if (stack is None) == (file is None):
         raise _fail(["dicomstream plan: give exactly one of --stack NAME or --file FILE"], EXIT_INVALID)

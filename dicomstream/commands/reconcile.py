@@ -34,7 +34,9 @@ def reconcile(
                                    help="How long to wait for IAM to propagate after a grant."),
     max_delete_share: float = typer.Option(0.2, "--max-delete-share", parser=options.share, metavar="SHARE",
                                            help="Refuse to delete more than this share of a table's rows in one run (more than 0, at most 1)."),
-    full: bool = typer.Option(False, "--full", help="Compare every table with fresh snapshots of its stores, even where the counts say nothing changed (schedule it daily, and after any streaming outage)."),
+    full: bool = typer.Option(False, "--full", help=(
+        "Compare every table with fresh snapshots of its stores, even where the counts say nothing changed"
+        " (schedule it daily, and after any streaming outage).")),
     break_lease: bool = typer.Option(False, "--break-lease", help="Take the lease even if another run holds it, after a run was killed."),
     healthcare_endpoint: Optional[str] = options.HEALTHCARE_ENDPOINT,
     bigquery_endpoint: Optional[str] = options.BIGQUERY_ENDPOINT,

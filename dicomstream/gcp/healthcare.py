@@ -211,10 +211,12 @@ class HealthcareClient(RestClient):
     def search_studies(self, store: str, filters: dict | None = None, includefield: Iterable[str] | None = None, page_size: int = 1000) -> Iterator[dict]:
         return self._search(store, "studies", filters, includefield, page_size)
 
-    def search_series(self, store: str, study: str | None = None, filters: dict | None = None, includefield: Iterable[str] | None = None, page_size: int = 1000) -> Iterator[dict]:
+    def search_series(self, store: str, study: str | None = None, filters: dict | None = None,
+                      includefield: Iterable[str] | None = None, page_size: int = 1000) -> Iterator[dict]:
         return self._search(store, f"studies/{study}/series" if study else "series", filters, includefield, page_size)
 
-    def search_instances(self, store: str, study: str | None = None, series: str | None = None, filters: dict | None = None, includefield: Iterable[str] | None = None, page_size: int = 5000) -> Iterator[dict]:
+    def search_instances(self, store: str, study: str | None = None, series: str | None = None, filters: dict | None = None,
+                         includefield: Iterable[str] | None = None, page_size: int = 5000) -> Iterator[dict]:
         """All matching instances, paged with limit/offset (QIDO-RS)."""
         if study and series:
             tail = f"studies/{study}/series/{series}/instances"

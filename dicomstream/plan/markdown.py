@@ -215,7 +215,7 @@ def render_review(review: Review, *, limit: int = LIMIT, title: str = "dicomstre
     sections = [_sections(s) for s in review.stacks]
     where = review.artifact or "the plan artifact"
     note_room = 300 * len(sections) + 200
-    essential_size = sum(len(line) + 1 for line in head) + sum(len(l) + 1 for e, _, _ in sections for l in e)
+    essential_size = sum(len(line) + 1 for line in head) + sum(len(ln) + 1 for e, _, _ in sections for ln in e)
     remaining = max(0, limit - essential_size - note_room)
     # Share what is left between the stacks; a stack that needs less leaves its share to the others.
     wanted = [sum(len(item) + 1 for item in d) for _, d, _ in sections]

@@ -76,10 +76,6 @@ class Executor:
             wrapped = propagation_retry(self.waits)(wrapped)
         return wrapped()
 
-    def _state(self, ref_or_key: TableRef | tuple[str, str], rows: list[dict]) -> None:
-        project, dataset = ref_or_key.dataset_key if isinstance(ref_or_key, TableRef) else ref_or_key
-        self._call(lambda: self.tables.append_state(project, dataset, rows))
-
     # ------------------------------------------------------------------------------ apply
 
     def apply(self, plan: list[A.Action]) -> list[Outcome]:

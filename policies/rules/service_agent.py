@@ -22,7 +22,7 @@ from ..roles import BIGQUERY_JOB_USER as JOB_USER
 from ..roles import SATISFIED_ON_PROJECT
 from ..base import reporting
 from ..grants import Grant, collect_grants
-from ..graph import UNKNOWN, StackGraph, normalize_project, same
+from ..graph import UNKNOWN, Node, StackGraph, normalize_project, same
 from ..streams import parse_table_uri, stream_configs, table_uris
 from ..tokens import DICOM_STORE, SERVICE_IDENTITY
 from ..values import is_unknown, known_str

@@ -181,5 +181,5 @@ def test_the_agents_default_role_is_retained_on_destroy_and_the_plan_says_so(dev
     old.write_text(json.dumps(dev_json))
     result = run_cli("plan", "--stack", "dev", "--compare", str(old))
     assert result.returncode == 0, result.stderr
-    line = next(l for l in result.stdout.splitlines() if "healthcare-agent-healthcare-serviceAgent" in l)
+    line = next(ln for ln in result.stdout.splitlines() if "healthcare-agent-healthcare-serviceAgent" in ln)
     assert line.rstrip().endswith("same  (retained: destroy leaves it in place)")

@@ -167,22 +167,22 @@ def test_unknown_keys_get_did_you_mean_at_every_level():
                  dicomStores=store(labls={}))
     doc["dicomstream:enviroment"] = "dev"
     lines = errors(doc)
-    assert any("dicomstream:enviroment: unknown key 'enviroment'; did you mean 'environment'?" in l for l in lines)
-    assert any("healthcare.kmsKeyNmae: unknown key" in l and "'kmsKeyName'" in l for l in lines)
-    assert any("dicomStores[0].labls: unknown key" in l and "'labels'" in l for l in lines)
+    assert any("dicomstream:enviroment: unknown key 'enviroment'; did you mean 'environment'?" in ln for ln in lines)
+    assert any("healthcare.kmsKeyNmae: unknown key" in ln and "'kmsKeyName'" in ln for ln in lines)
+    assert any("dicomStores[0].labls: unknown key" in ln and "'labels'" in ln for ln in lines)
 
 
 def test_missing_required_keys():
     lines = errors(config(environment=None, healthcare={"location": "us-central1"}))
-    assert any(l.endswith("environment: required key 'dicomstream:environment' is missing") for l in lines)
-    assert any("healthcare.dataset: required key 'dataset' is missing" in l for l in lines)
+    assert any(ln.endswith("environment: required key 'dicomstream:environment' is missing") for ln in lines)
+    assert any("healthcare.dataset: required key 'dataset' is missing" in ln for ln in lines)
 
 
 def test_wrong_types():
     lines = errors(config(dicomStores=[{"name": 5, "streams": "dicom_metadata.t"}], protect="maybe"))
-    assert any("dicomStores[0].name: expected a string, found the number 5" in l for l in lines)
-    assert any("dicomStores[0].streams: expected a list" in l for l in lines)
-    assert any("protect: expected true or false" in l for l in lines)
+    assert any("dicomStores[0].name: expected a string, found the number 5" in ln for ln in lines)
+    assert any("dicomStores[0].streams: expected a list" in ln for ln in lines)
+    assert any("protect: expected true or false" in ln for ln in lines)
 
 
 def test_every_error_is_reported_at_once():

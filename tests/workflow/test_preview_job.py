@@ -4,7 +4,6 @@ in temporary git repositories: the job's outcome and the comment a reviewer read
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest

@@ -39,8 +39,8 @@ def read_bytes(path: os.PathLike | str, file: str, missing: str = STACK_FILE_HIN
         if not follow_symlinks and os.path.islink(path):
             raise fail("is a symbolic link; only regular files are read here") from None
         raise fail(f"cannot open the file: {exc.strerror or exc}") from None
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot open the file: {getattr(exc, 'strerror', None) or exc}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise fail(f"cannot open the file: {exc}") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):

@@ -107,7 +107,8 @@ class DicomWebBackend:
                 if (study is None or i.study == study) and (series is None or i.series == series) and (sop is None or i.sop == sop)
             ]
 
-    def qido(self, dataset_name: str, store_id: str, level: str, params: dict[str, list[str]], study: str | None = None, series: str | None = None) -> tuple[list[dict], bool]:
+    def qido(self, dataset_name: str, store_id: str, level: str, params: dict[str, list[str]],
+             study: str | None = None, series: str | None = None) -> tuple[list[dict], bool]:
         """Search results and whether more exist beyond `limit`."""
         filters, limit, offset, include = wire.parse_qido(params)
         limit = DEFAULT_QIDO_LIMIT if limit is None else limit
@@ -161,7 +162,8 @@ class DicomWebBackend:
         if sop is not None:
             return {}
         with self.core.lock:
-            op = self.core.operation(dataset_name, version, "dicomweb.DicomWebService.DeleteStudy" if series is None else "dicomweb.DicomWebService.DeleteSeries")
+            method = "DeleteStudy" if series is None else "DeleteSeries"
+            op = self.core.operation(dataset_name, version, f"dicomweb.DicomWebService.{method}")
             op["metadata"]["counter"] = {"success": str(len(doomed))}
         self.core.finish(op, {"@type": "type.googleapis.com/google.protobuf.Empty"})
         return dict(op)
