@@ -1,30 +1,22 @@
-"""The README's examples are executed: its stack example validates, its broken example prints
-exactly the lines it shows, and its quick-start commands are real Makefile targets."""
+"""The named examples of the docs are executed: the stack example validates, the broken example
+prints exactly the lines it shows, and the README's quick-start commands are real Makefile targets."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
 from dicomstream.core.config import build
-
-ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
-
-
-def fenced_after(marker: str) -> str:
-    match = re.search(re.escape(marker) + r"\s*\n```[a-z]*\n(.*?)```", README, re.S)
-    assert match, f"README has no block after {marker!r}"
-    return match.group(1)
+from tests.docs.pages import ROOT, example
 
 
 def test_configuration_example_is_a_valid_stack():
-    block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if "Pulumi.example.yaml" in b)
-    config = build(yaml.safe_load(block)["config"], "README.md")
+    block = example("stack-file")
+    assert "Pulumi.example.yaml" in block
+    config = build(yaml.safe_load(block)["config"], "docs/configuration.md")
     assert [r.uri for r in config.dicom_stores[0].streams] == [
         "bq://acme-imaging-dev.dicom_metadata.instances",
         "bq://acme-analytics-dev.dicom_metadata.all_instances",
@@ -36,8 +28,8 @@ def test_configuration_example_is_a_valid_stack():
 def test_stream_options_example_is_valid_with_the_options_it_names():
     from tests.config.test_names import BASE  # one dataset, dicom_metadata
 
-    config = {**BASE, **yaml.safe_load(fenced_after("<!-- example: stream-options -->"))}
-    (store,) = build(config, "README.md").dicom_stores
+    config = {**BASE, **yaml.safe_load(example("stream-options"))}
+    (store,) = build(config, "docs/configuration.md").dicom_stores
     assert [(s.table.table, s.options.describe()) for s in store.stream_configs] == [
         ("instances", "flattened, includeSourceStore"), ("radiology_json", "json"),
         ("radiology_current", "json, changeDataCapture")]
@@ -45,8 +37,8 @@ def test_stream_options_example_is_valid_with_the_options_it_names():
 
 
 def test_broken_example_prints_exactly_what_the_readme_shows(tmp_path):
-    (tmp_path / "Pulumi.broken.yaml").write_text(fenced_after("<!-- example: broken-stack -->"))
-    expected = fenced_after("<!-- example-output: broken-stack -->").splitlines()
+    (tmp_path / "Pulumi.broken.yaml").write_text(example("broken-stack"))
+    expected = example("broken-stack", kind="example-output").splitlines()
     result = subprocess.run(
         [sys.executable, "-m", "dicomstream.cli", "validate", "--file", "Pulumi.broken.yaml"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
@@ -57,7 +49,7 @@ def test_broken_example_prints_exactly_what_the_readme_shows(tmp_path):
 
 
 def test_quick_start_commands_are_makefile_targets():
-    commands = re.findall(r"^make (\w+)", fenced_after("## Quick start (fresh machine, Python 3.11+, no cloud account)"), re.M)
+    commands = re.findall(r"^make (\w+)", example("quick-start"), re.M)
     assert commands == ["demo", "test"]
     makefile = (ROOT / "Makefile").read_text()
     for target in commands:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
 from dicomstream.core import naming
 from tests.package.conftest import REPO, site_packages
+from tests.docs.pages import example
 from tests.pulumi_venv import clean_env
-
-README = (REPO / "README.md").read_text()
 
 
 def readme_block(name: str) -> str:
-    match = re.search(rf"<!-- example: {name} -->\s*\n```[a-z]*\n(.*?)```", README, re.S)
-    assert match, f"README has no example {name!r}"
-    return match.group(1)
+    """A named example of the docs (the own-program one is on the README, the others in docs/components.md)."""
+    return example(name)
 
 
 def test_the_install_claims_only_our_namespace_and_the_lean_dependencies(installed):

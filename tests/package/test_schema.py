@@ -1,5 +1,5 @@
 """The component package's schema: inferred by the SDK, committed, served by the package's own entry
-point, and covering what the README's YAML and TypeScript programs use."""
+point, and covering what the YAML and TypeScript programs of docs/components.md use."""
 
 from __future__ import annotations
 

@@ -1,17 +1,14 @@
-"""The SQL the README shows runs against a table the sandbox streamed (Google's shape)."""
+"""The SQL docs/sandbox.md shows runs against a table the sandbox streamed (Google's shape)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from sandbox_world import query
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+from tests.docs.pages import example
 
 
 def test_readme_query_runs_on_a_streamed_table(world, healthcare, bigquery_client, instances):
-    sql = re.search(r"```sql\n(.*?)```", README, re.S).group(1)
+    sql = example("streamed-query")
     assert "`acme-imaging-dev.dicom_metadata.instances`" in sql
     healthcare.create_dicom_store(world.dataset_name, "readme", {})
     store = world.store("readme")

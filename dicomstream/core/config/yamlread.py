@@ -8,7 +8,7 @@ is refused, and alias expansion is limited by yaml.v3's ratio rule. What yaml.v3
 value we cannot use is refused with a line naming where: tags other than the core ones
 (`!!python/object`, `!!binary`, `!!set`, local `!tags`), non-string keys, several documents.
 
-Limits (README, "Stack configuration"): nested at most `MAX_DEPTH` deep, at most `MAX_VALUES`
+Limits (docs/configuration.md, "Limits"): nested at most `MAX_DEPTH` deep, at most `MAX_VALUES`
 values composed or expanded (the file itself is read by `files`, at most `files.MAX_BYTES`).
 """
 

@@ -55,7 +55,7 @@ STRUCTURED_SIZE = "StructuredStorageSize"
 SOURCE_STORE = "SourceDicomStore"
 METADATA = "Metadata"
 INSERT, DELETE = "INSERT", "DELETE"
-UPDATE = "UPDATE"  # storage-class change: Google's value is not documented (see the sandbox README)
+UPDATE = "UPDATE"  # storage-class change: Google's value is not documented (see docs/sandbox.md)
 STANDARD = "STANDARD"
 
 
