@@ -85,10 +85,11 @@ def _plausible_outputs(type_: str, name: str, inputs: Mapping[str, Any], stack_p
         return {"id": f"projects/{project}/services/{inputs.get('service')}", "email": email,
                 "member": f"serviceAccount:{email}"}
     if type_ == "gcp:healthcare/dataset:Dataset":
-        dataset_id = healthcare_dataset_name(project, inputs.get("location"), inputs.get("name"))
+        # str(): a program that leaves an input out still gets a name (with "None" in it), as before.
+        dataset_id = healthcare_dataset_name(project, str(inputs.get("location")), str(inputs.get("name")))
         return {"id": dataset_id, "selfLink": dataset_id}
     if type_ == "gcp:healthcare/dicomStore:DicomStore":
-        store_id = dicom_store_name(inputs.get("dataset"), inputs.get("name"))
+        store_id = dicom_store_name(str(inputs.get("dataset")), str(inputs.get("name")))
         return {"id": store_id, "selfLink": store_id}
     if type_ == "gcp:bigquery/dataset:Dataset":
         ds = inputs.get("datasetId")
@@ -291,7 +292,8 @@ def run_program(config: Mapping[str, Any], *, stack: str, project: str = "dicoms
     a temporary stack file that DICOMSTREAM_STACK_FILE names for the run.
     """
     capture = Capture(project=project, stack=stack)
-    gcp_project = config.get("gcp:project") if isinstance(config.get("gcp:project"), str) else project
+    configured = config.get("gcp:project")
+    gcp_project = configured if isinstance(configured, str) else project
     _new_root_stack()
     _set_recording_mocks(capture, gcp_project, preview, stack_outputs)
     pulumi.runtime.set_all_config(config_values(config))
@@ -453,7 +455,8 @@ def run_as_engine(program_dir: Path, *, stack: str, project: str = "dicomstream"
 def _main() -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description=run_as_engine.__doc__.splitlines()[0])
+    # Under `python -OO` docstrings are None.
+    parser = argparse.ArgumentParser(description=(run_as_engine.__doc__ or "").partition("\n")[0])
     parser.add_argument("program_dir", type=Path)
     parser.add_argument("--stack", required=True)
     parser.add_argument("--project", default="dicomstream")

@@ -20,6 +20,7 @@ def inferred() -> dict:
     from dicomstream.components import COMPONENTS
 
     provider = ComponentProvider(COMPONENTS, "dicomstream", version=dicomstream.__version__)
+    assert provider.schema is not None  # a ComponentProvider always carries the schema it inferred
     return json.loads(provider.schema)
 
 

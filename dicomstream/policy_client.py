@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
@@ -50,7 +50,7 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE),
     ("grpc.max_send_message_length", _MAX_MESSAGE),
 ]
-_JSON_TYPES = {
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,
     "boolean": bool,
     "number": (int, float),
@@ -255,6 +255,7 @@ def resolve_config(info: PackInfo, config: Mapping[str, Any], source: str = "pol
             close = sorted(n for n in names if n.split("-")[0] == str(name).split("-")[0])
             hint = f" (did you mean {close[0]!r}?)" if close else f"; known policies: {', '.join(sorted(names))}"
             raise PolicyConfigError(f"{where}: no such policy in pack {info.name!r}{hint}")
+        level: str | None
         if isinstance(value, str):
             level, props = value, {}
         elif isinstance(value, Mapping):
@@ -267,7 +268,9 @@ def resolve_config(info: PackInfo, config: Mapping[str, Any], source: str = "pol
         if name == "all":
             default_all = level
             continue
-        schema = info.policy(name).config_schema.get("properties", {})
+        named = info.policy(name)
+        assert named is not None  # `name` is one of the pack's policies, checked above
+        schema = named.config_schema.get("properties", {})
         for key, prop in props.items():
             if key not in schema:
                 raise PolicyConfigError(f"{where}.{key}: policy {name!r} has no option {key!r}")
@@ -349,7 +352,7 @@ class PolicyPackServer:
         self.window = max(1, window)
         self.port: int | None = None
         self._process: subprocess.Popen | None = None
-        self._stderr = None
+        self._stderr: IO[bytes] | None = None
         self._channel: grpc.Channel | None = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self._info: PackInfo | None = None
@@ -362,7 +365,7 @@ class PolicyPackServer:
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise PolicyPackError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
         self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
+        self._process = process = subprocess.Popen(
             [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
             cwd=self.pack_dir.parent,
             stdin=subprocess.DEVNULL,
@@ -370,7 +373,7 @@ class PolicyPackServer:
             stderr=self._stderr,
         )
         try:
-            self.port = self._read_port()
+            self.port = self._read_port(process)
             self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}", options=_CHANNEL_OPTIONS)
             grpc.channel_ready_future(self._channel).result(timeout=self.startup_timeout)
             self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
@@ -379,7 +382,7 @@ class PolicyPackServer:
             raise
         return self
 
-    def _read_port(self) -> int:
+    def _read_port(self, process: subprocess.Popen) -> int:
         lines: queue.Queue = queue.Queue()
 
         def pump(stream) -> None:  # keeps the pipe drained so the pack never blocks on print()
@@ -387,7 +390,7 @@ class PolicyPackServer:
                 lines.put(raw)
             lines.put(None)
 
-        threading.Thread(target=pump, args=(self._process.stdout,), daemon=True).start()
+        threading.Thread(target=pump, args=(process.stdout,), daemon=True).start()
         while True:
             try:
                 raw = lines.get(timeout=self.startup_timeout)
@@ -397,9 +400,9 @@ class PolicyPackServer:
                     f"{self._stderr_tail()}"
                 ) from None
             if raw is None:
-                self._process.wait(timeout=5)
+                process.wait(timeout=5)
                 raise PolicyPackError(
-                    f"{self.pack_dir}: the policy pack exited with code {self._process.returncode} "
+                    f"{self.pack_dir}: the policy pack exited with code {process.returncode} "
                     f"before serving{self._stderr_tail()}"
                 )
             text = raw.decode("utf-8", "replace").strip()

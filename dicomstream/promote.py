@@ -61,7 +61,7 @@ def _healthcare_project(config: Mapping[str, Any]) -> str | None:
     return (healthcare.get("project") if isinstance(healthcare, Mapping) else None) or config.get("gcp:project")
 
 
-def _datasets(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _datasets(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     bigquery = _get(config, "bigquery") or {}
     datasets = bigquery.get("datasets") if isinstance(bigquery, Mapping) else None
     return [d for d in datasets or [] if isinstance(d, Mapping)]
@@ -83,13 +83,14 @@ def promote_config(source: Mapping[str, Any], target: Mapping[str, Any], *, sour
                      (source.get("gcp:project"), target.get("gcp:project"))):
         if isinstance(src, str) and isinstance(dst, str):
             project_map.setdefault(src, dst)
-    dataset_map: dict[tuple[str | None, str], str | None] = {}
+    dataset_map: dict[tuple[str | None, str | None], str | None] = {}
     for dataset in _datasets(source):
-        counterpart = target_datasets.get(dataset.get("id")) if isinstance(dataset.get("id"), str) else None
-        if counterpart is not None:
-            dataset_map[(_dataset_project(dataset, source), dataset.get("id"))] = _dataset_project(counterpart, target)
+        dataset_id = dataset.get("id")
+        if isinstance(dataset_id, str) and dataset_id in target_datasets:
+            dataset_map[(_dataset_project(dataset, source), dataset_id)] = _dataset_project(
+                target_datasets[dataset_id], target)
 
-    def map_project(project: str, dataset: str, where: str) -> str | None:
+    def map_project(project: str, dataset: str | None, where: str) -> str | None:
         if (project, dataset) in dataset_map:
             return dataset_map[(project, dataset)]
         if project in project_map:
@@ -254,7 +255,9 @@ def _hashable(value: Any) -> Any:
 
 def merge_into(node: Any, value: Any) -> Any:
     """Make round-trip `node` equal to `value`, editing in place where it differs; returns the node."""
-    if isinstance(node, dict) and isinstance(value, Mapping):
+    from ruamel.yaml.comments import CommentedMap
+
+    if isinstance(node, CommentedMap) and isinstance(value, Mapping):  # a round-trip mapping keeps its order
         for key in [k for k in node if k not in value]:
             del node[key]
         for position, (key, item) in enumerate(value.items()):

@@ -158,7 +158,7 @@ class HealthcareClient(RestClient):
         on_poll: Callable[[dict], None] | None = None,
     ) -> dict:
         """Polls until done (exponential interval); raises OperationFailed / OperationTimeout."""
-        op = {"name": operation} if isinstance(operation, str) else operation
+        op: dict[str, Any] = {"name": operation} if isinstance(operation, str) else operation
         name = op["name"]
         start = time.monotonic()
         while not op.get("done"):

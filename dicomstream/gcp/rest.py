@@ -44,7 +44,7 @@ def default_retry(deadline: float = DEFAULT_DEADLINE_S, *, refused_is_final: boo
     """
     transient = if_exception_type(*TRANSIENT)
 
-    def predicate(exc: BaseException) -> bool:
+    def predicate(exc: Exception) -> bool:
         return transient(exc) and not (refused_is_final and _refused(exc))
 
     return Retry(predicate=predicate, initial=0.25, maximum=8.0, multiplier=2.0, timeout=deadline, on_error=on_error)
@@ -118,8 +118,8 @@ def _raise_for(response: requests.Response) -> None:
         error = response.json().get("error", {})
     except ValueError:
         error = {}
-    exc.status = error.get("status")  # type: ignore[attr-defined]
-    exc.body = error  # type: ignore[attr-defined]
+    exc.status = error.get("status")
+    exc.body = error
     raise exc
 
 

@@ -93,7 +93,8 @@ def _policy_lines(plan: Plan) -> list[Text]:
     by_pack: dict[str, list[Violation]] = defaultdict(list)
     for v in plan.policy_violations:
         by_pack[v.policy_pack].append(v)
-    versions = {p.get("name"): p.get("version") for p in plan.policy_packs}
+    # str(): a pack entry read from a hand-edited plan may lack its name; it shows as "None".
+    versions = {str(p.get("name")): p.get("version") for p in plan.policy_packs}
     names = list(dict.fromkeys([*versions, *by_pack]))
     if not names:
         return [Text("Policies: not run", style="dim")]

@@ -88,6 +88,8 @@ def compose(text: str, file: str) -> _Node | None:
 
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            # The parser marks every event it emits; only hand-made events lack one.
+            assert event.start_mark is not None
             line = event.start_mark.line
             nodes += isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
                                         yaml.SequenceStartEvent))
@@ -98,11 +100,13 @@ def compose(text: str, file: str) -> _Node | None:
                 if documents > 1:
                     raise fail(line, "a stack file holds one YAML document; remove the second '---'")
             elif isinstance(event, yaml.AliasEvent):
-                node = anchors.get(event.anchor)
+                anchor = event.anchor
+                assert anchor is not None  # the parser emits an alias only with its name
+                node = anchors.get(anchor)
                 if node is None:
-                    raise fail(line, f"alias *{event.anchor[:80]} names no anchor defined before it")
+                    raise fail(line, f"alias *{anchor[:80]} names no anchor defined before it")
                 if id(node) in open_nodes:
-                    raise fail(line, f"alias *{event.anchor[:80]} is inside the value it names "
+                    raise fail(line, f"alias *{anchor[:80]} is inside the value it names "
                                      "(a recursive alias)")
                 add(_Alias(node, line))
             elif isinstance(event, yaml.ScalarEvent):
