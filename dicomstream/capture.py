@@ -414,7 +414,9 @@ def _wait() -> None:
 def _stack_outputs() -> dict[str, Any]:
     """`pulumi.export`ed values, resolved (the mock root stack never registers them itself).
 
-    A secret output is shown as "[secret]", as `pulumi stack output` does.
+    A secret output is shown as "[secret]", as `pulumi stack output` does. Only the Outputs inside
+    a value are awaited: `Output.from_input` would make an Output of every plain leaf (a 10,000-store
+    `streams` export is 50,000 strings).
     """
     import asyncio
 
@@ -424,13 +426,37 @@ def _stack_outputs() -> dict[str, Any]:
     loop = asyncio.get_event_loop()
     shown: dict[str, Any] = {}
     for key, value in dict(getattr(root, "outputs", {}) or {}).items():
-        output = pulumi.Output.from_input(value)
-        if loop.run_until_complete(output._is_secret):
+        try:
+            resolved = loop.run_until_complete(_resolved(value))
+        except _SecretValue:
             shown[key] = SECRET_MARK
-        else:
-            resolved = loop.run_until_complete(output.future())
-            shown[key] = _plain(resolved) if resolved is not None else None
+            continue
+        except _UnknownValue:
+            resolved = None
+        shown[key] = _plain(resolved) if resolved is not None else None
     return shown
+
+
+class _SecretValue(Exception):
+    """An Output inside an exported value is secret: the whole value is shown as "[secret]"."""
+
+
+class _UnknownValue(Exception):
+    """An Output inside an exported value is unknown: the value is not known either."""
+
+
+async def _resolved(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        if await value.is_secret():
+            raise _SecretValue
+        if not await value.is_known():
+            raise _UnknownValue
+        return await _resolved(await value.future())
+    if isinstance(value, dict):
+        return {k: await _resolved(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [await _resolved(v) for v in value]
+    return value
 
 
 def run_as_engine(program_dir: Path, *, stack: str, project: str = "dicomstream") -> Capture:

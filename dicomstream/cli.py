@@ -58,11 +58,15 @@ def main() -> None:
     """Entry point: a user never sees a traceback, only what went wrong and where."""
     try:
         app()
+    except SystemExit as done:
+        from dicomstream.heap import exit_now_if_requested
+
+        if done.code is None or isinstance(done.code, int):
+            exit_now_if_requested(done.code or 0)  # a plan already written: end without freeing a large heap
+        raise
     except KeyboardInterrupt:
         typer.echo("dicomstream: interrupted", err=True)
         sys.exit(130)
-    except SystemExit:
-        raise
     except ImportError as exc:  # a missing extra (ModuleNotFoundError, or `from x import y` without y)
         from dicomstream.extras import EXIT_MISSING, explain
 

@@ -3,8 +3,13 @@
 The engine runs this file by path, from wherever the pack was copied or unpacked (a published
 pack lands in a directory named after its version), so the directory is loaded as a package
 here, whatever its name; the rules import each other relatively and need nothing outside it.
+
+The process serves one preview and is then killed, holding every resource of the stack meanwhile:
+what is loaded is frozen out of the garbage collector's scans, which run rarely, and each request
+decodes a resource once (`analyzer_cache`).
 """
 
+import gc
 import importlib.util
 import sys
 from pathlib import Path
@@ -22,4 +27,7 @@ def _load_pack(directory: Path, name: str = "dicomstream_policies"):
 
 
 _pack = _load_pack(Path(__file__).resolve().parent)
+importlib.import_module(f"{_pack.__name__}.analyzer_cache").install()
+gc.freeze()
+gc.set_threshold(100_000, 50, 100)
 PolicyPack(name=_pack.PACK_NAME, policies=_pack.ALL_POLICIES, enforcement_level=_pack.DEFAULT_ENFORCEMENT_LEVEL)

@@ -73,6 +73,7 @@ def plan(
     from dicomstream.core.naming import escape
     from dicomstream.capture import PROGRAM
     from dicomstream.commands.validate import _relative
+    from dicomstream.heap import bulk_heap, request_quick_exit
     from dicomstream.paths import policy_pack_dir
     from dicomstream.plan import PlanFileError, PolicyOptions, compare_plans, plan_stack
     from dicomstream.policy_client import PolicyConfigError, PolicyPackError
@@ -97,19 +98,21 @@ def plan(
     pack_dir = policy_pack or policy_pack_dir(root)
     program = root / "__main__.py" if (root / "__main__.py").is_file() else PROGRAM
     policies = PolicyOptions(pack_dir, config, str(policy_config) if policy_config else "policy config")
-    try:
-        result = plan_stack(document, stack=name, file=shown, validate=not no_validate, policies=policies,
-                            program=program)
-    except ConfigError as error:
-        raise _fail(error.lines, EXIT_INVALID)
-    except PolicyConfigError as error:
-        raise _fail([escape(str(error))], EXIT_INVALID)
-    except PolicyPackError as error:
-        raise _fail([f"dicomstream plan: cannot run the policy pack: {error}"], EXIT_PACK_FAILED)
-    if old is not None:
-        result = compare_plans(result, old, old_label=str(compare))
+    with bulk_heap():  # the stack document and the modules stay; collect rarely while the plan grows
+        try:
+            result = plan_stack(document, stack=name, file=shown, validate=not no_validate, policies=policies,
+                                program=program)
+        except ConfigError as error:
+            raise _fail(error.lines, EXIT_INVALID)
+        except PolicyConfigError as error:
+            raise _fail([escape(str(error))], EXIT_INVALID)
+        except PolicyPackError as error:
+            raise _fail([f"dicomstream plan: cannot run the policy pack: {error}"], EXIT_PACK_FAILED)
+        if old is not None:
+            result = compare_plans(result, old, old_label=str(compare))
 
-    _emit(result, format, out)
+        _emit(result, format, out)
+    request_quick_exit()  # the plan is written; the process need not free it
     destroying = [s for s in result.steps if s.destroys_imaging_data and not s.was_protected]
     if destroying and not allow_destroy:
         from dicomstream.core.config.diagnostics import plural

@@ -117,7 +117,8 @@ def steps_of(capture: Capture) -> list[Step]:
                           dependencies=list(r.dependencies),
                           inputs=r.shown_inputs if r.shown_inputs is not None else r.inputs, protect=r.protect,
                           custom=r.custom, aliases=list(r.aliases),
-                          property_dependencies=dict(r.property_dependencies),
+                          # The SDK sends an entry for every input; only those naming a URN say anything.
+                          property_dependencies={k: v for k, v in r.property_dependencies.items() if v},
                           retain_on_delete=r.retain_on_delete))
     return steps
 
