@@ -1,6 +1,7 @@
 """The baseline: the same resources as the real program, written as a straight pulumi-gcp program.
 
-Same types, inputs and dependencies; no components, no config model, no validation. Run under the
+Same types, inputs and ordering (each resource waits for what the product's resource waits for,
+directly or through its components); no components, no config model, no validation. Run under the
 same recording mocks, the difference to `ours` is what the product's structure costs.
 """
 
@@ -42,7 +43,9 @@ def declare(stores: int) -> None:
         grants.append(gcp.projects.IAMMember(f"{project}-jobuser", project=project, role="roles/bigquery.jobUser",
                                              member=agent.member, opts=after))
     delay = PropagationDelay("iam-propagation", seconds=IAM_PROPAGATION_S, triggers=[g.id for g in grants], opts=after)
-    hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1", opts=after)
+    # The Healthcare dataset and the stores after the delay (which waits for the APIs and every grant).
+    after_delay = pulumi.ResourceOptions(depends_on=[delay])
+    hc = gcp.healthcare.Dataset("imaging", name="imaging", project=IMAGING, location="us-central1", opts=after_delay)
     store_ids, streams, infos, tables = {}, {}, {}, {}
     hc_name = f"projects/{IMAGING}/locations/us-central1/datasets/imaging"
     for i in range(stores):
@@ -53,7 +56,7 @@ def declare(stores: int) -> None:
             stream_configs=[gcp.healthcare.DicomStoreStreamConfigArgs(
                 bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(
                     table_uri=uri)) for uri in uris],
-            opts=pulumi.ResourceOptions(depends_on=[delay, *apis]))
+            opts=after_delay)
         name = f"store-{i:04d}"
         store_ids[name], streams[name] = store.id, uris
         infos[name] = {"name": f"{hc_name}/dicomStores/{name}", "dicomwebUrl": f"{API}/{hc_name}/dicomStores/{name}/dicomWeb",

@@ -6,7 +6,6 @@ off an API that other workloads in the project use. Organisations that enable AP
 `dicomstream:enableApis: false`.
 """
 
-import copy
 from typing import Optional, TypedDict
 
 import pulumi
@@ -67,20 +66,3 @@ class ProjectApis(Component):
             for api in sorted(set(projects[key].get("services") or []))
         ]
         self.register_outputs({})
-
-    def first(self) -> pulumi.ResourceTransformation:
-        """A transformation: every other custom resource below the component it is given to waits for the APIs."""
-        services = list(self.services)
-
-        def transform(args: pulumi.ResourceTransformationArgs):
-            if not services or not isinstance(args.resource, pulumi.CustomResource):
-                return None
-            current = args.opts.depends_on
-            if current is None or isinstance(current, list):
-                opts = copy.copy(args.opts)  # a shallow copy: `merge` deep-copies, 8% of a 500-store plan
-                opts.depends_on = [*(current or []), *services]
-            else:
-                opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=services))
-            return pulumi.ResourceTransformationResult(props=args.props, opts=opts)
-
-        return transform

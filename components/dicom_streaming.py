@@ -132,13 +132,16 @@ class DicomStreaming(Component):
         protect = bool(args.get("protect", environment == "prod"))
         hc_key = self._project_key(hc_project, "healthcare")
 
-        # The APIs first; every other resource waits for them (`enable_apis: false`: none).
+        # The APIs first; every other resource waits for them (`enable_apis: false`: none). The
+        # components below depend on the services once: a component registers only when what it
+        # depends on exists, and its children only once it has registered, so every resource under
+        # it waits for the APIs without listing them (tests/ordering.py, the pack's graph).
         self.apis = None
         if args.get("enable_apis", True):
             self.apis = ProjectApis("apis", {"projects": self._required_apis(hc, hc_key, datasets, args)},
                                     opts=pulumi.ResourceOptions(parent=self))
         services = list(self.apis.services) if self.apis else []
-        child = pulumi.ResourceOptions(parent=self, transformations=[self.apis.first()] if self.apis else [])
+        child = pulumi.ResourceOptions(parent=self, depends_on=services)
 
         self.agent = HealthcareServiceAgent("healthcare-agent", {"project": hc_project}, opts=child)
         agent = self.agent.member
@@ -173,8 +176,7 @@ class DicomStreaming(Component):
                     "iam": {dataset_roles[d.name]: {AGENT_KEY: agent}} if d.name in dataset_roles else {},
                     "protect": protect,
                 }),
-                opts=pulumi.ResourceOptions(parent=self, transformations=child.transformations,
-                                            depends_on=services, aliases=aliases),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=services, aliases=aliases),
             )
 
         # jobUser is project-level: the Healthcare API runs load jobs in the destination project.
@@ -186,7 +188,8 @@ class DicomStreaming(Component):
             for need in needs if need.dataset is None
         }
 
-        # Stores wait until the grants have propagated, or the Healthcare API refuses their streams.
+        # Stores wait until the grants have propagated, or the Healthcare API refuses their streams:
+        # the delay depends on every grant (its triggers), each store on the delay alone.
         all_grants = [self.agent.agent_role, *(g for ds in self.bigquery_datasets.values() for g in ds.grants),
                       *(m for grants in self.project_grants.values() for m in grants.members)]
         self.iam_delay = None
@@ -205,8 +208,7 @@ class DicomStreaming(Component):
                 "kms_key_name": hc.get("kms_key_name"),
                 "protect": protect,
             }),
-            opts=pulumi.ResourceOptions(parent=self, transformations=child.transformations,
-                                        depends_on=[self.iam_delay] if self.iam_delay else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.iam_delay] if self.iam_delay else services),
         )
 
         self.monitoring = StreamMonitoring(

@@ -7,17 +7,19 @@ import json
 from bench.stacks import STREAMS_PER_STORE, stack_config
 from bench.plan_bench import BASELINE_TEMPLATE, slope
 from dicomstream.capture import Capture, run_program
+from tests.ordering import resource_waits_for
 
 
 def fingerprint(capture: Capture) -> list[tuple]:
-    """Each resource by type, inputs, protect, retainOnDelete and its dependencies' (type, inputs): names aside."""
+    """Each resource by type, inputs, protect, retainOnDelete and what it waits for (the (type, inputs)
+    of every resource the engine creates first, through its dependencies or its components'): names aside."""
     by_urn = {r.urn: r for r in capture.resources}
     rows = []
     for r in capture.resources:
         if not r.custom:
             continue
         deps = sorted((by_urn[d].type, json.dumps(by_urn[d].inputs, sort_keys=True))
-                      for d in r.dependencies if by_urn[d].custom)
+                      for d in resource_waits_for(r, by_urn) if d in by_urn and by_urn[d].custom)
         rows.append((r.type, json.dumps(r.inputs, sort_keys=True), r.protect, r.retain_on_delete, json.dumps(deps)))
     return sorted(rows)
 

@@ -18,6 +18,7 @@ from dicomstream.core.config import build
 from components.propagation import DelayProvider
 from dicomstream.capture import run_program
 from dicomstream.sandbox.provision import provision
+from tests.ordering import resource_waits_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stacks"
 DELAY = "pulumi-python:dynamic:Resource"
@@ -48,10 +49,22 @@ def test_apis_are_enabled_in_every_project_involved_and_never_disabled(prod):
 
 
 def test_every_other_resource_waits_for_the_apis(prod):
+    """Through its own dependencies or its components' (declared once, on the components)."""
     apis = {s.urn for s in prod.of_type(SERVICE)}
+    by_urn = prod.by_urn()
     for resource in prod.resources:
         if resource.custom and resource.type != SERVICE:
-            assert apis <= set(resource.dependencies), resource.urn
+            assert apis <= resource_waits_for(resource, by_urn), resource.urn
+
+
+def test_the_apis_are_listed_once_per_component_not_on_every_resource(prod):
+    """Only components, the delay, and resources whose inputs are computed after the APIs list them."""
+    apis = {s.urn for s in prod.of_type(SERVICE)}
+    for r in prod.resources:
+        if r.custom and apis & set(r.dependencies) and r.type != DELAY:
+            through_values = {u for urns in r.property_dependencies.values() for u in urns}
+            assert apis & set(r.dependencies) <= through_values, r.urn
+    assert prod.of_type(STORE) and not any(apis & set(r.dependencies) for r in prod.of_type(STORE))
 
 
 NO_APIS_PROGRAM = """
