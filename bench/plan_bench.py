@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from bench.plan_cli_bench import timeout_for
 from bench.stacks import stack_config
 from dicomstream.capture import PROJECT_ROOT, run_program
 
@@ -49,7 +50,7 @@ def _full_plan_seconds(stores: int, config: dict[str, Any]) -> float:
         result = subprocess.run(
             [sys.executable, "-m", "dicomstream.cli", "plan", "--file", str(path), "--format", "json",
              "--out", str(Path(tmp) / "plan.json")],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_for(stores),
         )
         elapsed = time.perf_counter() - start
     if result.returncode != 0:

@@ -21,12 +21,20 @@ def stack_config(stores: int) -> dict[str, Any]:
         ]},
         "dicomstream:dicomStores": [
             {"name": f"store-{i:04d}", "labels": {"site": f"site-{i % 7}"},
-             "streams": [stream_uri(i, k) for k in range(STREAMS_PER_STORE)]}
+             "streams": [stream_ref(i, k) for k in range(STREAMS_PER_STORE)]}
             for i in range(stores)
         ],
     }
 
 
+def stream_ref(store: int, k: int) -> str:
+    """As people write streams: DATASET.TABLE in the stores' project, PROJECT.DATASET.TABLE elsewhere."""
+    project, dataset = DATASETS[(store + k) % len(DATASETS)]
+    table = f"store_{store:04d}_{k}"
+    return f"{dataset}.{table}" if project == IMAGING else f"{project}.{dataset}.{table}"
+
+
 def stream_uri(store: int, k: int) -> str:
+    """The table URI the stack model resolves `stream_ref` to."""
     project, dataset = DATASETS[(store + k) % len(DATASETS)]
     return f"bq://{project}.{dataset}.store_{store:04d}_{k}"

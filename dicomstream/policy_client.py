@@ -327,6 +327,22 @@ def violations(response: analyzer_pb2.AnalyzeResponse, urn: str = "") -> list[Vi
 
 # ---------------------------------------------------------------- the server process
 
+# A file the pack's CPU time is written to when the server stops (bench/plan_cli_bench.py's pack share).
+USAGE_ENV = "DICOMSTREAM_PACK_USAGE"
+
+
+def _record_usage(pid: int) -> None:
+    """Write the pack process's CPU seconds to $DICOMSTREAM_PACK_USAGE, if set (Linux /proc only)."""
+    target = os.environ.get(USAGE_ENV)
+    if not target:
+        return
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        Path(target).write_text(json.dumps({"cpu_s": (int(fields[11]) + int(fields[12])) / ticks}))
+    except (OSError, ValueError, IndexError):
+        pass
+
 
 class PolicyPackServer:
     """One policy pack process and one gRPC channel to it (a context manager).
@@ -426,6 +442,7 @@ class PolicyPackServer:
         self._stub = None
         if self._process is not None:
             if self._process.poll() is None:
+                _record_usage(self._process.pid)
                 self._process.terminate()
                 try:
                     self._process.wait(timeout=5)
