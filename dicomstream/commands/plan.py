@@ -81,7 +81,11 @@ def plan(
     if (stack is None) == (file is None):
         raise _fail(["dicomstream plan: give exactly one of --stack NAME or --file FILE"], EXIT_INVALID)
     root = options.project("plan")
-    path = Path(file) if file is not None else options.stack("plan", stack, root)
+    if file is not None:
+        path = Path(file)
+    else:
+        assert stack is not None  # exactly one of --stack and --file, checked above
+        path = options.stack("plan", stack, root)
     shown = _relative(path, root)
     name = stack or _stack_name(path)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -41,10 +41,13 @@ def validate(
         paths = sorted((root / STACKS_DIR).glob("Pulumi.*.yaml"))
         if not paths:
             options.fail("validate", f"the project has no stack files ({STACKS_DIR}/Pulumi.NAME.yaml)")
+    elif file is not None:
+        paths = [file]
     else:
-        paths = [file if file is not None else options.stack("validate", stack, root)]
+        assert stack is not None  # exactly one of the three options, checked above
+        paths = [options.stack("validate", stack, root)]
 
-    results = []
+    results: list[dict[str, Any]] = []
     failed = False
     for path in paths:
         shown = escape(_relative(path, root), 500)

@@ -47,8 +47,11 @@ def load_desired(command: str, stack: str | None, file: Path | None):
 
     if (stack is None) == (file is None):
         fail(f"dicomstream {command}: give exactly one of --stack NAME or --file FILE", EXIT_CONFIG)
+    if file is None:
+        assert stack is not None  # exactly one of --stack and --file, checked above
+        file = options.stack(command, stack)
     try:
-        config = load_stack_file(file if file is not None else options.stack(command, stack))
+        config = load_stack_file(file)
     except ConfigError as error:
         for issue in error.issues:
             typer.echo(str(issue), err=True)

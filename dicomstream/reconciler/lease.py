@@ -21,8 +21,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from dicomstream.core.naming import TableRef
 
@@ -51,13 +53,23 @@ def ttl_for(*waits: float) -> int:
     return LEASE_TTL
 
 
+class LeaseTables(Protocol):
+    """The BigQuery statements a lease is made of (`reconciler.tables.Tables` has them)."""
+
+    def create_table(self, ref: TableRef, schema: list[dict]) -> None: ...
+
+    def dml(self, project: str, sql: str, params: Iterable = ()) -> int: ...
+
+    def query_row(self, project: str, sql: str, params: Iterable = ()) -> dict[str, Any]: ...
+
+
 def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
 class Lease:
-    tables: object  # reconciler.tables.Tables
+    tables: LeaseTables
     table: TableRef
     name: str
     ttl_s: int = LEASE_TTL

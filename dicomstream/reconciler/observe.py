@@ -12,6 +12,7 @@ Contents are never listed here: stores and tables are compared in BigQuery (`syn
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -95,19 +96,19 @@ class Observer:
 
         for dest_project in desired.destination_projects:
             policy = self._read(f"the IAM policy of project {dest_project}",
-                                lambda p=dest_project: self.resourcemanager.get_iam_policy(p))
+                                partial(self.resourcemanager.get_iam_policy, dest_project))
             obs.project_roles[dest_project] = _bindings(policy)
 
         destinations = set(desired.destination_keys)
         for ds in desired.datasets:
             obs.datasets[ds.key] = self._read(f"BigQuery dataset {ds.full_id}",
-                                              lambda d=ds: self.tables.dataset(d.project, d.id))
+                                              partial(self.tables.dataset, ds.project, ds.id))
             if not for_reconcile or obs.datasets[ds.key] is None or ds.key not in destinations:
                 continue
             obs.tables[ds.key] = self._read(f"the tables of {ds.full_id}",
-                                            lambda d=ds: self.tables.list_tables(d.project, d.id))
+                                            partial(self.tables.list_tables, ds.project, ds.id))
             if STATE_TABLE in obs.tables[ds.key]:
                 self.tables.state_table_exists(ds.project, ds.id)
                 state = state.merge(self._read(f"the reconciler state in {ds.full_id}",
-                                               lambda d=ds: self.tables.state(d.project, d.id)))
+                                               partial(self.tables.state, ds.project, ds.id)))
         return obs, state

@@ -9,7 +9,7 @@ from dicomstream.core.naming import TableRef
 
 from dicomstream.gcp.rest import redact
 
-from dicomstream.reconciler.actions import Action, HoldLease
+from dicomstream.reconciler.actions import Action, HoldLease, PatchStreamConfigs
 from dicomstream.reconciler.clients import Clients
 from dicomstream.reconciler.desired import DesiredState
 from dicomstream.reconciler.errors import CannotRead, Waits, describe_read_error
@@ -76,7 +76,7 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
             result.applied = True
         if options.only & {"backfill", "deletes"}:
             patched = {o.action.resource for o in result.outcomes
-                       if o.status == "done" and o.action.kind == "patch_stream_configs"}
+                       if o.status == "done" and isinstance(o.action, PatchStreamConfigs)}
             changed = {"create_dataset", "grant_role"}
             if patched or any(o.action.kind in changed and o.status == "done" for o in result.outcomes):
                 observed, state = observer.infrastructure(desired, for_reconcile=True)  # what was just changed
@@ -94,6 +94,7 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
         if phase is not None:
             result.actions += phase.actions
             result.outcomes += phase.outcomes
+        assert lease is not None  # only a taken lease renews, so only a taken lease is lost
         result.outcomes.append(Outcome(HoldLease(lease.table), "failed", redact(str(exc))))
     finally:
         if lease is not None:

@@ -54,7 +54,7 @@ class State:
         backfilled: set[tuple[str, str]] = set()
         hidden: dict[str, dict[str, datetime]] = {}
         deleted: dict[str, set[str]] = {}
-        views: dict[str, tuple[datetime, str]] = {}
+        views: dict[str, tuple[datetime | None, str]] = {}
         marks: dict[str, tuple[datetime | None, tuple[str, datetime | None]]] = {}
         for row in rows:
             kind, uri = row.get("kind"), row.get("table_uri")
@@ -86,8 +86,8 @@ class State:
                 if uid not in table or table[uid] < at:
                     table[uid] = at
         deleted = dict(self.deleted)
-        for uri, uids in other.deleted.items():
-            deleted[uri] = deleted.get(uri, frozenset()) | uids
+        for uri, gone in other.deleted.items():
+            deleted[uri] = deleted.get(uri, frozenset()) | gone
         return State(self.backfilled | other.backfilled, hidden, deleted, {**self.views, **other.views},
                      {**self.watermarks, **other.watermarks})
 

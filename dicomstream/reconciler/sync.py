@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Callable
 
 from google.api_core import exceptions as gexc
@@ -140,7 +141,7 @@ class DataPhase:
             taken = self._take(needs, run)
             for ref, (sources, where) in plans.items():
                 snaps = {s.resource: taken[Need(s, *where)] for s in sources if Need(s, *where) in taken}
-                self._guard(A.CompareTable(ref), lambda r=ref, src=sources, sn=snaps: self._table(r, src, sn))
+                self._guard(A.CompareTable(ref), partial(self._table, ref, sources, snaps))
                 self.renew()
         finally:
             for ref in self._staged:
@@ -166,14 +167,25 @@ class DataPhase:
             except Exception:  # noqa: BLE001 - the comparison itself reports what fails
                 out[ref] = (sources, where)
                 continue
-            if self.options.full or not all(self._instances(s) is not None for s in sources):
+            instances = None if self.options.full else self._all_instances(sources)
+            if instances is None:
                 out[ref] = (sources, where)
                 continue
-            if steady.is_steady(counts, shape, [self._instances(s) for s in sources], self.state.watermarks.get(ref.uri)):
+            if steady.is_steady(counts, shape, instances, self.state.watermarks.get(ref.uri)):
                 self.steady.append(ref.uri)
             else:
                 out[ref] = (sources, where)
         return out
+
+    def _all_instances(self, sources: tuple[DesiredStore, ...]) -> list[int] | None:
+        """Every store's instance count; None at the first one unreadable (the rest are not asked)."""
+        counts = []
+        for store in sources:
+            count = self._instances(store)
+            if count is None:
+                return None
+            counts.append(count)
+        return counts
 
     def _instances(self, store: DesiredStore) -> int | None:
         """The store's instance count (`getDICOMStoreMetrics`), once per run; None when unreadable."""
@@ -259,7 +271,7 @@ class DataPhase:
     def _drop_leftovers(self, staging: tuple[str, str]) -> None:
         for name in self.observed.tables.get(staging, {}):
             if snapshot.is_leftover(name, self.now):
-                self._guard(A.CompareStore("-", name), lambda n=name: self.tables.drop(TableRef(*staging, n)))
+                self._guard(A.CompareStore("-", name), partial(self.tables.drop, TableRef(*staging, name)))
 
     def _schema(self, ref: TableRef) -> list[dict] | None:
         if ref not in self._schemas:
@@ -367,7 +379,7 @@ class DataPhase:
             return
         for action in planned:
             if action.mutating:
-                self._guard(action, lambda a=action: self._apply(a, ref, shape, taken, params))
+                self._guard(action, partial(self._apply, action, ref, shape, taken, params))
         complete = len(taken) == len(sources) and all(s.complete for s in taken)
         if complete and not planned and ref in self._counts:  # compared in full, nothing to change
             self._record(ref, [{"kind": WATERMARK, "table_uri": ref.uri, "uid": self._counts[ref].mark[0],
