@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup lock demo plan test bench clean sync-naming schema
+.PHONY: setup lock demo plan test bench clean sync-naming schema docs
 
 # Hash-locked installs (`make lock` writes the locks): pip installs exactly the locked files
 # (--require-hashes), then dicomstream itself without dependencies, built by the locked setuptools
@@ -59,6 +59,11 @@ sync-naming: $(STAMP)
 # The component package's schema (package/schema.json), as the SDK infers it from the components.
 schema: $(STAMP)
 	$(BIN)/python -m dicomstream.package_schema
+
+# The generated parts of the docs: the table of stack-file keys in docs/configuration.md, from the
+# config schema (dicomstream/core/config/schema.py); a test fails while it is stale.
+docs: $(STAMP)
+	$(BIN)/python -m dicomstream.docs_keys
 
 # The main job, offline, on the embedded default (the dev stack): plan it as `pulumi preview`
 # would, then deploy it into the local sandbox and stream DICOM instances into BigQuery.

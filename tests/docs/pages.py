@@ -2,7 +2,8 @@
 
 A fenced block is preceded by one marker comment that says what is done with it:
 `<!-- example: NAME -->` (a named test uses it, through `example(NAME)`), `<!-- example-output: NAME -->`
-(what a named example prints), `<!-- run -->` (its commands run offline in a scratch copy of the
+(what a named example prints), `<!-- tested: tests/FILE.py::test_name -->` (that test executes it),
+`<!-- run -->` (its commands run offline in a scratch copy of the
 project), `<!-- file: PATH -->` (written to PATH of that copy before the page's run blocks), or
 `<!-- not-run: why -->`. A block without a marker fails `test_every_block_says_what_is_done_with_it`.
 """
@@ -26,7 +27,7 @@ PAGES: tuple[Path, ...] = (
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```|~~~)(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
                     re.S | re.M)
-_MARKER = re.compile(r"<!--\s*(?P<kind>example-output|example|run|file|not-run)\s*(?::\s*(?P<arg>(?:(?!-->).)*?))?\s*-->\s*\Z", re.S)
+_MARKER = re.compile(r"<!--\s*(?P<kind>example-output|example|run|file|tested|not-run)\s*(?::\s*(?P<arg>(?:(?!-->).)*?))?\s*-->\s*\Z", re.S)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def _table() -> dict[str, set[str]]:
 
 def _block(marker: str) -> str:
     text = DOC.read_text()
-    return text.split(f"<!-- {marker} -->\n```sh\n", 1)[1].split("```", 1)[0]
+    return text.split(f"<!-- example: {marker} -->\n```sh\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture(scope="module")
