@@ -20,6 +20,8 @@ from pulumi_policy import PolicyPack
 def _load_pack(directory: Path, name: str = "dicomstream_policies"):
     spec = importlib.util.spec_from_file_location(name, directory / "__init__.py",
                                                   submodule_search_locations=[str(directory)])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{directory}: cannot be loaded as the policy pack (no __init__.py loader)")
     pack = importlib.util.module_from_spec(spec)
     sys.modules[name] = pack
     spec.loader.exec_module(pack)

@@ -26,6 +26,14 @@ from .values import is_unknown, known_list, known_str, policy_bindings
 
 # Legacy dataset ACL roles (Dataset.accesses[].role) and the IAM roles they stand for.
 _LEGACY_ROLES = {"WRITER": DATA_EDITOR, "OWNER": "roles/bigquery.dataOwner", "READER": "roles/bigquery.dataViewer"}
+
+
+def _modern(role: Any) -> Any:
+    """A legacy dataset role (WRITER, OWNER, READER) as its IAM role; anything else as written
+    (a role given as a list or an object is reported by the rules, not a TypeError here)."""
+    return _LEGACY_ROLES.get(role, role) if isinstance(role, str) else role
+
+
 _DATASET_PATH = re.compile(r"^projects/([^/]+)/datasets/([^/]+)$")
 
 
@@ -78,7 +86,7 @@ def collect_grants(graph: StackGraph) -> list[Grant]:
             else:
                 key = "iamMember" if props.get("iamMember") else "userByEmail"
                 role = props.get("role")
-                pairs = [(_LEGACY_ROLES.get(role, role), props.get(key), deps.get(key, []))]
+                pairs = [(_modern(role), props.get(key), deps.get(key, []))]
             grants += [Grant(node, r, m, tuple(d), project, dataset) for r, m, d in pairs]
         elif node.type == BQ_DATASET:
             accesses = props.get("accesses")
@@ -92,7 +100,7 @@ def collect_grants(graph: StackGraph) -> list[Grant]:
                     continue
                 role = entry.get("role")
                 grants.append(
-                    Grant(node, _LEGACY_ROLES.get(role, role), member, tuple(deps.get("accesses", [])), project, dataset)
+                    Grant(node, _modern(role), member, tuple(deps.get("accesses", [])), project, dataset)
                 )
         elif node.type in (PROJECT_IAM_MEMBER, PROJECT_IAM_BINDING, PROJECT_IAM_POLICY):
             project = graph.project_of(node)

@@ -71,7 +71,11 @@ def run_policy(
         _provider(provider),
         dict(config) if config is not None else None,
     )
-    _finish(policy.validate(args, lambda message, _urn=None: messages.append(message)))
+
+    def report(message: str, _urn: str | None = None) -> None:
+        messages.append(message)
+
+    _finish(policy.validate(args, report))
     return messages
 
 
@@ -118,5 +122,9 @@ def run_stack_policy(
     """(urn, message) for each violation `policy` reports on the stack."""
     found: list[tuple[str | None, str]] = []
     args = StackValidationArgs(policy_resources(resources), dict(config) if config is not None else None)
-    _finish(policy.validate(args, lambda message, urn=None: found.append((urn, message))))
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((urn, message))
+
+    _finish(policy.validate(args, report))
     return found

@@ -18,8 +18,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import requests
+
+if TYPE_CHECKING:  # imported when started: the proxy is not needed to manage the emulator
+    from dicomstream.sandbox.bigquery_proxy import BigQueryProxy
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 60.0
@@ -95,9 +99,9 @@ class BigQueryEmulator:
         self.log_path = Path(log_path) if log_path else None
         self.port: int | None = None  # the proxy's: what clients use
         self.upstream_port: int | None = None  # the emulator's own
-        self.proxy = None
+        self.proxy: BigQueryProxy | None = None
         self._proc: subprocess.Popen | None = None
-        self._log_file = None
+        self._log_file: IO[bytes] | None = None
 
     @property
     def url(self) -> str:

@@ -8,7 +8,7 @@ step is idempotent: existing resources are kept (stores get their stream configs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from google.api_core import exceptions as gexc
 
@@ -22,6 +22,15 @@ from dicomstream.gcp.healthcare import HealthcareClient
 from dicomstream.gcp.resourcemanager import ResourceManagerClient
 
 
+class DatasetClient(Protocol):
+    """The calls provisioning makes on a BigQuery client (a `google.cloud.bigquery.Client` has them)."""
+
+    def create_dataset(self, dataset: Any, /, *, retry: Any = ...) -> Any: ...
+
+    def get_dataset(self, dataset_ref: Any, /, *, retry: Any = ...) -> Any: ...
+
+    def update_dataset(self, dataset: Any, fields: Any, /, *, retry: Any = ...) -> Any: ...
+
 
 @dataclass
 class Provisioned:
@@ -33,7 +42,7 @@ class Provisioned:
     store_names: dict[str, str] = field(default_factory=dict)  # store id -> resource name
 
 
-def grant_dataset_editor(bq_client, project: str, dataset: str, email: str) -> bool:
+def grant_dataset_editor(bq_client: DatasetClient, project: str, dataset: str, email: str) -> bool:
     """Adds the agent as dataEditor in the dataset's access entries; False when already there."""
     from google.cloud import bigquery
 
@@ -51,7 +60,7 @@ def provision(
     cfg: StackConfig,
     healthcare: HealthcareClient,
     resourcemanager: ResourceManagerClient,
-    bigquery_client: Callable[[str], object],
+    bigquery_client: Callable[[str], DatasetClient],
     *,
     grants: bool = True,
     streams: bool = True,
@@ -98,17 +107,17 @@ def provision(
 
     for store in cfg.dicom_stores:
         configs = [s.stream_config() for s in store.stream_configs] if streams else []
-        body = {"labels": resource_labels(cfg.environment, store.labels)}
+        store_body: dict[str, Any] = {"labels": resource_labels(cfg.environment, store.labels)}
         if configs:
-            body["streamConfigs"] = configs
+            store_body["streamConfigs"] = configs
         name = hc.store_name(store.name)
         # Change data capture exists in v1beta1 only: such a store is written through it, as the program does.
         client = healthcare.at_version(store.api_version) if configs else healthcare
         try:
-            client.create_dicom_store(done.dataset_name, store.name, body)
+            client.create_dicom_store(done.dataset_name, store.name, store_body)
             done.actions.append(f"created DICOM store {store.name} streaming to {plural(len(configs), 'table')}")
         except gexc.Conflict:
-            client.patch_dicom_store(name, {**body, "streamConfigs": configs}, ["labels", "streamConfigs"])
+            client.patch_dicom_store(name, {**store_body, "streamConfigs": configs}, ["labels", "streamConfigs"])
             done.actions.append(f"updated DICOM store {store.name} (labels, {plural(len(configs), 'stream config')})")
         done.store_names[store.name] = name
     return done

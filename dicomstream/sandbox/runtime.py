@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from dicomstream.gcp.endpoints import Endpoints
 from dicomstream.sandbox.admin import SandboxAdmin
@@ -108,12 +109,12 @@ class Sandbox:
     def admin(self) -> SandboxAdmin:
         return SandboxAdmin(self.endpoints.healthcare or "")
 
-    def healthcare_client(self, **kwargs: object):
+    def healthcare_client(self, **kwargs: Any):
         from dicomstream.gcp.healthcare import HealthcareClient
 
         return HealthcareClient(self.endpoints.healthcare, **kwargs)
 
-    def resourcemanager_client(self, **kwargs: object):
+    def resourcemanager_client(self, **kwargs: Any):
         from dicomstream.gcp.resourcemanager import ResourceManagerClient
 
         return ResourceManagerClient(self.endpoints.resourcemanager, **kwargs)

@@ -15,6 +15,7 @@ class SandboxServer(ThreadingHTTPServer):
     held call released after the client gave up) is normal: other errors are printed."""
 
     daemon_threads = True
+    faults: Faults  # the fault rules its calls go through; each server makes its own in __init__
 
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
@@ -25,7 +26,7 @@ class SandboxServer(ThreadingHTTPServer):
 class ServedInThread:
     """`start`/`stop` (and `with`) for a wrapper whose `httpd` carries its fault rules."""
 
-    httpd: ThreadingHTTPServer
+    httpd: SandboxServer
     thread_name = "sandbox-server"
     _thread: threading.Thread | None = None
 

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 FAMILY = ["Garcia", "Okafor", "Nakamura", "Smith", "Novak", "Haddad", "Larsen", "Moreau", "Silva", "Chen"]
 GIVEN = ["Ana", "Chidi", "Yuki", "John", "Petra", "Omar", "Ingrid", "Luc", "Bruno", "Mei"]
@@ -49,7 +49,7 @@ class Patient:
         return f"{alphabetic}={ideo}^{self.given}" if ideo else alphabetic
 
 
-def _uid(*parts: object) -> str:
+def _uid(*parts: object) -> UID:
     return generate_uid(prefix=_UID_ROOT, entropy_srcs=[str(p) for p in parts])
 
 

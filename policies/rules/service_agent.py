@@ -69,8 +69,8 @@ def agent_for(graph: StackGraph, store_project: Any, identities: list[Node]) -> 
     candidates = [si for si in identities if same(graph.project_of(si), store_project)]
     emails, unknown = set(), False
     for si in candidates:
-        email = si.props.get("email")
-        if known_str(email):
+        email = known_str(si.props.get("email"))
+        if email:
             emails.add(email.strip().lower())
         else:
             unknown = True

@@ -89,6 +89,22 @@ def test_later_instances_widen_the_schema(world, healthcare, bigquery_client, st
     assert len(rows) == 4 and rows[-1] == {"SOPInstanceUID": odd.SOPInstanceUID, "Laterality": "L"}
 
 
+def test_a_value_whose_type_conflicts_with_the_table_goes_to_dropped_tags(world, healthcare, bigquery_client, store,
+                                                                        sandbox_admin, instances):
+    """The table's type wins: the instance is still streamed, the conflicting value in DroppedTags."""
+    from google.cloud import bigquery
+
+    table = bigquery.Table(f"{world.project}.{world.bq_dataset}.clash", schema=[
+        bigquery.SchemaField("SOPInstanceUID", "STRING"), bigquery.SchemaField("PatientID", "INTEGER")])
+    bigquery_client.create_table(table)
+    healthcare.set_stream_configs(store, [world.table_uri("clash")])
+    healthcare.store_instances(store, [instances[0]])
+    assert sandbox_admin.stream_errors() == []
+    rows = query(bigquery_client, f"SELECT SOPInstanceUID, PatientID, DroppedTags FROM {world.sql('clash')}")
+    assert [(r["SOPInstanceUID"], r["PatientID"]) for r in rows] == [(instances[0].SOPInstanceUID, None)]
+    assert "PatientID" in {d["TagName"] for d in rows[0]["DroppedTags"]}
+
+
 def test_deleting_instances_streams_delete_rows_and_leaves_earlier_rows(world, healthcare, bigquery_client, store, sandbox_admin, instances):
     healthcare.set_stream_configs(store, [world.table_uri("kept")])
     sandbox_admin.set_clock(datetime(2030, 1, 1, tzinfo=timezone.utc))

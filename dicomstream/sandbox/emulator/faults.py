@@ -18,7 +18,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from typing import Iterator, overload
 
 from dicomstream.sandbox.emulator.errors import STATUS_BY_CODE, ApiError, invalid
 
@@ -59,7 +59,12 @@ def _number(spec: dict, name: str, default: float, low: float, high: float) -> f
     return float(value)
 
 
+@overload
+def _integer(spec: dict, name: str, default: int, low: int, high: int) -> int: ...
+@overload
+def _integer(spec: dict, name: str, default: None, low: int, high: int) -> int | None: ...
 def _integer(spec: dict, name: str, default: int | None, low: int, high: int) -> int | None:
+    """The field, in range; None only when it is absent or null and has no default."""
     value = spec.get(name, default)
     if value is None and default is None:
         return None

@@ -194,6 +194,7 @@ class SandboxHTTPServer(SandboxServer):
 class EmulatorServer(ServedInThread):
     """The emulator on 127.0.0.1 (Healthcare, DICOMweb, Resource Manager), served from a thread."""
 
+    httpd: SandboxHTTPServer
     thread_name = "sandbox-healthcare"
 
     def __init__(

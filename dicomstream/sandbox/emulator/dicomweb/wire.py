@@ -170,7 +170,7 @@ def parse_qido(params: dict[str, list[str]]) -> tuple[dict[str, str], int | None
                 for item in v.split(","):
                     if item == "all":
                         include = "all"
-                    elif include != "all" and item:
+                    elif isinstance(include, set) and item:  # not yet "all"
                         include.add(attribute_tag(item))
         elif key == "fuzzymatching":
             continue

@@ -80,7 +80,7 @@ class HealthcareBackend:
     # -- datasets -----------------------------------------------------------------------------
     def create_dataset(self, version: str, project: str, location: str, dataset_id: str | None, body: dict) -> dict:
         self._check_parent(project, location)
-        _check_id(dataset_id, "dataset", "datasetId")
+        dataset_id = _check_id(dataset_id, "dataset", "datasetId")
         validation.check_object(body, "dataset", DATASET_FIELDS)
         name = healthcare_dataset_name(project, location, dataset_id)
         with self.core.lock:

@@ -168,7 +168,7 @@ def label_filter(text: str | None):
     `labels.k="v"`, `labels.k:*` (has the key), combined with AND, OR, NOT and parentheses."""
     if not text or not text.strip():
         return lambda labels: True
-    tokens = []
+    tokens: list[tuple[str, tuple[str, str, str] | None]] = []  # (kind, (key, operator, value) of a TERM)
     for m in _TOKEN.finditer(text):
         if m.group(7):
             raise invalid(f"invalid filter {text!r} at {m.group(7)!r}: only filtering on labels is supported, "

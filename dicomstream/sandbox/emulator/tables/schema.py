@@ -29,6 +29,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from pydicom.datadict import dictionary_VM, keyword_for_tag
 from pydicom.dataelem import DataElement
@@ -71,7 +72,7 @@ def record_depth(fields: list[dict]) -> int:
 
 
 def _f(name: str, typ: str = "STRING", mode: str = "NULLABLE", fields: list[dict] | None = None) -> dict:
-    spec = {"name": name, "type": typ, "mode": mode}
+    spec: dict[str, Any] = {"name": name, "type": typ, "mode": mode}
     if fields is not None:
         spec["fields"] = fields
     return spec

@@ -169,7 +169,7 @@ class BigQueryWriter:
             self._schemas.pop(ref.sql_id, None)
         merged, conflicts = bqschema.merge_fields(current or [], wanted)
         if conflicts:
-            rows = [self._drop_conflicts(row, fields, current or [], conflicts) for row, fields in rows]
+            rows = [(self._drop_conflicts(row, fields, current or [], conflicts), fields) for row, fields in rows]
             if any(bqschema.DROPPED_TAGS in row for row, _ in rows):
                 merged, _ = bqschema.merge_fields(merged, [bqschema.DROPPED_FIELD])
         if current is None:
