@@ -10,7 +10,13 @@ import sys
 import yaml
 
 from dicomstream.core.config import build
-from tests.docs.pages import ROOT, example
+from tests.docs.pages import ROOT, all_blocks, example
+
+
+def example_tested(test_name: str) -> str:
+    """The block marked as executed by `test_name` (<!-- tested: FILE::test_name -->)."""
+    (block,) = [b for b in all_blocks() if b.kind == "tested" and b.arg.endswith(f"::{test_name}")]
+    return block.body
 
 
 def test_configuration_example_is_a_valid_stack():
@@ -55,3 +61,33 @@ def test_quick_start_commands_are_makefile_targets():
     for target in commands:
         assert re.search(rf"^{target}:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _shape_holds(documented, real, path="plan") -> list[str]:
+    """Where `real` lacks a key of `documented`, or has another JSON type ('...' stands for any string)."""
+    if isinstance(documented, dict):
+        if not isinstance(real, dict):
+            return [f"{path}: not an object"]
+        return [p for key, value in documented.items()
+                for p in (_shape_holds(value, real[key], f"{path}.{key}") if key in real else [f"{path}.{key}: missing"])]
+    if isinstance(documented, list):
+        if not isinstance(real, list) or not real:
+            return [f"{path}: not a non-empty list"]
+        return [p for item in documented for p in _shape_holds(item, real[0], f"{path}[0]")]
+    return [] if type(documented) is type(real) else [f"{path}: {type(real).__name__}, not {type(documented).__name__}"]
+
+
+def test_the_plans_json_contract_holds_on_a_real_plan(tmp_path):
+    """docs/cli.md's JSON contract: every key it shows is in a real plan, with the JSON type it shows."""
+    import json
+
+    contract = json.loads(example_tested("test_the_plans_json_contract_holds_on_a_real_plan"))
+    out = tmp_path / "dev.json"
+    result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "plan", "--stack", "dev", "--format", "json",
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    plan = json.loads(out.read_text())
+    # The documented step is a DICOM store's: compare it with a real one (dev's plan has advisory violations).
+    plan["steps"] = [next(s for s in plan["steps"] if s["type"] == contract["steps"][0]["type"])]
+    assert _shape_holds(contract, plan) == []
+    assert set(plan["changeSummary"]) <= {"create", "update", "replace", "delete", "same"}
