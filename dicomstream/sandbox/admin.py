@@ -10,16 +10,22 @@ from datetime import datetime
 import requests
 
 
-class SandboxAdmin:
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+# A clone writes each copy to the store and streams it to every table: on a loaded 2-core machine that
+# was seen near 10 ms per copy per table, so the read timeout grows with the work, far past any load.
+CLONE_S_PER_INSTANCE = 0.1
 
-    def _call(self, method: str, path: str, body: object = None) -> dict:
+
+class SandboxAdmin:
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout  # a hang guard for calls whose work does not grow with their input
+
+    def _call(self, method: str, path: str, body: object = None, timeout: float | None = None) -> dict:
         # Every change carries a JSON body: the admin API refuses one without (see admin_api.py).
         if body is None and method != "GET":
             body = {}
-        response = requests.request(method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=self.timeout)
+        response = requests.request(method, f"{self.base_url}/_sandbox/{path}", json=body,
+                                    timeout=timeout or self.timeout)
         response.raise_for_status()
         return response.json()
 
@@ -84,7 +90,8 @@ class SandboxAdmin:
     def clone_instances(self, store: str, sop: str, count: int, prefix: str = "1") -> list[str]:
         """`count` copies of stored instance `sop` in `store` (resource name), with UIDs 2.25.PREFIX...,
         stored and streamed (INSERT rows) at once; their SOP Instance UIDs. For benchmarks."""
-        return self._call("POST", "clone", {"store": store, "sop": sop, "count": count, "prefix": prefix})["sops"]
+        body = {"store": store, "sop": sop, "count": count, "prefix": prefix}
+        return self._call("POST", "clone", body, timeout=self.timeout + count * CLONE_S_PER_INSTANCE)["sops"]
 
     def reset(self) -> None:
         """Forget all Healthcare datasets, stores, IAM policies, operations, faults and clock offset."""
