@@ -84,8 +84,9 @@ def _rows(model: type[schema.Raw], prefix: str) -> Iterator[tuple[str, str, str,
         yield key, _type(info), _default(info), (info.description or "").strip()
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         annotation, _ = _strip(info.annotation)
-        if isinstance(extra.get("items"), str):
-            yield from _rows(_model(extra["items"]), f"{key}[].")
+        items = extra.get("items")
+        if isinstance(items, str):
+            yield from _rows(_model(items), f"{key}[].")
         elif isinstance(annotation, type) and issubclass(annotation, schema.Raw):
             yield from _rows(annotation, f"{key}.")
 

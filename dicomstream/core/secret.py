@@ -8,7 +8,10 @@ value that was secret in the config is secret in the state and in `dicomstream p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import pulumi
 
 
 class Secret(str):
@@ -70,13 +73,13 @@ class SecretTexts:
                 pulumi.set(value, name, self.wrap(item))
         return value
 
-    def transformation(self):
+    def transformation(self) -> Callable[[pulumi.ResourceTransformationArgs], pulumi.ResourceTransformationResult]:
         """For `ResourceOptions(transformations=[...])`: the resource's inputs through `wrap`."""
         import pulumi
 
         warned: list[str] = []
 
-        def transform(args: pulumi.ResourceTransformationArgs):
+        def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
             if not warned and any(text in args.name for text in self.texts):
                 # Logical names and URNs are never encrypted; say so once, without repeating the value.
                 warned.append(args.type_)

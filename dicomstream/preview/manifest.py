@@ -58,8 +58,9 @@ def write_manifest(manifest: Manifest, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for entry in manifest.entries:
-        plan_file = plan_file_name(entry.stack) if entry.plan is not None else None
-        if plan_file:
+        plan_file = None
+        if entry.plan is not None:
+            plan_file = plan_file_name(entry.stack)
             (out / plan_file).write_text(entry.plan.to_json(), encoding="utf-8")
         rows.append(entry.to_dict(plan_file))
     document = {"kind": KIND, "version": VERSION, "commit": manifest.commit, "stacks": rows}
@@ -104,7 +105,7 @@ def read_manifest(directory: Path) -> Manifest:
             raise ManifestError(f"{where}: expected an object")
         stack, status, file = row.get("stack"), row.get("status"), row.get("file")
         problem = stack_name_problem(stack)
-        if problem or stack in seen:
+        if problem or not isinstance(stack, str) or stack in seen:  # (problem is set for a non-string)
             raise ManifestError(f"{where}.stack: expected a unique stack name, found {shown(stack)}"
                                 + (f" ({problem})" if problem else ""))
         if file not in (f"stacks/Pulumi.{stack}.yaml", f"stacks/Pulumi.{stack}.yml"):

@@ -48,31 +48,34 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
     heads = head.by_stack()
     bases = base.by_stack() if base else {}
     expected = stack_files(head_stacks) if head_stacks else {}
-    planned = [e for e in [*heads.values(), *bases.values()] if e.plan is not None]
     pack_error = None
     try:
-        analyze_plans([(e.plan, policy_options(pack_dir, e.stack)) for e in planned])
+        analyze_plans([(e.plan, policy_options(pack_dir, e.stack))
+                       for e in [*heads.values(), *bases.values()] if e.plan is not None])
     except (PolicyPackError, PolicyConfigError) as error:
         pack_error = f"{pack_dir}: the policy pack could not run: {error}"
 
     reviews = []
     for stack in sorted({*heads, *bases, *expected}, key=promotion_key):
         h, b = heads.get(stack), bases.get(stack)
+        # None: the stack is not one of the head's stack files
         file = f"stacks/{escape(expected[stack][0].name)}" if stack in expected else None
-        if stack in expected and stack_name_problem(stack):
+        if file is not None and stack_name_problem(stack):
             reviews.append(StackReview(escape(stack), file, "invalid", lines=[
                 f"{file}: {stack_name_problem(stack)}; rename the file"]))
-        elif h is None and stack in expected:
+        elif h is None and file is not None:
             reviews.append(StackReview(stack, file, "missing", lines=[
                 f"{file}: the head job wrote no plan for this stack file",
                 *([head_error] if head_error else [])]))
         elif h is None and head_stacks is None:
+            assert b is not None  # neither the head's plan nor its file: the stack comes from the base
             # Without the head's tree nothing shows the file is gone: a stack the head's manifest
             # dropped (or renamed) is not "deleted", it has no plan.
             reviews.append(StackReview(stack, b.file, "missing", lines=[
                 f"{b.file}: the head's manifest has no entry for this stack, and no head tree "
                 "(--head-stacks) shows its file deleted", *([head_error] if head_error else [])]))
         elif h is None:
+            assert b is not None  # neither the head's plan nor its file: the stack comes from the base
             reviews.append(_deleted(b))
         elif h.status != "planned":
             reviews.append(StackReview(stack, h.file, h.status, lines=h.lines))
@@ -87,6 +90,7 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
 
 
 def _compared(head: Entry, base: Entry | None, base_commit: str | None, allow_destroy: bool) -> StackReview:
+    assert head.plan is not None  # only a planned entry is compared, and a planned entry carries its plan
     if base is not None and base.plan is not None:
         plan = compare(head.plan, base.plan, old_label=f"base {short_commit(base_commit)}")
         advisory = {(v.policy_name, urn_key(v.urn)) for v in base.plan.policy_violations if not v.mandatory}
