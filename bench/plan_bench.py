@@ -15,10 +15,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.plan_cli_bench import timeout_for
-from bench.stacks import stack_config
+from bench.stacks import stack_config, stack_yaml
 from dicomstream.capture import PROJECT_ROOT, run_program
 
 BASELINE_TEMPLATE = "from bench.baseline_program import declare\ndeclare({stores})\n"
@@ -45,7 +43,7 @@ def _full_plan_seconds(stores: int, config: dict[str, Any]) -> float:
     """`dicomstream plan` end to end (program, policy pack over gRPC, JSON), as a user runs it."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"Pulumi.bench{stores}.yaml"
-        path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+        path.write_text(stack_yaml(stores))
         start = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "dicomstream.cli", "plan", "--file", str(path), "--format", "json",

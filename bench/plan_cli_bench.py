@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.stacks import stack_config
+from bench.stacks import stack_config, stack_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ("stores", "cli_cpu_s", "plain_cpu_s", "floor_cpu_s", "cpu_ratio", "floor_cpu_ratio", "cli_wall_s",
@@ -95,12 +95,10 @@ def _program(kind: str, stores: int) -> dict[str, float]:
 
 def measure(stores: int, runs: int = 3) -> dict[str, Any]:
     """One results row: medians over `runs` back-to-back triples (cli, plain, floor)."""
-    import yaml
-
     samples: dict[str, list[dict[str, float]]] = {"cli": [], "plain": [], "floor": []}
     with tempfile.TemporaryDirectory(prefix="dicomstream-bench-") as tmp:
         stack = Path(tmp) / f"Pulumi.bench{stores}.yaml"
-        stack.write_text(yaml.safe_dump({"config": stack_config(stores)}, sort_keys=False))
+        stack.write_text(stack_yaml(stores))
         out = Path(tmp) / "plan.json"
         for i in range(runs):
             # Alternate which side goes first, so that neither always gets the warmer cache.

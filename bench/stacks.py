@@ -27,6 +27,14 @@ def stack_config(stores: int) -> dict[str, Any]:
     }
 
 
+def stack_yaml(stores: int) -> str:
+    """The stack file of `stack_config(stores)`, short lists and mappings in flow style as people write
+    them (`streams: [a.t, b.t]`): 10,000 stores fit in the 2 MiB a stack file may hold."""
+    import yaml
+
+    return yaml.safe_dump({"config": stack_config(stores)}, sort_keys=False, default_flow_style=None, width=200)
+
+
 def stream_ref(store: int, k: int) -> str:
     """As people write streams: DATASET.TABLE in the stores' project, PROJECT.DATASET.TABLE elsewhere."""
     project, dataset = DATASETS[(store + k) % len(DATASETS)]

@@ -13,8 +13,20 @@ import stat
 from dicomstream.core.config.diagnostics import ConfigError, Issue
 
 MAX_BYTES = 2 * 1024 * 1024
-# A JSON plan of 11,000 stores (the most a stack file can hold) is about 30 MiB.
-PLAN_MAX_BYTES = 32 * 1024 * 1024
+# The most DICOM stores a stack declares: above the ~10,500 of five streams each that fit in
+# MAX_BYTES as people write them, and the bound every plan-sized limit below is derived from.
+MAX_STORES = 11_000
+# A plan's size is bounded by what each store adds whatever its names (its steps' URNs, options
+# and outputs), plus what each byte of its entry in the stack file becomes (names repeat in inputs,
+# URNs and outputs), plus the stack's own resources (APIs, datasets, grants, monitoring);
+# tests/plan/test_plan_limits.py measures the three on real plans of bare, bench-shaped and
+# longest-name stores and checks these bounds.
+PLAN_BYTES_PER_STORE = 3_000
+PLAN_BYTES_PER_STACK_BYTE = 10
+PLAN_BYTES_FIXED = 64 * 1024
+# Twice the bound for the largest valid stack (MAX_STORES stores in a MAX_BYTES file): about 108 MB;
+# a plan of 10,000 stores × 5 streams is about 46 MB. `plan --compare` and `preview report` read this.
+PLAN_MAX_BYTES = 2 * (PLAN_BYTES_PER_STORE * MAX_STORES + PLAN_BYTES_PER_STACK_BYTE * MAX_BYTES + PLAN_BYTES_FIXED)
 
 
 STACK_FILE_HINT = "no such file; stack files live in stacks/Pulumi.<stack>.yaml"

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from dicomstream.core.config.collector import Collector
 from dicomstream.core.config.diagnostics import describe
+from dicomstream.core.config.files import MAX_STORES
 from dicomstream.core.config.model import BigQueryDatasetConfig, DicomStoreConfig, HealthcareConfig, StreamConfig
 from dicomstream.core.config.schema import RawBigQuery, RawBigQueryDataset, RawDicomStore, RawStream
 from dicomstream.core.naming import (
@@ -104,6 +105,11 @@ def build_stores(raw: Any, datasets: list[BigQueryDatasetConfig | None], healthc
         return []
     if not isinstance(raw, list):
         out.error("dicomStores", f"expected a list of DICOM stores, found {_describe(raw)}")
+        return []
+    if len(raw) > MAX_STORES:
+        # The scale every tool is sized for (plans, --compare, the pack): refused whole, before any work.
+        out.error(f"dicomStores[{MAX_STORES}]", f"a stack declares at most {MAX_STORES:,} DICOM stores (found "
+                                                f"{len(raw):,}); split the stores across stacks")
         return []
     declared = {d.key: d for d in datasets if d is not None}
     by_id: dict[str, list[BigQueryDatasetConfig]] = {}
