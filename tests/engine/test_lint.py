@@ -1,4 +1,4 @@
-"""The linter, as configured in pyproject.toml, finds nothing."""
+"""The linters, as configured in pyproject.toml, find nothing."""
 
 from __future__ import annotations
 
@@ -17,3 +17,9 @@ def test_ruff_finds_nothing():
     result = _run("ruff", "check", "--no-cache", "--output-format", "concise", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
+
+
+def test_mypy_finds_nothing():
+    """The files and options are pyproject.toml's [tool.mypy]: the shipped code, not the tests."""
+    result = _run("mypy", "--no-incremental", "--cache-dir", "/dev/null")
+    assert result.returncode == 0, result.stdout + result.stderr
