@@ -5,7 +5,7 @@ pulumi_policy's analyzer server turns a resource's protobuf properties into a di
 resource policy re-decodes the resource of an `Analyze`, every stack policy re-decodes the whole
 stack of an `AnalyzeStack` (about 17 % of a 10,000-store plan's CPU went to that conversion).
 `install()` wraps the server's two calls so that, while one request is served, the same message
-content decodes once: the dict is keyed by the message's serialised bytes (so equal content, never
+content decodes once (and is wrapped in the SDK's unknown-checking proxies once): the dict is keyed by the message's serialised bytes (so equal content, never
 a reused object id, hits the cache) and dropped when the request ends. The pack's rules only read
 properties (`values.plain` copies them), so its policies may share one decoded dict.
 
@@ -61,6 +61,23 @@ def _cached_deserialize(deserialize: Any) -> Any:
     return cached
 
 
+def _cached_proxy(make_proxy: Any) -> Any:
+    """`unknown_checking_proxy` once per decoded dict: it copies the whole tree into proxies."""
+
+    @functools.wraps(make_proxy)
+    def cached(props: Any) -> Any:
+        cache = _cache()
+        if cache is None:
+            return make_proxy(props)
+        key = ("proxy", id(props))
+        entry = cache.get(key)
+        if entry is None or entry[0] is not props:
+            entry = cache[key] = (props, make_proxy(props))
+        return entry[1]
+
+    return cached
+
+
 def _per_request(method: Any) -> Any:
     @functools.wraps(method)
     def serve(self: Any, request: Any, context: Any) -> Any:
@@ -86,9 +103,29 @@ def install() -> bool:
         return getattr(servicer, "_decode_once", False)
     if not all(callable(getattr(servicer, name, None)) for name in ("Analyze", "AnalyzeStack")):
         return False
+    make_proxy = getattr(server, "unknown_checking_proxy", None)
+    servicer._decode_once_originals = {
+        (server, "json_format"): json_format, (server, "deserialize_properties"): deserialize,
+        (server, "unknown_checking_proxy"): make_proxy,
+        (servicer, "Analyze"): servicer.Analyze, (servicer, "AnalyzeStack"): servicer.AnalyzeStack,
+    }
     server.json_format = _CachedJsonFormat(json_format)
     server.deserialize_properties = _cached_deserialize(deserialize)
+    if callable(make_proxy):
+        server.unknown_checking_proxy = _cached_proxy(make_proxy)
     servicer.Analyze = _per_request(servicer.Analyze)
     servicer.AnalyzeStack = _per_request(servicer.AnalyzeStack)
     servicer._decode_once = True
     return True
+
+
+def uninstall() -> None:
+    """Put the SDK back as it was (tests that install the cache in their own process)."""
+    from pulumi_policy import policy as server
+
+    servicer = server._PolicyAnalyzerServicer
+    for (owner, name), value in getattr(servicer, "_decode_once_originals", {}).items():
+        if value is not None:
+            setattr(owner, name, value)
+    servicer._decode_once_originals = {}
+    servicer._decode_once = False

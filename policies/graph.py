@@ -59,6 +59,24 @@ def _urn_of(resource: Any) -> str | None:
 class StackGraph:
     """Resources by URN, their children, and the transitive "created after" relation."""
 
+    # The last graph built, by its resources' URNs and property objects: the analyzer hands every
+    # stack policy a fresh list of the same resources (the same props objects once analyzer_cache
+    # is installed), so the stack's graph is built once per AnalyzeStack, not once per policy.
+    # The entry holds the resources, so their ids cannot be reused by other objects meanwhile.
+    _last: tuple[tuple, list, "StackGraph"] | None = None
+
+    @classmethod
+    def of(cls, resources: Iterable[Any]) -> "StackGraph":
+        """`StackGraph(resources)`, shared with the previous caller that had the very same resources."""
+        items = list(resources)
+        key = tuple((getattr(r, "urn", None), id(getattr(r, "props", None))) for r in items)
+        last = cls._last
+        if last is not None and last[0] == key:
+            return last[2]
+        graph = cls(items)
+        cls._last = (key, [getattr(r, "props", None) for r in items], graph)
+        return graph
+
     def __init__(self, resources: Iterable[Any]):
         self.nodes: list[Node] = []
         for r in resources:

@@ -16,7 +16,7 @@ from ..values import known_str
 
 def check_stack(resources: Any) -> list[tuple[str, str]]:
     """(store URN, message) for each destination dataset of the stack outside the store's location."""
-    graph = StackGraph(resources)
+    graph = StackGraph.of(resources)
     datasets: dict[str, list] = {}
     for ds in graph.of_type(BQ_DATASET):
         dataset_id = known_str(ds.props.get("datasetId"))

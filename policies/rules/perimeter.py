@@ -63,7 +63,7 @@ def _authorised_projects(entry: Any) -> list[tuple[str, str]]:
 
 
 def check(resources: Any, config: Any) -> list[tuple[str, str]]:
-    graph = StackGraph(resources)
+    graph = StackGraph.of(resources)
     allowed, source = perimeter(graph, config)
     if not allowed:
         return []  # nothing declared to compare with (a stack of existing datasets only, without config)

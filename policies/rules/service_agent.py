@@ -105,7 +105,7 @@ def _role_ok(grant: Grant, required: str) -> bool:
 
 def check_stack(resources: Any) -> list[tuple[str, str]]:
     """(store URN, message) for every missing grant or missing dependency on one."""
-    graph = StackGraph(resources)
+    graph = StackGraph.of(resources)
     stores = [s for s in graph.of_type(DICOM_STORE) if stream_configs(s.props)]
     if not stores:
         return []

@@ -77,7 +77,7 @@ def _unknown_members(graph: StackGraph, node: Node) -> list[str]:
 
 
 def check_unknowns(resources: Any) -> list[tuple[str, str]]:
-    graph = StackGraph(resources)
+    graph = StackGraph.of(resources)
     found: list[tuple[str, str]] = []
     for node in graph.nodes:
         if node.type in _IAM or node.type in (BQ_DATASET, BQ_DATASET_ACCESS):
@@ -100,7 +100,7 @@ def check_unknowns(resources: Any) -> list[tuple[str, str]]:
 
 
 def check_existing(resources: Any) -> list[tuple[str, str]]:
-    graph = StackGraph(resources)
+    graph = StackGraph.of(resources)
     created = {(known_str(graph.project_of(n)), known_str(n.props.get("datasetId"))) for n in graph.of_type(BQ_DATASET)}
     seen: dict[tuple[str, str], str] = {}
     for store in graph.of_type(DICOM_STORE):

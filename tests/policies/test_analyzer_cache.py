@@ -1,0 +1,69 @@
+"""The pack decodes each resource once per request, and judges exactly as without the cache."""
+
+from __future__ import annotations
+
+import pytest
+from policy_fixtures import good_stack
+from pulumi_policy import policy as server
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from dicomstream.policy_client import analyze_request, analyze_stack_request, violations
+from policies import ALL_POLICIES, DEFAULT_ENFORCEMENT_LEVEL, PACK_NAME, analyzer_cache
+
+
+@pytest.fixture
+def cached():
+    assert analyzer_cache.install()
+    yield
+    analyzer_cache.uninstall()
+
+
+def judge(resources) -> list[tuple]:
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", ALL_POLICIES, DEFAULT_ENFORCEMENT_LEVEL)
+    found = []
+    for r in resources:
+        found += violations(servicer.Analyze(analyze_request(r), None))
+    found += violations(servicer.AnalyzeStack(analyze_stack_request(resources), None))
+    return sorted((v.policy_name, v.enforcement_level, v.urn, v.message) for v in found)
+
+
+def _bad_stack() -> list[dict]:
+    """The good stack with every store's wait for its grants removed: the ordering rule fires."""
+    stack = good_stack()
+    for r in stack:
+        if r["type"].endswith("DicomStore"):
+            r["dependencies"] = [d for d in r.get("dependencies") or [] if "propagation" not in d and "Iam" not in d]
+    return stack
+
+
+@pytest.mark.parametrize("make", [good_stack, _bad_stack], ids=["good", "without-waits"])
+def test_the_cache_changes_no_diagnostic(make):
+    uncached = judge(make())
+    assert analyzer_cache.install()
+    try:
+        assert judge(make()) == uncached
+    finally:
+        analyzer_cache.uninstall()
+
+
+def test_each_resource_is_decoded_once_per_request(cached, monkeypatch):
+    calls = []
+    inner = server.json_format._json_format
+    monkeypatch.setattr(server.json_format, "_json_format", type("Counting", (), {
+        "MessageToDict": staticmethod(lambda message, *a, **k: calls.append(1) or inner.MessageToDict(message, *a, **k)),
+    }))
+    resources = good_stack()
+    policies = [p for p in ALL_POLICIES if type(p).__name__ == "ResourceValidationPolicy"]
+    assert len(policies) > 1
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", ALL_POLICIES, DEFAULT_ENFORCEMENT_LEVEL)
+    servicer.Analyze(analyze_request(resources[0]), None)
+    assert 1 <= len(calls) <= 2  # its properties, and its provider's when it has one
+    calls.clear()
+    servicer.AnalyzeStack(analyze_stack_request(resources), None)
+    distinct = {analyze_request(r).properties.SerializeToString(deterministic=True) for r in resources}
+    assert len(calls) <= len(distinct) + len(resources)  # not once per stack policy
+
+
+def test_without_a_request_nothing_is_cached(cached):
+    message = analyze_request(good_stack()[0]).properties
+    assert server.json_format.MessageToDict(message) is not server.json_format.MessageToDict(message)
