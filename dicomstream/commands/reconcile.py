@@ -94,6 +94,8 @@ def reconcile(
             "actions": [a.to_json() for a in result.actions],
             "outcomes": [o.to_json() for o in result.outcomes], "calls": result.calls, "exit": code,
             "refused": result.refused, "steady": result.steady,
+            "statements": [st.to_json() for st in result.statements], "bytes_processed": result.bytes_processed,
+            "localised": result.localised,
         }, indent=2))
         raise typer.Exit(code)
 
@@ -109,6 +111,8 @@ def reconcile(
         typer.echo(f"! {report.describe()}")
     p = support.plural
     calls = p(sum(result.calls.values()), "API call")
+    if result.statements:
+        calls += f", {p(len(result.statements), 'BigQuery statement')} processing {_size(result.bytes_processed)}"
     if result.applied and (result.pending or result.failed):
         done = sum(o.status == "done" and o.action.mutating for o in result.outcomes)
         typer.echo(f"applied {done} of {p(len(result.pending), 'action')}, {len(result.failed)} failed ({calls})",
@@ -122,3 +126,15 @@ def reconcile(
         steady = f"; {p(len(result.steady), 'table')} unchanged since their last comparison" if result.steady else ""
         typer.echo(f"nothing to do ({calls}{steady})")
     raise typer.Exit(code)
+
+
+def _size(n: int) -> str:
+    """Bytes as BigQuery's console shows them (1 KB = 1,024 bytes)."""
+    if n < 1024:
+        return f"{n} bytes"
+    size = float(n)
+    for unit in ("KB", "MB", "GB", "TB"):
+        size /= 1024
+        if size < 1024 or unit == "TB":
+            break
+    return f"{size:.1f} {unit}"

@@ -262,6 +262,22 @@ def environment_problem(value: object) -> str | None:
     return None
 
 
+# Cloud Storage bucket names ("Bucket naming", Cloud Storage docs): 3-63 characters of lowercase
+# letters, digits, dashes, underscores and dots, starting and ending with a letter or digit; not
+# starting with "goog", not containing "google" (dotted names up to 222 characters need domain
+# verification: not accepted here).
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+
+
+def bucket_name_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not _BUCKET_RE.fullmatch(value):
+        return (f"{shown(value)} is not a Cloud Storage bucket name: 3-63 lowercase letters, digits, '-', '_' "
+                "or '.', starting and ending with a letter or digit (the name only, without gs://)")
+    if value.startswith("goog") or "google" in value or ".." in value:
+        return f"{shown(value)}: bucket names may not start with 'goog', contain 'google' or '..'"
+    return None
+
+
 def stack_name_problem(value: object) -> str | None:
     """Stack names hold what an environment name holds, so `dev`, `DEV`, `dev\n` and `dev\u200b`
     are never two spellings of one stack (a file name, a manifest entry and a deploy must agree)."""

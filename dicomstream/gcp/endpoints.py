@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 HEALTHCARE_ENDPOINT_ENV = "DICOMSTREAM_HEALTHCARE_ENDPOINT"
 BIGQUERY_ENDPOINT_ENV = "DICOMSTREAM_BIGQUERY_ENDPOINT"
 RESOURCEMANAGER_ENDPOINT_ENV = "DICOMSTREAM_RESOURCEMANAGER_ENDPOINT"
+STORAGE_ENDPOINT_ENV = "DICOMSTREAM_STORAGE_ENDPOINT"
 
 HEALTHCARE_DEFAULT = "https://healthcare.googleapis.com"
 RESOURCEMANAGER_DEFAULT = "https://cloudresourcemanager.googleapis.com"
+STORAGE_DEFAULT = "https://storage.googleapis.com"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Endpoints:
     healthcare: str | None = None
     bigquery: str | None = None
     resourcemanager: str | None = None
+    storage: str | None = None  # Cloud Storage (an export's filterConfig file); the sandbox serves it too
 
     @property
     def is_local(self) -> bool:
@@ -33,6 +36,7 @@ class Endpoints:
             (HEALTHCARE_ENDPOINT_ENV, self.healthcare),
             (BIGQUERY_ENDPOINT_ENV, self.bigquery),
             (RESOURCEMANAGER_ENDPOINT_ENV, self.resourcemanager),
+            (STORAGE_ENDPOINT_ENV, self.storage),
         )
         return [f"export {name}={value}" for name, value in pairs if value]
 
@@ -41,6 +45,7 @@ class Endpoints:
             (HEALTHCARE_ENDPOINT_ENV, self.healthcare),
             (BIGQUERY_ENDPOINT_ENV, self.bigquery),
             (RESOURCEMANAGER_ENDPOINT_ENV, self.resourcemanager),
+            (STORAGE_ENDPOINT_ENV, self.storage),
         )
         return {name: value for name, value in pairs if value}
 
@@ -54,17 +59,20 @@ class Endpoints:
     ) -> "Endpoints":
         """Explicit values (e.g. command-line flags) win over the environment variables.
 
-        The Resource Manager endpoint defaults to the Healthcare override: the sandbox serves both.
+        The Resource Manager and Cloud Storage endpoints default to the Healthcare override: the
+        sandbox serves all three.
         """
         env = os.environ if environ is None else environ
         hc = _checked(healthcare, "--healthcare-endpoint") or _checked(env.get(HEALTHCARE_ENDPOINT_ENV), HEALTHCARE_ENDPOINT_ENV)
         bq = _checked(bigquery, "--bigquery-endpoint") or _checked(env.get(BIGQUERY_ENDPOINT_ENV), BIGQUERY_ENDPOINT_ENV)
         rm = (_checked(resourcemanager, "--resourcemanager-endpoint")
               or _checked(env.get(RESOURCEMANAGER_ENDPOINT_ENV), RESOURCEMANAGER_ENDPOINT_ENV) or hc)
+        gcs = _checked(env.get(STORAGE_ENDPOINT_ENV), STORAGE_ENDPOINT_ENV) or hc
         return cls(
             healthcare=hc.rstrip("/") if hc else None,
             bigquery=bq.rstrip("/") if bq else None,
             resourcemanager=rm.rstrip("/") if rm else None,
+            storage=gcs.rstrip("/") if gcs else None,
         )
 
 

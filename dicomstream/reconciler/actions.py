@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from dicomstream.core.naming import TableRef
+from dicomstream.core.stream_options import V1, V1BETA1, StreamOptions
 
 # `--only` categories; CreateDataset serves both streams and grants.
 CATEGORIES = ("streams", "backfill", "deletes", "grants")
@@ -167,6 +168,24 @@ class PatchStreamConfigs(Action):
     resource: str
     current: tuple[str, ...]
     desired: tuple[str, ...]
+    options: tuple[StreamOptions, ...] = ()  # per desired destination (empty: Google's defaults)
+    changed: tuple[str, ...] = ()  # destinations kept whose options change
+
+    @property
+    def destinations(self) -> list[dict[str, Any]]:
+        """The `bigqueryDestination`s the PATCH sends: every option written out, as the stack says."""
+        opts = self.options or tuple(StreamOptions() for _ in self.desired)
+        return [o.destination(u) for u, o in zip(self.desired, opts)]
+
+    @property
+    def api_version(self) -> str:
+        """v1beta1 when a destination uses change data capture (v1 has no such field)."""
+        return V1BETA1 if any(o.change_data_capture for o in self.options) else V1
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out["options"] = {u: o.describe() for u, o in zip(self.desired, self.options)}
+        return {**out, "destinations": self.destinations, "api_version": self.api_version}
 
     @property
     def added(self) -> tuple[str, ...]:
@@ -178,6 +197,8 @@ class PatchStreamConfigs(Action):
 
     def describe(self) -> str:
         parts = [f"add {u}" for u in self.added] + [f"remove {u}" for u in self.removed]
+        parts += [f"set the options of {u} to {dict(zip(self.desired, self.options))[u].describe()}"
+                  for u in self.changed]
         return f"patch dicomStores[{self.store}] streamConfigs: {'; '.join(parts) or 'reorder'}"
 
 

@@ -10,7 +10,8 @@ table, taken at `start_i`, each row carrying the instance's own `LastUpdated`):
   storage-class change or re-store). A row written at or after `start_i` wins: streaming saw
   something newer than the snapshot;
 - **to delete**: the stack's rows (`rows.ours`) of instances in none of the snapshots (in T with
-  `SourceDicomStore`: not in their own store's), older than the cut-off
+  `SourceDicomStore`: not in their own store's; a snapshot of some studies, `localise.py`,
+  speaks only for rows of those studies), older than the cut-off
   `min(start_1..start_k, now - streaming buffer)`; only when every snapshot is complete;
 - **duplicates**: the stack's rows older than their key's current row, out of the buffer.
 
@@ -25,7 +26,7 @@ from typing import Sequence
 
 from dicomstream.core.naming import TableRef
 
-from dicomstream.reconciler.rows import LAST_UPDATED, SOURCE, UID, Shape, current_keys, of_store, ours, tombstone
+from dicomstream.reconciler.rows import LAST_UPDATED, SOURCE, STUDY, UID, Shape, current_keys, of_store, ours, tombstone
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Snapshot:
     start: datetime
     complete: bool  # the export finished without any failed instance
     instances: int | None = None
+    studies: tuple[str, ...] | None = None  # exported with a filterConfig of these studies; None: the whole store
 
     @property
     def empty(self) -> bool:
@@ -66,12 +68,19 @@ def gone_where(snapshots: Sequence[Snapshot], shape: Shape, alias: str = "t") ->
     def absent(snap: Snapshot) -> str:
         return f"{alias}.{UID} NOT IN (SELECT {UID} FROM `{snap.table.sql_id}` WHERE {UID} IS NOT NULL)"
 
+    def within(snap: Snapshot, i: int) -> str:
+        """A snapshot of some studies says nothing about the others' rows."""
+        if snap.studies is None:
+            return ""
+        return f" AND {alias}.{STUDY} IN UNNEST(@studies_{i})" if snap.studies else " AND FALSE"
+
     if shape.has_source:
-        parts = [f"({alias}.{SOURCE} = @store_{i}" + ("" if s.empty else f" AND {absent(s)}") + ")"
+        parts = [f"({alias}.{SOURCE} = @store_{i}{within(s, i)}" + ("" if s.empty else f" AND {absent(s)}") + ")"
                  for i, s in enumerate(snapshots)]
         return f"{alias}.{UID} IS NOT NULL AND ({' OR '.join(parts) or 'FALSE'})"
     present = [s for s in snapshots if not s.empty]
-    return f"{alias}.{UID} IS NOT NULL" + "".join(f" AND {absent(s)}" for s in present)
+    return (f"{alias}.{UID} IS NOT NULL" + "".join(f" AND {absent(s)}" for s in present)
+            + "".join(within(s, i) for i, s in enumerate(snapshots)))
 
 
 def stats_sql(table: TableRef, shape: Shape, snapshots: Sequence[Snapshot], deletes: bool,

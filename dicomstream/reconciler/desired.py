@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from dicomstream.core.naming import TableRef, dataset_label
 from dicomstream.core.roles import RequiredRole
+from dicomstream.core.stream_options import V1, V1BETA1, StreamOptions
 
 if TYPE_CHECKING:  # pragma: no cover
     from dicomstream.core.config import BigQueryDatasetConfig, StackConfig
@@ -17,10 +18,23 @@ class DesiredStore:
     name: str
     resource: str  # projects/P/locations/L/datasets/D/dicomStores/S
     streams: tuple[TableRef, ...]
+    options: tuple[StreamOptions, ...] = ()  # per stream, in the order of `streams` (empty: Google's defaults)
 
     @property
     def uris(self) -> tuple[str, ...]:
         return tuple(ref.uri for ref in self.streams)
+
+    def option(self, uri: str) -> StreamOptions:
+        """The stack's options for this store's stream into `uri` (Google's defaults when unsaid)."""
+        for ref, opts in zip(self.streams, self.options):
+            if ref.uri == uri:
+                return opts
+        return StreamOptions()
+
+    @property
+    def api_version(self) -> str:
+        """The Healthcare API version that carries every option of this store's streams (CDC: v1beta1)."""
+        return V1BETA1 if any(self.option(u).change_data_capture for u in self.uris) else V1
 
     @property
     def path(self) -> str:
@@ -42,6 +56,7 @@ class DesiredState:
     destination_keys: tuple[tuple[str, str], ...]  # datasets some store streams into, in declaration order
     destination_projects: tuple[str, ...]
     table_stores: Mapping[TableRef, tuple[str, ...]]  # StackConfig.tables()
+    staging_bucket: str | None = None  # for export filter files (`localise.py`); None: whole stores
 
     def dataset(self, key: tuple[str, str]) -> "BigQueryDatasetConfig":
         return next(d for d in self.datasets if d.key == key)
@@ -60,7 +75,8 @@ class DesiredState:
 def desired_from_config(cfg: "StackConfig") -> DesiredState:
     """The stack model's resource names, destinations and required roles, in the reconciler's terms."""
     hc = cfg.healthcare
-    stores = tuple(DesiredStore(s.name, hc.store_name(s.name), tuple(s.streams)) for s in cfg.dicom_stores)
+    stores = tuple(DesiredStore(s.name, hc.store_name(s.name), tuple(s.streams),
+                                tuple(c.options for c in s.stream_configs)) for s in cfg.dicom_stores)
     return DesiredState(
         file=cfg.file,
         environment=cfg.environment,
@@ -74,4 +90,5 @@ def desired_from_config(cfg: "StackConfig") -> DesiredState:
         destination_keys=tuple(d.key for d in cfg.destination_datasets()),
         destination_projects=tuple(cfg.destination_projects()),
         table_stores=cfg.tables(),
+        staging_bucket=cfg.staging_bucket,
     )

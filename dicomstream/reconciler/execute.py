@@ -1,7 +1,8 @@
 """Applying the infrastructure part of a plan: each mutating action through the APIs, in order,
 with bounded waits (the data part is `sync.py`).
 
-- PatchStreamConfigs: one `PATCH ...?updateMask=streamConfigs` (no other field is sent).
+- PatchStreamConfigs: one `PATCH ...?updateMask=streamConfigs` (no other field is sent) carrying
+  every destination with every option the stack gives it (v1beta1 when one uses change data capture).
 - CreateDataset / GrantRole: only planned with --create-missing.
 A failed action is reported and the others still run.
 """
@@ -111,7 +112,9 @@ class Executor:
 
     def _patch(self, action: A.PatchStreamConfigs) -> Outcome:
         try:
-            self._call(lambda: self.healthcare.set_stream_configs(action.resource, action.desired), after_grant=True)
+            body = {"streamConfigs": [{"bigqueryDestination": d} for d in action.destinations]}
+            client = self.healthcare.at_version(action.api_version)
+            self._call(lambda: client.patch_dicom_store(action.resource, body, "streamConfigs"), after_grant=True)
         except gexc.RetryError as exc:
             cause = exc.cause
             if cause is not None and is_agent_not_ready(cause):

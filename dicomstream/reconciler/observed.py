@@ -8,6 +8,7 @@ from typing import Mapping
 from dicomstream.core.naming import TableRef
 
 from dicomstream.core.roles import SATISFIED_ON_DATASET, SATISFIED_ON_PROJECT
+from dicomstream.core.stream_options import StreamOptions
 
 
 def member_of_email(email: str) -> str:
@@ -26,6 +27,10 @@ class ObservedStore:
         """A destination's option as set (`includeSourceStore`, `schemaJson`, `changeDataCaptureConfig`)."""
         value = (self.destinations.get(uri) or {}).get(name)
         return value is not None and value is not False
+
+    def options(self, uri: str) -> StreamOptions:
+        """The destination's options as Google returned them (an absent field is its default)."""
+        return StreamOptions.of_destination(self.destinations.get(uri) or {})
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dicomstream.reconciler.compare import Snapshot, TableStats
 from dicomstream.core.roles import BIGQUERY_DATA_EDITOR as DATA_EDITOR
 from dicomstream.core.roles import RequiredRole
 from dicomstream.reconciler.desired import DesiredState, DesiredStore
-from dicomstream.reconciler.observed import Observed
+from dicomstream.reconciler.observed import Observed, ObservedStore
 from dicomstream.reconciler.rows import Shape, live_view
 from dicomstream.reconciler.state import State, query_fingerprint, state_table_ref
 
@@ -88,6 +88,9 @@ def drift(desired: DesiredState, observed: Observed) -> list[Difference]:
         for uri in seen.stream_uris:
             if uri not in store.uris:
                 out.append(Difference("streams", f"{store.path}.streams", f"unexpected {uri} (not in the stack)"))
+        for uri in option_drift(store, seen):
+            out.append(Difference("options", f"{store.path}.streams", (
+                f"{uri}: options are {seen.options(uri).describe()}, the stack says {store.option(uri).describe()}")))
     for ds in desired.datasets:
         if ds.key not in observed.datasets:
             continue
@@ -104,6 +107,12 @@ def drift(desired: DesiredState, observed: Observed) -> list[Difference]:
             continue  # the missing dataset is already reported
         out.append(Difference("grant", _role_subject(desired, req), f"agent lacks {req.role}"))
     return out
+
+
+def option_drift(store: DesiredStore, seen: ObservedStore) -> list[str]:
+    """The destinations both sides have whose options (schema, includeSourceStore, change data
+    capture) differ from the stack's."""
+    return [uri for uri in store.uris if uri in seen.stream_uris and seen.options(uri) != store.option(uri)]
 
 
 # ------------------------------------------------------------------------------------- plan
@@ -173,14 +182,16 @@ def plan(desired: DesiredState, observed: Observed, state: State, *, now: dateti
             if "streams" in only:
                 reports.append(ReportMissingStore(store.name, store.resource))
             continue
-        if set(seen.stream_uris) == set(store.uris) or "streams" not in only:
+        changed = option_drift(store, seen)
+        if (set(seen.stream_uris) == set(store.uris) and not changed) or "streams" not in only:
             continue
         added = tuple(u for u in store.uris if u not in seen.stream_uris)
         reasons = _blockers(store, added, missing_datasets, ungranted)
         if reasons:
             reports.append(Blocked(f"{store.path}.streams", "; ".join(reasons)))
             continue
-        actions.append(PatchStreamConfigs(store.name, store.resource, seen.stream_uris, store.uris))
+        actions.append(PatchStreamConfigs(store.name, store.resource, seen.stream_uris, store.uris,
+                                          tuple(store.option(u) for u in store.uris), tuple(changed)))
         patched_additions[store.resource] = added
 
     return actions + reports

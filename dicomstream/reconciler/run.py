@@ -35,6 +35,13 @@ class ReconcileResult:
     calls: dict[str, int] = field(default_factory=dict)
     refused: str | None = None  # why the run changed nothing (another run holds the lease)
     steady: list[str] = field(default_factory=list)  # tables unchanged since their last comparison: not exported
+    statements: list = field(default_factory=list)  # tables.Statement: every query and DML with its bytes
+    localised: dict = field(default_factory=dict)  # store → studies its snapshot was limited to (`localise.py`)
+
+    @property
+    def bytes_processed(self) -> int:
+        """What BigQuery says the run's statements processed (those that said)."""
+        return sum(s.bytes or 0 for s in self.statements)
 
     @property
     def pending(self) -> list[Action]:
@@ -83,9 +90,11 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
             phase = DataPhase(clients.healthcare, clients.tables, desired, observed, state, options, now, apply,
                               waits, progress or NoProgress(), renew=lease.renew if lease else (lambda: None),
                               after_grant=any(o.action.kind == "grant_role" and o.status == "done"
-                                              for o in result.outcomes))
+                                              for o in result.outcomes),
+                              storage=clients.storage)
             phase.run()
             result.steady = phase.steady
+            result.localised = phase.localised
             result.actions += phase.actions
             result.outcomes += phase.outcomes
     except LeaseHeld as exc:  # only when first taking it: nothing was changed
@@ -104,6 +113,7 @@ def run_reconcile(desired: DesiredState, clients: Clients, options: PlanOptions,
                 pass
     result.actions = [a for a in result.actions if a.mutating] + [a for a in result.actions if not a.mutating]
     result.calls = clients.calls()
+    result.statements = list(clients.tables.statements)
     return result
 
 

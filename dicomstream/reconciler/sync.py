@@ -20,7 +20,7 @@ from google.api_core import exceptions as gexc
 from dicomstream.core.naming import TableRef
 
 from dicomstream.reconciler import actions as A
-from dicomstream.reconciler import compare, snapshot, steady
+from dicomstream.reconciler import compare, localise, snapshot, steady
 from dicomstream.reconciler.columns import SchemaConflict, copy_plan
 from dicomstream.reconciler.desired import DesiredState, DesiredStore
 from dicomstream.reconciler.errors import (
@@ -44,6 +44,7 @@ from dicomstream.reconciler.plan import (
     view_outdated,
 )
 from dicomstream.reconciler.rows import METADATA, SOURCE, Shape
+from dicomstream.reconciler.steady import TableCounts
 from dicomstream.reconciler.state import ADDED, DELETED, VIEW, WATERMARK, State, query_fingerprint, state_table_ref
 
 
@@ -51,10 +52,12 @@ def _params(snapshots: list[compare.Snapshot], cutoff: datetime, dedup_cutoff: d
             hide_cutoff: datetime, ours: list[str]) -> list:
     from google.cloud import bigquery
 
-    out = []
+    out: list[Any] = []
     for i, s in enumerate(snapshots):
         out += [bigquery.ScalarQueryParameter(f"start_{i}", "TIMESTAMP", s.start),
                 bigquery.ScalarQueryParameter(f"store_{i}", "STRING", s.resource)]
+        if s.studies:
+            out.append(bigquery.ArrayQueryParameter(f"studies_{i}", "STRING", list(s.studies)))
     return out + [bigquery.ScalarQueryParameter("cutoff", "TIMESTAMP", cutoff),
                   bigquery.ScalarQueryParameter("hide_cutoff", "TIMESTAMP", hide_cutoff),
                   bigquery.ScalarQueryParameter("dedup_cutoff", "TIMESTAMP", dedup_cutoff),
@@ -87,6 +90,11 @@ class Need:
     store: DesiredStore
     dataset: tuple[str, str]
     json: bool = False
+    studies: frozenset[str] | None = None  # only these studies (`localise.py`); None: the whole store
+
+    @property
+    def key(self) -> tuple[str, tuple[tuple[str, str], bool]]:
+        return (self.store.resource, (self.dataset, self.json))
 
 
 @dataclass
@@ -107,6 +115,9 @@ class DataPhase:
     outcomes: list[Outcome] = field(default_factory=list)
     ownership: Any = None  # ownership.Ownership, once discovered (at most once per run)
     steady: list[str] = field(default_factory=list)  # tables not compared: unchanged since their last comparison
+    storage: Any = None  # gcp.storage.StorageClient, for export filter files in the stack's stagingBucket
+    localised: dict[str, int] = field(default_factory=dict)  # store → studies its snapshot was limited to
+    _scopes: dict[tuple[TableRef, str], frozenset[str] | None] = field(default_factory=dict)
     _counts: dict[TableRef, Any] = field(default_factory=dict)  # steady.TableCounts per table
     _metrics: dict[str, int | None] = field(default_factory=dict)  # store resource → instanceCount
     _staged: list[TableRef] = field(default_factory=list)
@@ -132,15 +143,23 @@ class DataPhase:
                 continue  # blocked once per snapshot dataset (`_staging_usable`), only its tables wait
             plans[ref] = (sources, (staging, self._is_json(ref)))
         plans = self._unsteady(plans)
-        needs = {Need(s, *where) for sources, where in plans.values() for s in sources
-                 if self.observed.stores.get(s.resource) is not None}
+        needs: dict[tuple, Need] = {}
+        for ref, (sources, where) in plans.items():
+            for s in sources:
+                if self.observed.stores.get(s.resource) is None:
+                    continue
+                scope = self._scopes.get((ref, s.resource))
+                prior = needs.get((s.resource, where))
+                if prior is not None:  # another table needs the same snapshot: it covers both
+                    scope = None if prior.studies is None or scope is None else prior.studies | scope
+                needs[(s.resource, where)] = Need(s, *where, studies=scope)
         for key in sorted(usable):
             self._drop_leftovers(key)
         run = snapshot.run_id(self.now)
         try:
-            taken = self._take(needs, run)
+            taken = self._take(set(needs.values()), run)
             for ref, (sources, where) in plans.items():
-                snaps = {s.resource: taken[Need(s, *where)] for s in sources if Need(s, *where) in taken}
+                snaps = {s.resource: taken[(s.resource, where)] for s in sources if (s.resource, where) in taken}
                 self._guard(A.CompareTable(ref), partial(self._table, ref, sources, snaps))
                 self.renew()
         finally:
@@ -163,7 +182,8 @@ class DataPhase:
             sql = steady.counts_sql(ref, shape, len(sources))
             try:
                 params = [bigquery_param(f"store_{i}", s.resource) for i, s in enumerate(sources)] if shape.has_source else []
-                self._counts[ref] = counts = steady.from_row(self.tables.query_row(ref.project, sql, params), shape, len(sources))
+                self._counts[ref] = counts = steady.from_row(self.tables.query_row(ref.project, sql, params, what=f"counts {ref.uri}"),
+                                                           shape, len(sources))
             except Exception:  # noqa: BLE001 - the comparison itself reports what fails
                 out[ref] = (sources, where)
                 continue
@@ -175,6 +195,8 @@ class DataPhase:
                 self.steady.append(ref.uri)
             else:
                 out[ref] = (sources, where)
+                for store, scope in self._localise(ref, shape, sources, counts).items():
+                    self._scopes[(ref, store)] = scope
         return out
 
     def _all_instances(self, sources: tuple[DesiredStore, ...]) -> list[int] | None:
@@ -187,6 +209,45 @@ class DataPhase:
             counts.append(count)
         return counts
 
+    def _localise(self, ref: TableRef, shape: Shape, sources: tuple[DesiredStore, ...],
+                  counts: TableCounts) -> dict[str, frozenset[str] | None]:
+        """Per store, the studies its snapshot may be limited to (`localise.py`), or None: the whole
+        store. One key-column query per table and one getStudyMetrics per changed study."""
+        from google.cloud import bigquery
+
+        whole: dict[str, frozenset[str] | None] = {s.resource: None for s in sources}
+        mark = self.state.watermarks.get(ref.uri)
+        if (not self.desired.staging_bucket or self.storage is None or mark is None or mark[1] is None
+                or (len(sources) > 1 and not shape.has_source)):
+            return whole
+        sql = localise.changed_sql(ref, shape, len(sources))
+        params = [localise.since_param(mark[1]), bigquery.ArrayQueryParameter("ours", "STRING", [s.resource for s in sources])]
+        try:
+            rows = self.tables.query_rows(ref.project, sql, _used(params, sql), what=f"changed studies {ref.uri}")
+            changed = localise.from_rows(rows, [s.resource for s in sources], shape)
+            if changed.unlocalisable or not localise.rows_accounted(counts.rows, int(mark[0]), changed.rows_since):
+                return whole
+            out: dict[str, frozenset[str] | None] = {}
+            for i, store in enumerate(sources):
+                studies = changed.of(i)
+                total = self._instances(store)
+                if total is None:
+                    out[store.resource] = None
+                    continue
+                held = {uid: self._study_instances(store, uid) for uid in studies}
+                live = counts.live[i] if shape.has_source else counts.live[0]
+                out[store.resource] = (frozenset(studies) if localise.explained(total, live, studies, held) else None)
+            return out
+        except Exception:  # noqa: BLE001 - the whole store is exported instead
+            return whole
+
+    def _study_instances(self, store: DesiredStore, study: str) -> int:
+        """`studies.getStudyMetrics` `instanceCount`; a study the store does not hold has 0."""
+        try:
+            return steady.instance_count(self.healthcare.study_metrics(store.resource, study))
+        except gexc.NotFound:
+            return 0
+
     def _instances(self, store: DesiredStore) -> int | None:
         """The store's instance count (`getDICOMStoreMetrics`), once per run; None when unreadable."""
         if store.resource not in self._metrics:
@@ -196,22 +257,29 @@ class DataPhase:
                 self._metrics[store.resource] = None
         return self._metrics[store.resource]
 
-    def _take(self, needs: set[Need], run: str) -> dict[Need, compare.Snapshot]:
-        """Every snapshot the tables need, EXPORTS_AT_ONCE at a time; a failed one is reported."""
+    def _take(self, needs: set[Need], run: str) -> dict[tuple, compare.Snapshot]:
+        """Every snapshot the tables need, EXPORTS_AT_ONCE at a time; a failed one is reported.
+        A store whose changed studies are none gets a verifiably empty snapshot of no study: no export."""
         from concurrent.futures import ThreadPoolExecutor
 
         ordered = sorted(needs, key=lambda n: (n.dataset, n.store.name, n.json))
-        taken: dict[Need, compare.Snapshot] = {}
+        taken: dict[tuple, compare.Snapshot] = {}
+        for need in [n for n in ordered if n.studies is not None and not n.studies]:
+            table = snapshot.snapshot_table(need.dataset, need.store.name, run, need.json)
+            taken[need.key] = compare.Snapshot(need.store.name, need.store.resource, table, self.now, complete=True,
+                                               instances=0, studies=())
+            self.localised[need.store.name] = 0
+        ordered = [n for n in ordered if n.key not in taken]
 
         def one(need: Need) -> tuple[Need, compare.Snapshot | None]:
             table = snapshot.snapshot_table(need.dataset, need.store.name, run, need.json)
             return need, self._guard(A.CompareStore(need.store.name, need.store.resource),
-                                     lambda: self._snapshot(need.store, table, need.json))
+                                     lambda: self._snapshot(need.store, table, need.json, need.studies, run))
 
         with ThreadPoolExecutor(max_workers=max(1, min(EXPORTS_AT_ONCE, len(ordered)))) as pool:
             for need, snap in pool.map(one, ordered):  # re-raises LeaseLost from a worker
                 if snap is not None:
-                    taken[need] = snap
+                    taken[need.key] = snap
         self.renew()
         return taken
 
@@ -289,18 +357,29 @@ class DataPhase:
 
     # ------------------------------------------------------------------------- snapshots
 
-    def _snapshot(self, store: DesiredStore, table: TableRef, json: bool = False) -> compare.Snapshot:
-        """Export the store into `table` and wait; complete only when DONE without failures."""
+    def _snapshot(self, store: DesiredStore, table: TableRef, json: bool = False,
+                  studies: frozenset[str] | None = None, run: str = "") -> compare.Snapshot:
+        """Export the store (or, with `studies`, only those studies, through a filterConfig file in
+        the stack's stagingBucket) into `table` and wait; complete only when DONE without failures."""
         from dicomstream.gcp.healthcare import OperationFailed, OperationTimeout
 
-        task = self.progress.start(f"snapshot dicomStores[{store.name}] → {table.uri}")
+        scope = f" ({len(studies)} changed studies)" if studies else ""
+        task = self.progress.start(f"snapshot dicomStores[{store.name}]{scope} → {table.uri}")
         done: int | None = None
         self._staged.append(table)
+        bucket, name = self.desired.staging_bucket, localise.filter_object(run, store.name)
+        filter_uri = None
         try:
+            if studies:
+                self.storage.upload(bucket, name, localise.filter_file(studies))
+                filter_uri = f"gs://{bucket}/{name}"
+                self.localised[store.name] = len(studies)
+
             def export() -> dict:
                 # every option a destination may have: the rows carry their store and the tables' schema
                 options = {"includeSourceStore": True, **({"schemaJson": {}} if json else {})}
-                return self.healthcare.export_to_bigquery(store.resource, table.uri, "WRITE_TRUNCATE", options)
+                return self.healthcare.export_to_bigquery(store.resource, table.uri, "WRITE_TRUNCATE", options,
+                                                          filter_uri=filter_uri)
 
             op = propagation_retry(self.waits)(export)() if self.after_grant else export()
             start = snapshot.parse_time((op.get("metadata") or {}).get("createTime")) or self.now
@@ -330,13 +409,19 @@ class DataPhase:
             raise
         finally:
             self.progress.finish(task, done)
+            if filter_uri is not None:
+                try:
+                    self.storage.delete(bucket, name)
+                except Exception:  # noqa: BLE001 - a few bytes left behind; a bucket lifecycle rule removes them
+                    pass
         # DONE without an error. `failure` omitted is 0 (proto3 JSON); a count that is there but unreadable is not.
         counter = (final.get("metadata") or {}).get("counter")
         failures = 0 if not isinstance(counter, dict) or counter.get("failure") is None else _counter(final, "failure")
         instances = done if done else self._staged_rows(table)  # 0 or missing: look at the table itself
         if instances is None or instances > 0 or self._schema(table) is not None:
             self.tables.expire(table, self.now + snapshot.EXPIRES_AFTER)
-        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=instances)
+        return compare.Snapshot(store.name, store.resource, table, start, complete=failures == 0, instances=instances,
+                                studies=tuple(sorted(studies)) if studies else None)
 
     def _staged_rows(self, table: TableRef) -> int:
         """The rows of a snapshot table whose export reported no count: 0 only when the table is
@@ -345,7 +430,7 @@ class DataPhase:
         self._schemas.pop(table, None)
         if self._schema(table) is None:
             return 0
-        row = self.tables.query_row(table.project, f"SELECT COUNT(*) AS n FROM `{table.sql_id}`")
+        row = self.tables.query_row(table.project, f"SELECT COUNT(*) AS n FROM `{table.sql_id}`", what=f"count {table.uri}")
         n = row.get("n") if isinstance(row, dict) else row["n"]
         if n is None:
             raise ActionFailed(f"the snapshot table {table.uri} could not be counted; its tables get no deletes this run")
@@ -369,7 +454,7 @@ class DataPhase:
             # `plan_table` plans no deletes (no complete snapshot).
             state = state_table_ref(ref) if (view and self._schema(state_table_ref(ref)) is not None) else None
             sql = compare.stats_sql(ref, shape, taken, "deletes" in self.options.only, view, state)
-            row = self.tables.query_row(ref.project, sql, _used(params, sql))
+            row = self.tables.query_row(ref.project, sql, _used(params, sql), what=f"compare {ref.uri}")
             stats = compare.TableStats.from_row(row, len(taken))
         owner = self._owner(ref, sources) if needs_owner(shape, stats, self.options) else None
         planned = plan_table(ref, sources, snapshots, stats, now=self.now, options=self.options,
@@ -385,22 +470,22 @@ class DataPhase:
             self._record(ref, [{"kind": WATERMARK, "table_uri": ref.uri, "uid": self._counts[ref].mark[0],
                                 "up_to": self._counts[ref].newest}])
 
-    def _dml(self, project: str, sql: str, params: list) -> int:
+    def _dml(self, project: str, sql: str, params: list, what: str = "") -> int:
         """Every mutating statement checks the lease first (LeaseLost: not run)."""
         self.renew()
-        return self.tables.dml(project, sql, _used(params, sql))
+        return self.tables.dml(project, sql, _used(params, sql), what=what)
 
     def _apply(self, action: A.Action, ref: TableRef, shape: Shape, snaps: list[compare.Snapshot], params: list) -> None:
         self.renew()
         if isinstance(action, A.AddRows):
             self.outcomes.append(self._add(action, ref, shape, snaps, params))
         elif isinstance(action, A.DeleteRows):
-            n = self._dml(ref.project, compare.delete_sql(ref, shape, snaps), params)
+            n = self._dml(ref.project, compare.delete_sql(ref, shape, snaps), params, f"delete_rows {ref.uri}")
             self.outcomes.append(Outcome(action, "done", f"{n} rows deleted", {"rows_deleted": n}))
             self._record(ref, [{"kind": DELETED, "table_uri": ref.uri, "up_to": action.cutoff}])
         elif isinstance(action, A.Deduplicate):
             try:
-                n = self._dml(ref.project, compare.dedup_sql(ref, shape), params)
+                n = self._dml(ref.project, compare.dedup_sql(ref, shape), params, f"deduplicate {ref.uri}")
             except gexc.GoogleAPICallError as exc:
                 if "streaming buffer" not in str(exc).lower():
                     raise
@@ -419,7 +504,8 @@ class DataPhase:
                 query = current_view_query(ref, state_table_ref(ref), shape)
                 self.tables.write_view(action.view, query)
                 self._record(ref, [{"kind": VIEW, "table_uri": action.view.uri, "uid": query_fingerprint(query)}])
-            n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), shape, snaps), params)
+            n = self._dml(ref.project, compare.hide_sql(ref, state_table_ref(ref), shape, snaps), params,
+                          f"hide {ref.uri}")
             self.outcomes.append(Outcome(action, "done", f"{n} instances hidden", {"hidden": n}))
         else:
             raise ActionFailed(f"{action.describe()}: not a data action")
@@ -448,7 +534,7 @@ class DataPhase:
             self._schemas[ref] = plan.widened_schema
         i = snaps.index(snap)
         sql = plan.insert_sql(ref.sql_id, snap.table.sql_id, "s", compare.add_where(ref, shape, snap, i))
-        n = self._dml(ref.project, sql, params)
+        n = self._dml(ref.project, sql, params, f"add_rows {ref.uri} from dicomStores[{snap.store}]")
         self._record(ref, [{"kind": ADDED, "store": action.resource, "table_uri": ref.uri, "up_to": snap.start}])
         message = f"{n} rows added" + (f"; columns added: {', '.join(plan.added)}" if plan.added else "")
         return Outcome(action, "done", message, {"rows_added": n})

@@ -8,6 +8,8 @@ retry that could re-run a statement for ten minutes.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
@@ -22,6 +24,28 @@ PAGE_ROWS = 50_000
 STATE_BATCH = 500  # rows per insertAll: far below BigQuery's 10 MB request limit
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One statement a run sent and the bytes BigQuery processed for it (`totalBytesProcessed`;
+    None when the answer did not say)."""
+
+    what: str  # e.g. `compare bq://p.d.t`, `DELETE p.d.t`
+    bytes: int | None
+
+    def to_json(self) -> dict:
+        return {"statement": self.what, "bytes_processed": self.bytes}
+
+
+_FIRST_TABLE = re.compile(r"`([^`]+)`")
+
+
+def statement_kind(sql: str) -> str:
+    """`DELETE p.d.t`, `SELECT p.d.t`: the statement's verb and the first table it names."""
+    verb = (sql.lstrip().split(None, 1) or ["?"])[0].upper()
+    table = _FIRST_TABLE.search(sql)
+    return f"{verb} {table.group(1)}" if table else verb
+
+
 class Tables:
     """BigQuery operations of one run; `client_for(project)` returns a `bigquery.Client`."""
 
@@ -31,19 +55,23 @@ class Tables:
         self.timeout = min(timeout, deadline)  # per HTTP request
         self.job_wait = job_wait  # for one query or DML statement to finish
         self._ensured: set[tuple[str, str]] = set()
+        self.statements: list[Statement] = []  # every query and DML statement of the run, with its bytes
 
     @property
     def retry(self):
         return bq_retry(self.deadline)
 
-    def _query(self, project: str, sql: str, params: Iterable = (), location: str | None = None):
+    def _query(self, project: str, sql: str, params: Iterable = (), location: str | None = None, what: str = ""):
         from google.cloud import bigquery
 
         config = bigquery.QueryJobConfig(query_parameters=list(params))
-        return self.client_for(project).query_and_wait(
+        result = self.client_for(project).query_and_wait(
             sql, job_config=config, location=location, retry=self.retry, job_retry=None,
             api_timeout=self.timeout, wait_timeout=self.job_wait, page_size=PAGE_ROWS,
         )
+        processed = getattr(result, "total_bytes_processed", None)
+        self.statements.append(Statement(what or statement_kind(sql), None if processed is None else int(processed)))
+        return result
 
     # ------------------------------------------------------------------------------- reads
 
@@ -100,14 +128,18 @@ class Tables:
             return None
         return [f.to_api_repr() for f in table.schema]
 
-    def query_row(self, project: str, sql: str, params: Iterable = ()) -> dict:
+    def query_row(self, project: str, sql: str, params: Iterable = (), what: str = "") -> dict:
         """A query whose answer is one row (aggregates computed in BigQuery)."""
-        rows = [dict(row) for row in self._query(project, sql, params)]
+        rows = [dict(row) for row in self._query(project, sql, params, what=what)]
         return rows[0] if rows else {}
 
-    def dml(self, project: str, sql: str, params: Iterable = ()) -> int:
+    def query_rows(self, project: str, sql: str, params: Iterable = (), what: str = "") -> list[dict]:
+        """A query whose answer is a few rows (the statement bounds them with LIMIT)."""
+        return [dict(row) for row in self._query(project, sql, params, what=what)]
+
+    def dml(self, project: str, sql: str, params: Iterable = (), what: str = "") -> int:
         """One DML or DDL statement; the number of rows it changed."""
-        result = self._query(project, sql, params)
+        result = self._query(project, sql, params, what=what)
         return int(getattr(result, "num_dml_affected_rows", None) or 0)
 
     def add_columns(self, ref: TableRef, columns: list[dict]) -> None:

@@ -7,6 +7,8 @@ where the emulator does not (checked request by request against the emulator, se
   BigQuery answers an HTTP error (400 `invalidQuery`, 404 `notFound`...); so does the proxy.
 - a query job with `destinationTable`: the emulator runs the query and silently writes nothing.
   The proxy refuses it (400) instead of pretending; write with `INSERT ... SELECT` instead.
+- `totalBytesProcessed`: the emulator reports none; the proxy sets a model from the sizes of the
+  tables a statement names (`bytes_model.py`), so the reconciler's byte reports mean something here.
 - fault injection for BigQuery calls (`faults`: the same rules as the Healthcare stand-in's, e.g.
   a hang longer than the client's timeout, or a 503), in-process for tests.
 """
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler
 
 import requests
 
+from dicomstream.sandbox import bytes_model
 from dicomstream.sandbox.emulator.faults import Faults
 from dicomstream.sandbox.serving import SandboxServer, ServedInThread
 
@@ -95,6 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, refused)
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP and k.lower() != "host"}
+        is_query = self.command == "POST" and self.path.split("?")[0].rstrip("/").endswith("/queries")
+        modelled = self.server.modelled_bytes(body) if is_query else None  # the tables as the statement finds them
         try:
             upstream = self.server.session.request(self.command, self.server.upstream + self.path, data=body,
                                                    headers=headers, timeout=3600)
@@ -102,8 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(503, _error_body(503, f"the BigQuery emulator did not answer: {exc}", []))
             return
         status, content = upstream.status_code, upstream.content
-        if self.command == "POST" and self.path.split("?")[0].rstrip("/").endswith("/queries"):
+        if is_query:
             status, content = rewrite_query_response(status, content)
+            if status == 200 and modelled is not None:
+                content = bytes_model.with_bytes(content, modelled)
         if hit is not None and hit.drop:
             self.close_connection = True  # carried out upstream; the answer is lost
             return
@@ -120,6 +127,31 @@ class _ProxyServer(SandboxServer):
         self.upstream = upstream.rstrip("/")
         self.faults = Faults()
         self._local = threading.local()
+
+    def modelled_bytes(self, body: bytes) -> int | None:
+        """`bytes_model.model` of a `jobs.query` body; None when it cannot be worked out."""
+        sql = bytes_model.query_text(body)
+        if sql is None:
+            return None
+        try:
+            return bytes_model.model(sql, self._table_size)
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            return None
+
+    def _table_size(self, project: str, dataset: str, table: str) -> tuple[int, list] | None:
+        base = f"{self.upstream}/bigquery/v2/projects/{project}"
+        got = self.session.get(f"{base}/datasets/{dataset}/tables/{table}", timeout=60)
+        if got.status_code != 200:
+            return None
+        doc = got.json()
+        if doc.get("type") == "VIEW":
+            return None  # its tables are named in its query, not here
+        rows = doc.get("numRows")
+        if rows is None:
+            answer = self.session.post(f"{base}/queries", timeout=600, json={
+                "query": f"SELECT COUNT(*) AS n FROM `{project}.{dataset}.{table}`", "useLegacySql": False})
+            rows = answer.json()["rows"][0]["f"][0]["v"]
+        return int(rows or 0), (doc.get("schema") or {}).get("fields") or []
 
     @property
     def session(self) -> requests.Session:

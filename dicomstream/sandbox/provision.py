@@ -97,6 +97,15 @@ def provision(
             if granted:
                 done.actions.append(f"granted {need.role} on {need.scope} to {done.agent_email}")
 
+    if cfg.staging_bucket:  # the reconciler's export filter files; the stand-in serves Cloud Storage beside Healthcare
+        from dicomstream.gcp.storage import StorageClient
+
+        try:
+            StorageClient(healthcare.base_url).create_bucket(hc.project, cfg.staging_bucket)
+            done.actions.append(f"created Cloud Storage bucket {cfg.staging_bucket}")
+        except gexc.Conflict:
+            done.actions.append(f"Cloud Storage bucket {cfg.staging_bucket} exists")
+
     done.dataset_name = hc.dataset_name
     try:
         body = {"encryptionSpec": {"kmsKeyName": hc.kms_key_name}} if hc.kms_key_name else {}

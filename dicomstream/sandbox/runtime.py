@@ -103,7 +103,8 @@ class Sandbox:
     def endpoints(self) -> Endpoints:
         if self.healthcare is None or self.bigquery is None:
             raise RuntimeError("the sandbox is not running")
-        return Endpoints(healthcare=self.healthcare.url, bigquery=self.bigquery.url, resourcemanager=self.healthcare.url)
+        return Endpoints(healthcare=self.healthcare.url, bigquery=self.bigquery.url, resourcemanager=self.healthcare.url,
+                         storage=self.healthcare.url)
 
     @property
     def admin(self) -> SandboxAdmin:

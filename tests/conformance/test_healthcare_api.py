@@ -190,7 +190,24 @@ def test_export_with_unspecified_disposition_and_refused_destinations(google, da
     assert err["code"] == 400 and "own project" in err["message"]
     err = google.error(google.stores().export(name=store, body={
         "bigqueryDestination": {"tableUri": uri}, "filterConfig": {"resourcePathsGcsUri": "gs://bucket/paths.txt"}}))
-    assert err["status"] == "UNIMPLEMENTED"
+    assert err["code"] == 400 and "cannot read gs://bucket/paths.txt" in err["message"]
+    # a filter file in the Cloud Storage stand-in: only the studies it lists are exported
+    from dicomstream.gcp.storage import StorageClient
+
+    gcs = StorageClient(sandbox.endpoints.storage)
+    gcs.create_bucket(PROJECT, "conformance-filters")
+    held = sandbox.bigquery_client(PROJECT).query_and_wait(
+        f"SELECT DISTINCT StudyInstanceUID AS s FROM `{as_json[len('bq://'):]}`", job_retry=None)
+    study = sorted(row["s"] for row in held)[0]
+    gcs.upload("conformance-filters", "f/paths.txt", f"/studies/{study}\n".encode())
+    filtered = f"bq://{PROJECT}.{bq_dataset}.filtered"
+    op = google.call(google.stores().export(name=store, body={
+        "bigqueryDestination": {"tableUri": filtered},
+        "filterConfig": {"resourcePathsGcsUri": "gs://conformance-filters/f/paths.txt"}}))
+    assert _wait(google, op["name"]).get("error") is None
+    got = sandbox.bigquery_client(PROJECT).query_and_wait(
+        f"SELECT DISTINCT StudyInstanceUID AS s FROM `{filtered[len('bq://'):]}`", job_retry=None)
+    assert [row["s"] for row in got] == [study]
     err = google.error(google.stores().export(name=store, body={
         "bigqueryDestination": {"tableUri": uri, "writeDisposition": "WRITE_SOMETIMES"}}))
     assert err["code"] == 400 and "write_disposition" in err["message"]

@@ -20,11 +20,12 @@ from dicomstream.core.naming import TableRef
 PROJECT = "acme-imaging-dev"
 
 
-def stack_yaml(dataset: str, stores: dict[str, list[str]], extra_datasets: str = "") -> str:
+def stack_yaml(dataset: str, stores: dict[str, list[str]], extra_datasets: str = "", bucket: str | None = None) -> str:
     lines = [
         "config:",
         f"  gcp:project: {PROJECT}",
         "  dicomstream:environment: dev",
+        *([f"  dicomstream:stagingBucket: {bucket}"] if bucket else []),
         "  dicomstream:healthcare: {location: us-central1, dataset: imaging}",
         "  dicomstream:bigquery:",
         "    datasets:",
@@ -54,8 +55,8 @@ class World:
     def stack_file(self) -> Path:
         return self.root / "stacks" / "Pulumi.dev.yaml"
 
-    def write_stack(self, stores: dict[str, list[str]], extra_datasets: str = "") -> None:
-        self.stack_file.write_text(stack_yaml(self.dataset, stores, extra_datasets))
+    def write_stack(self, stores: dict[str, list[str]], extra_datasets: str = "", bucket: str | None = None) -> None:
+        self.stack_file.write_text(stack_yaml(self.dataset, stores, extra_datasets, bucket))
 
     def table(self, name: str) -> TableRef:
         return TableRef(PROJECT, self.dataset, name)

@@ -21,6 +21,7 @@ from dicomstream.reconciler.observed import (
 from dicomstream.reconciler.compare import Snapshot, TableStats
 from dicomstream.reconciler.plan import PlanOptions, drift, parse_only, plan, plan_table
 from dicomstream.reconciler.state import State
+from dicomstream.core.stream_options import StreamOptions
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 AGENT = "serviceAccount:service-123@gcp-sa-healthcare.iam.gserviceaccount.com"
@@ -99,7 +100,8 @@ def test_removed_stream_is_drift_and_one_patch_then_backfill(desired):
     assert [str(d) for d in drift(desired, obs)] == [f"dicomStores[radiology].streams: missing {RADT.uri}"]
     actions = plan(desired, obs, all_backfilled(), now=NOW)
     assert actions == [
-        A.PatchStreamConfigs("radiology", RAD, (INSTANCES.uri,), (INSTANCES.uri, RADT.uri)),
+        A.PatchStreamConfigs("radiology", RAD, (INSTANCES.uri,), (INSTANCES.uri, RADT.uri),
+                             (StreamOptions(), StreamOptions())),
     ]
     assert actions[0].describe() == f"patch dicomStores[radiology] streamConfigs: add {RADT.uri}"
 
@@ -393,3 +395,63 @@ def test_connection_failures_are_said_in_words_not_in_requests_text():
     retried = describe_error(gexc.RetryError("Timeout of 120.0s exceeded", cause=exc), "DICOM stores")
     assert retried.startswith("cannot read DICOM stores: gave up after retrying: cannot connect to healthcare")
     assert "Max retries" not in retried and "0x7f" not in retried
+
+
+OPTIONS_STACK = STACK.replace(
+    "streams: [dicom_metadata.instances, dicom_metadata.radiology]",
+    "streams: [{table: dicom_metadata.instances, includeSourceStore: true}, "
+    "{table: dicom_metadata.radiology, schema: json, changeDataCapture: true}]").replace(
+    "streams: [dicom_metadata.instances, acme-analytics-dev",
+    "streams: [{table: dicom_metadata.instances, includeSourceStore: true}, acme-analytics-dev")
+
+
+@pytest.fixture(scope="module")
+def with_options(tmp_path_factory):
+    path = tmp_path_factory.mktemp("options") / "Pulumi.dev.yaml"
+    path.write_text(OPTIONS_STACK)
+    return desired_from_config(load_stack_file(path))
+
+
+def _as_configured(store) -> ObservedStore:
+    return ObservedStore(store.resource, store.uris, {u: store.option(u).destination(u) for u in store.uris})
+
+
+def test_stream_options_as_the_stack_says_are_no_drift(with_options):
+    obs = converged(with_options)
+    for store in with_options.stores:
+        obs.stores[store.resource] = _as_configured(store)
+    assert drift(with_options, obs) == []
+    assert plan(with_options, obs, all_backfilled(), now=NOW) == []
+
+
+def test_option_drift_is_reported_and_one_patch_sends_every_option(with_options):
+    obs = converged(with_options)
+    rad = with_options.store("radiology")
+    obs.stores[CARD] = _as_configured(with_options.store("cardiology"))
+    # someone re-set radiology's streams by hand with table URIs only: every option is back to Google's default
+    obs.stores[RAD] = ObservedStore(RAD, rad.uris, {u: {"tableUri": u} for u in rad.uris})
+    assert [str(d) for d in drift(with_options, obs)] == [
+        f"dicomStores[radiology].streams: {INSTANCES.uri}: options are flattened, the stack says "
+        "flattened, includeSourceStore",
+        f"dicomStores[radiology].streams: {RADT.uri}: options are flattened, the stack says json, changeDataCapture",
+    ]
+    (patch,) = plan(with_options, obs, all_backfilled(), now=NOW)
+    assert isinstance(patch, A.PatchStreamConfigs) and patch.changed == (INSTANCES.uri, RADT.uri)
+    assert patch.api_version == "v1beta1"  # change data capture is a v1beta1 field
+    assert patch.destinations == [
+        {"tableUri": INSTANCES.uri, "schemaFlattened": {}, "includeSourceStore": True},
+        {"tableUri": RADT.uri, "schemaJson": {}, "includeSourceStore": False, "changeDataCaptureConfig": {}},
+    ]
+    assert patch.describe() == (f"patch dicomStores[radiology] streamConfigs: set the options of {INSTANCES.uri} "
+                                f"to flattened, includeSourceStore; set the options of {RADT.uri} to json, changeDataCapture")
+    assert patch.to_json()["options"][RADT.uri] == "json, changeDataCapture"
+
+
+def test_a_removed_destination_is_patched_back_without_losing_the_others_options(with_options):
+    obs = converged(with_options)
+    card = with_options.store("cardiology")
+    obs.stores[RAD] = _as_configured(with_options.store("radiology"))
+    obs.stores[CARD] = ObservedStore(CARD, card.uris[:1], {card.uris[0]: card.option(card.uris[0]).destination(card.uris[0])})
+    (patch,) = plan(with_options, obs, all_backfilled(), now=NOW)
+    assert patch.added == (CARDT.uri,) and patch.changed == () and patch.api_version == "v1"
+    assert patch.destinations[0]["includeSourceStore"] is True

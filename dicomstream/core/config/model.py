@@ -113,6 +113,9 @@ class StackConfig:
     warnings: tuple[Issue, ...] = ()
     # False when the organisation enables APIs centrally: the program declares no projects.Service.
     enable_apis: bool = True
+    # A Cloud Storage bucket (in the stores' project) where `reconcile` writes the export
+    # `filterConfig` files that limit a snapshot to the studies that changed; None: whole stores.
+    staging_bucket: str | None = None
 
     def dataset(self, key: tuple[str, str]) -> BigQueryDatasetConfig:
         return next(d for d in self.bigquery_datasets if d.key == key)

@@ -21,7 +21,12 @@ from dicomstream.core.config.model import AlertsConfig, HealthcareConfig, StackC
 from dicomstream.core.config.schema import GCP_KEYS, KEYS, OBJECT_KEYS, RawAlerts, RawHealthcare, parse_flag
 from dicomstream.core.config.streams import build_datasets, build_stores
 from dicomstream.core.config.yamlread import MAX_DEPTH
-from dicomstream.core.naming import environment_problem, notification_channel_problem, project_id_problem
+from dicomstream.core.naming import (
+    bucket_name_problem,
+    environment_problem,
+    notification_channel_problem,
+    project_id_problem,
+)
 from dicomstream.core.secret import EncryptedSecret
 
 NAMESPACE = "dicomstream"
@@ -83,6 +88,12 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
 
     protect = _flag(decoded, "protect", environment == "prod", out)
     enable_apis = _flag(decoded, "enableApis", True, out)
+    staging_bucket = decoded.get("stagingBucket")
+    if staging_bucket is not None:
+        problem = bucket_name_problem(staging_bucket)
+        if problem:
+            out.error("stagingBucket", problem)
+            staging_bucket = None
 
     healthcare = None
     if "healthcare" in decoded:
@@ -114,6 +125,7 @@ def from_pulumi_config(values: Mapping[str, str], file: str, project_name: str =
         alerts=alerts,
         warnings=tuple(out.warnings),
         enable_apis=enable_apis,
+        staging_bucket=staging_bucket,
     )
 
 

@@ -139,6 +139,9 @@ class TopLevel(Raw):
         "Pulumi's `protect` on the stateful resources (the Healthcare dataset, the stores, the BigQuery datasets)."))
     alerts: RawAlerts | None = Field(None, description="Alerting on streaming errors (the `dicom_stream` log).")
     enableApis: Flag = Field(True, description="Enable the Google APIs the stack needs; `false` where an organisation enables them centrally.")
+    stagingBucket: str | None = Field(None, description=(
+        "A Cloud Storage bucket (name only) where `reconcile` writes the export `filterConfig` files that limit a "
+        "snapshot to the studies that changed; without it a changed table's stores are exported whole."))
 
 
 #: `gcp:project` is the gcp provider's key, read beside ours.

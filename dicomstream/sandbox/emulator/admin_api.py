@@ -66,6 +66,7 @@ def handle(backends, faults: Faults, r: Request, host: str, port: int) -> Respon
     if path == "/reset" and r.method == "POST":
         faults.clear()
         core.reset()
+        backends.storage.reset()
         return json_response({"reset": True})
     if path == "/clone" and r.method == "POST":
         data = json_body(r.body)

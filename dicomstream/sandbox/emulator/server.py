@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dicomstream.sandbox.clock import Clock
-from dicomstream.sandbox.emulator import admin_api, http, resourcemanager
+from dicomstream.sandbox.emulator import admin_api, http, resourcemanager, storage
 from dicomstream.sandbox.emulator.core import Core
 from dicomstream.sandbox.emulator.dicomweb import responses as dicomweb_responses
 from dicomstream.sandbox.emulator.dicomweb.backend import DicomWebBackend
@@ -106,10 +106,13 @@ class Backends:
         self.healthcare = HealthcareBackend(core, self.policies)
         self.dicomweb = DicomWebBackend(core, self.healthcare)
         self.resourcemanager = resourcemanager.ResourceManagerBackend(self.policies)
+        self.storage = storage.StorageBackend()
+        self.healthcare.storage = self.storage  # an export's filterConfig file
         self.routers = [
             healthcare_responses.router(core, self.healthcare),
             dicomweb_responses.router(self.dicomweb),
             resourcemanager.router(self.resourcemanager),
+            storage.router(self.storage),
         ]
 
     def find(self, method: str, path: str) -> tuple[http.Route | None, dict[str, str], bool]:

@@ -5,6 +5,8 @@ models (`state.py`), pages of models, operations or policies, or raise ApiError;
 
 from __future__ import annotations
 
+from typing import Any
+
 from dicomstream.core.naming import (
     MAX_STREAMS_PER_STORE,
     TableRef,
@@ -63,6 +65,7 @@ class HealthcareBackend:
     def __init__(self, core: Core, policies: iam.IamPolicies) -> None:
         self.core = core
         self.policies = policies
+        self.storage: Any = None  # the Cloud Storage stand-in (an export's filterConfig file), set by the server
 
     # -- lookups ------------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetState:
@@ -352,8 +355,10 @@ class HealthcareBackend:
         body = validation.check_object(body, "export_dicom_data_request", EXPORT_FIELDS)
         if "gcsDestination" in body:
             raise ApiError(501, "the sandbox exports to BigQuery only (gcsDestination is not emulated)", "UNIMPLEMENTED")
+        paths = None
         if "filterConfig" in body:
-            validation.check_filter_config(body["filterConfig"])
+            validation.check_filter_config(body["filterConfig"], readable=True)
+            paths = self._filter_paths(body["filterConfig"].get("resourcePathsGcsUri"))
         if not isinstance(body.get("bigqueryDestination"), dict):
             raise invalid("bigqueryDestination is required")
         ref, dest = validation.check_destination(body["bigqueryDestination"], "bigqueryDestination", version)
@@ -370,11 +375,38 @@ class HealthcareBackend:
         with self.core.lock:
             op = self.core.operation(dataset_name, version, "dicom.DicomService.ExportDicomData")
             op["done"] = False
-            instances = list(store.instances.values())
+            instances = [i for i in store.instances.values() if paths is None or _selected(i, paths)]
             self.core.persistence.mark_dirty()
             snapshot = dict(op)
         self.core.background(self._run_export, op, version, ref, dest, disposition, store.name, instances, name="sandbox-export")
         return snapshot
+
+    def _filter_paths(self, uri: str | None) -> list[tuple[str, ...]]:
+        """The `/studies/UID[/series/UID[/instances/UID]]` lines of the filter file (the Cloud Storage
+        stand-in's object); a missing file or a malformed line is a 400, as the export would fail."""
+        storage = self.storage
+        if not uri:
+            raise invalid("filterConfig.resourcePathsGcsUri is required")
+        if storage is None:
+            raise invalid("filterConfig: the sandbox has no Cloud Storage stand-in")
+        try:
+            text = storage.read_uri(uri).decode("utf-8")
+        except ApiError as exc:
+            raise invalid(f"filterConfig.resourcePathsGcsUri: cannot read {uri}: {exc.message}") from None
+        except UnicodeDecodeError:
+            raise invalid(f"filterConfig.resourcePathsGcsUri: {uri} is not UTF-8 text") from None
+        out = []
+        for n, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = line.strip("/").split("/")
+            if len(parts) not in (2, 4, 6) or [parts[i] for i in range(0, len(parts), 2)] != ["studies", "series",
+                                                                                             "instances"][:len(parts) // 2]:
+                raise invalid(f"filterConfig.resourcePathsGcsUri: {uri} line {n}: {line[:120]!r} is not "
+                              "/studies/UID[/series/UID[/instances/UID]]")
+            out.append(tuple(parts[1::2]))
+        return out
 
     def _run_export(self, op: dict, version: str, ref: TableRef, dest: dict, disposition: str, store_name: str, instances: list[Instance]) -> None:
         try:
@@ -404,3 +436,9 @@ class HealthcareBackend:
             self.dataset(dataset_name)
             ops = [dict(op) for n, op in self.core.state.operations.items() if n.startswith(dataset_name + "/operations/")]
         return _page(ops, page_size, page_token)
+
+
+def _selected(instance, paths: list[tuple[str, ...]]) -> bool:
+    """Whether a filter path (study, series, instance UIDs, a prefix of them) covers the instance."""
+    own = (instance.study, instance.series, instance.sop)
+    return any(own[:len(p)] == p for p in paths)

@@ -139,14 +139,15 @@ def check_destination(dest: object, where: str, version: str, root: str = "") ->
     return ref, {**dest, "tableUri": ref.uri}
 
 
-def check_filter_config(value: object, where: str = "filter_config") -> None:
-    """`DicomFilterConfig`: a gs:// list of resource paths, which the sandbox cannot read (501)."""
+def check_filter_config(value: object, where: str = "filter_config", readable: bool = False) -> None:
+    """`DicomFilterConfig`: a gs:// list of resource paths. `readable`: the caller reads it from the
+    Cloud Storage stand-in (exports); elsewhere (setBlobStorageSettings) it is not emulated (501)."""
     config = check_object(value, where, frozenset({"resourcePathsGcsUri"}))
     uri = config.get("resourcePathsGcsUri")
     if uri is not None and not (isinstance(uri, str) and uri.startswith("gs://") and "/" in uri[5:]):
         raise invalid(f"filterConfig.resourcePathsGcsUri must be gs://BUCKET/PATH (found {uri!r})")
-    if uri:
-        raise ApiError(501, "the sandbox has no Cloud Storage: filterConfig.resourcePathsGcsUri cannot be read", "UNIMPLEMENTED")
+    if uri and not readable:
+        raise ApiError(501, "the sandbox reads filterConfig files for exports only", "UNIMPLEMENTED")
 
 
 def write_disposition(dest: dict) -> str:
