@@ -123,7 +123,8 @@ def uninstall() -> None:
     """Put the SDK back as it was (tests that install the cache in their own process)."""
     from pulumi_policy import policy as server
 
-    servicer = server._PolicyAnalyzerServicer
+    # Any: the markers below are ours, set on the SDK's class by install(); it declares none of them.
+    servicer: Any = server._PolicyAnalyzerServicer
     for (owner, name), value in getattr(servicer, "_decode_once_originals", {}).items():
         if value is not None:
             setattr(owner, name, value)
