@@ -235,9 +235,11 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
     small, large = (5, 20) if quick else (10, 50)
     sizes = (1_000, 5_000) if quick else (1_000, 10_000, 50_000)
     with Sandbox(ephemeral=True) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        by_size = [row for size in sizes for row in _sizes(sandbox, size, Path(tmp))]  # first: the rows
+        if console is not None:
+            _print_sizes(console, by_size, ratios(by_size))
         base = _scenario(sandbox, small, drifted=1)
         big = _scenario(sandbox, large, drifted=1)
-        by_size = [row for size in sizes for row in _sizes(sandbox, size, Path(tmp))]
     extra = large - small
     per_store = {key: round((big[key]["total"] - base[key]["total"]) / extra, 2)
                  for key in ("drift_calls", "dry_run_calls", "apply_calls")}
@@ -257,16 +259,21 @@ def run(quick: bool = False, console=None) -> dict[str, Any]:
         console.print(table)
         console.print(f"calls per unchanged store: {per_store}; a drifted store adds "
                       f"{result['drifted_store_extra_calls']} calls")
-        table = Table(title="Reconcile, one store (sandbox; each command its own process)")
-        for col in ("instances", "run", "exit", "calls", "of which polls", "exports", "studies", "bytes",
-                    "seconds", "peak RSS MB", "rows after", "expected"):
-            table.add_column(col, justify="right", no_wrap=True)
-        for row in by_size:
-            studies = "" if row["localised_studies"] is None else str(row["localised_studies"])
-            table.add_row(f"{row['instances']:,}", row["run"], str(row["exit"]), str(row["calls"]),
-                          str(row["operation_polls"]), str(row["exports"]), studies, f"{row['bytes']:,}",
-                          str(row["seconds"]), str(row["peak_rss_mb"]), f"{row['rows_after']:,}", f"{row['expected']:,}")
-        console.print(table)
-        console.print(f"bytes and calls against the smallest size: {result['ratios']['against_smallest']}")
-        console.print(f"bytes against the full comparison of the same size: {result['ratios']['against_full']}")
     return result
+
+
+def _print_sizes(console, by_size: list[dict[str, Any]], ratio: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Reconcile, one store (sandbox; each command its own process)")
+    for col in ("instances", "run", "exit", "calls", "of which polls", "exports", "studies", "bytes",
+                "seconds", "peak RSS MB", "rows after", "expected"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for row in by_size:
+        studies = "" if row["localised_studies"] is None else str(row["localised_studies"])
+        table.add_row(f"{row['instances']:,}", row["run"], str(row["exit"]), str(row["calls"]),
+                      str(row["operation_polls"]), str(row["exports"]), studies, f"{row['bytes']:,}",
+                      str(row["seconds"]), str(row["peak_rss_mb"]), f"{row['rows_after']:,}", f"{row['expected']:,}")
+    console.print(table)
+    console.print(f"bytes and calls against the smallest size: {ratio['against_smallest']}")
+    console.print(f"bytes against the full comparison of the same size: {ratio['against_full']}")
