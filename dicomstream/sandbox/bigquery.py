@@ -22,6 +22,8 @@ from typing import IO, TYPE_CHECKING
 
 import requests
 
+from dicomstream.spawn import launched
+
 if TYPE_CHECKING:  # imported when started: the proxy is not needed to manage the emulator
     from dicomstream.sandbox.bigquery_proxy import BigQueryProxy
 
@@ -68,19 +70,6 @@ def _bqemulator_command() -> list[str]:
     if found:
         return [found]
     return [sys.executable, "-m", "bqemulator"]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the emulator gets SIGTERM when the process that started it dies.
-
-    (Strictly: when the starting *thread* exits, so start the emulator from a long-lived thread.)
-    """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort, not available everywhere
-        pass
 
 
 class BigQueryEmulator:
@@ -147,14 +136,16 @@ class BigQueryEmulator:
         # The Avro extension would be downloaded too; we never load Avro.
         env["BQEMU_ENABLE_FORMAT_EXTENSIONS"] = "false"
         env.pop("BQEMU_DATA_DIR", None)
+        # SIGTERM when the starting thread exits (Linux), set by the child itself: a `preexec_fn`
+        # would fork() under a process's live gRPC and can abort the child (dicomstream.spawn).
+        # (Strictly the starting *thread*: start the emulator from a long-lived thread.)
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv
-            cmd,
+            launched(cmd, die_with_parent=True),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
         try:
             self._wait_ready(timeout)

@@ -4,13 +4,16 @@ The head's manifest and plans are written by the pull request's own code. Each f
 once gave exit 0 ("nothing blocks"), exit 70, a hang, gigabytes of memory or a forged workflow
 command; each must now give a refusal line or a blocking verdict, exit 1 or 2, in bounded time
 and memory: every run is a process of its own with a time-out and an address-space cap.
+
+The cap is set by the child itself (`dicomstream.spawn.launched`), not by `preexec_fn`: this
+process may hold a gRPC channel (another test's pack), and a fork() under it could abort the
+child with SIGABRT ("epoll_wait error: Bad file descriptor") before the report even started.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -20,6 +23,7 @@ import pytest
 
 from dicomstream.preview.capture import capture
 from dicomstream.preview.manifest import write_manifest
+from dicomstream.spawn import launched
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -44,17 +48,18 @@ def sides(captured, tmp_path):
     return head, base
 
 
-def _cap() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+def _capped(*args: str) -> list[str]:
+    """`dicomstream preview report ARGS` under the time and memory caps."""
+    return launched([sys.executable, "-m", "dicomstream.cli", "preview", "report", *args], address_space=MEMORY_CAP)
 
 
 def report(head: Path, base: Path, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
     out = head.parent / "comment.md"
     env = {**os.environ, "GITHUB_ACTIONS": "true"}  # as in the review job: annotations on
     result = subprocess.run(
-        [sys.executable, "-m", "dicomstream.cli", "preview", "report", "--head", str(head), "--base", str(base),
-         "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out), *extra],
-        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP, preexec_fn=_cap, env=env)
+        _capped("--head", str(head), "--base", str(base), "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out),
+                *extra),
+        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP, env=env)
     comment = out.read_text() if out.exists() else ""
     logs = result.stdout + result.stderr
     assert "Traceback" not in logs and result.returncode in (1, 2), (result.returncode, logs[-2000:])
@@ -90,9 +95,8 @@ def test_an_honest_capture_is_judged_normally(sides):
     head, base = sides
     out = head.parent / "comment.md"
     result = subprocess.run(
-        [sys.executable, "-m", "dicomstream.cli", "preview", "report", "--head", str(head), "--base", str(base),
-         "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out)],
-        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP, preexec_fn=_cap)
+        _capped("--head", str(head), "--base", str(base), "--head-stacks", str(FIXTURES / "stacks"), "--out", str(out)),
+        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP)
     assert result.returncode == 0, result.stdout + result.stderr
     assert ":white_check_mark: nothing blocks" in out.read_text()
 
@@ -132,9 +136,8 @@ def test_a_head_file_with_a_name_outside_the_rule_is_invalid(sides, tmp_path):
     (stacks / "Pulumi.dev.yaml").rename(stacks / "Pulumi.DEV.yaml")
     out = tmp_path / "comment.md"
     result = subprocess.run(
-        [sys.executable, "-m", "dicomstream.cli", "preview", "report", "--head", str(head), "--base", str(base),
-         "--head-stacks", str(stacks), "--out", str(out)],
-        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP, preexec_fn=_cap)
+        _capped("--head", str(head), "--base", str(base), "--head-stacks", str(stacks), "--out", str(out)),
+        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP)
     assert result.returncode == 1
     assert "stacks/Pulumi.DEV.yaml: 'DEV' is not a stack name" in out.read_text()
 
@@ -268,3 +271,4 @@ def test_a_grant_marked_delete_in_the_head_is_judged_and_shown_as_what_it_is(sid
     assert result.returncode == 1
     assert "| `dev` | `bigquery-dataset-not-public` | `gcp:bigquery:DatasetIamMember` everyone |" in comment
     assert "| `+` | create | `gcp:bigquery:DatasetIamMember` | everyone |" in comment
+
