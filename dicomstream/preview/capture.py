@@ -7,6 +7,7 @@ does not plan is recorded as invalid (its validation lines) or failed (what went
 from __future__ import annotations
 
 import re
+import stat
 import subprocess
 from pathlib import Path
 
@@ -17,13 +18,28 @@ STACK_FILE = re.compile(r"Pulumi\.(.+)\.ya?ml")
 
 def stack_files(stacks_dir: Path) -> dict[str, list[Path]]:
     """{stack name: its files} for every `Pulumi.NAME.yaml` (or .yml) in `stacks_dir`, by name.
-    More than one file for a name (`.yaml` and `.yml`) is the caller's to report, never to pick."""
+    More than one file for a name (`.yaml` and `.yml`) is the caller's to report, never to pick.
+    Whatever the entry is (a link, even a dangling one, a folder) it is listed: the tree has it, so
+    its stack is not deleted, and reading it says what is wrong (`stack_file_problem`)."""
     found: dict[str, list[Path]] = {}
     for path in sorted(stacks_dir.glob("Pulumi.*")):
         match = STACK_FILE.fullmatch(path.name)
-        if match and path.is_file():
+        if match and (path.is_symlink() or path.exists()):
             found.setdefault(match.group(1), []).append(path)
     return found
+
+
+def stack_file_problem(path: Path) -> str | None:
+    """Why `path` cannot be a stack file (it must be a regular file, not a link), or None."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; a stack file must be a regular file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a folder, FIFO, device or socket)"
+    return None
 
 
 def capture(root: Path, stacks_dir: Path, commit: str | None = None) -> Manifest:
@@ -43,6 +59,10 @@ def capture(root: Path, stacks_dir: Path, commit: str | None = None) -> Manifest
             names = " and ".join(_relative(p, root) for p in paths)
             entries.append(Entry(stack=stack, file=shown, status="invalid",
                                  lines=[f"{names}: two files for stack {stack!r}; keep one"]))
+            continue
+        if stack_file_problem(path):
+            entries.append(Entry(stack=stack, file=shown, status="invalid",
+                                 lines=[f"{shown}: {stack_file_problem(path)}"]))
             continue
         try:
             plan = plan_stack(read_stack_document(path), stack=stack, file=shown, program=program)

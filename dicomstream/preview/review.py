@@ -15,7 +15,7 @@ from dicomstream.core.naming import escape, stack_name_problem
 from dicomstream.plan.compare import compare, urn_key
 from dicomstream.plan.model import Plan
 from dicomstream.plan.verdict import Review, StackReview, promotion_key, short_commit
-from dicomstream.preview.capture import stack_files
+from dicomstream.preview.capture import stack_file_problem, stack_files
 from dicomstream.preview.manifest import Entry, Manifest
 
 if TYPE_CHECKING:
@@ -63,6 +63,11 @@ def review(head: Manifest, base: Manifest | None, pack_dir: Path, *, head_stacks
         if file is not None and stack_name_problem(stack):
             reviews.append(StackReview(escape(stack), file, "invalid", lines=[
                 f"{file}: {stack_name_problem(stack)}; rename the file"]))
+        elif file is not None and stack_file_problem(expected[stack][0]):
+            # Judged from the head's tree itself, whatever its manifest says (a dangling link once
+            # made the stack look deleted, which never blocks).
+            reviews.append(StackReview(stack, file, "invalid", lines=[
+                f"{file}: {stack_file_problem(expected[stack][0])}"]))
         elif h is None and file is not None:
             reviews.append(StackReview(stack, file, "missing", lines=[
                 f"{file}: the head job wrote no plan for this stack file",

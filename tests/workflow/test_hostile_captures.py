@@ -272,3 +272,30 @@ def test_a_grant_marked_delete_in_the_head_is_judged_and_shown_as_what_it_is(sid
     assert "| `dev` | `bigquery-dataset-not-public` | `gcp:bigquery:DatasetIamMember` everyone |" in comment
     assert "| `+` | create | `gcp:bigquery:DatasetIamMember` | everyone |" in comment
 
+
+@pytest.mark.parametrize("entry", ["dangling link", "link", "folder"])
+def test_a_head_stack_file_that_is_no_regular_file_is_invalid_not_deleted(sides, tmp_path, entry):
+    """The head's manifest drops dev and its tree holds `Pulumi.dev.yaml` as a dangling link:
+    the tree was read with is_file(), so the stack looked deleted (never blocks), exit 0."""
+    head, base = sides
+    stacks = tmp_path / "stacks"
+    shutil.copytree(FIXTURES / "stacks", stacks)
+    (stacks / "Pulumi.dev.yaml").unlink()
+    if entry == "dangling link":
+        (stacks / "Pulumi.dev.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    elif entry == "link":
+        (stacks / "Pulumi.dev.yaml").symlink_to(FIXTURES / "stacks" / "Pulumi.dev.yaml")
+    else:
+        (stacks / "Pulumi.dev.yaml").mkdir()
+    document = _manifest(head)
+    document["stacks"] = [r for r in document["stacks"] if r["stack"] != "dev"]
+    _write_manifest(head, document)
+    out = tmp_path / "comment.md"
+    result = subprocess.run(
+        _capped("--head", str(head), "--base", str(base), "--head-stacks", str(stacks), "--out", str(out)),
+        cwd=FIXTURES, capture_output=True, text=True, timeout=TIME_CAP)
+    assert result.returncode == 1, result.stdout + result.stderr
+    comment = out.read_text()
+    assert "stack file deleted" not in comment
+    reason = "is a symbolic link" if "link" in entry else "is not a regular file"
+    assert f"stacks/Pulumi.dev.yaml: {reason}" in comment
