@@ -209,7 +209,7 @@ def test_the_verdict_runs_the_default_branchs_workflow_and_the_base_code_on_the_
     assert read == set(step["env"]), read ^ set(step["env"])
     fetch = next(s for s in _steps(review) if "fetch-capture.sh" in s.get("run", ""))
     fetched = set(re.findall(r"\$\{?([A-Z_]+)", (ROOT / ".github" / "scripts" / "fetch-capture.sh").read_text()))
-    assert fetched - {"WAIT_SECONDS", "GITHUB_REPOSITORY"} <= set(fetch["env"]) | {"GH_TOKEN"}
+    assert fetched - {"WAIT_SECONDS", "GITHUB_REPOSITORY", "RUNNER_TEMP", "PYTHON"} <= set(fetch["env"]) | {"GH_TOKEN"}
     assert "contains(github.event.pull_request.labels.*.name, 'allow-destroy')" in json.dumps(review)
     comment = next(s for s in _steps(review) if s.get("uses", "").startswith("actions/github-script@"))
     assert comment["if"] == "${{ !cancelled() }}" and "updateComment" in comment["with"]["script"]
