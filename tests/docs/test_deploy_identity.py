@@ -25,8 +25,8 @@ def _table() -> dict[str, set[str]]:
     for line in TABLE.read_text().splitlines():
         if line.startswith("#") or not line.strip():
             continue
-        type_, permissions, source = line.split("\t")
-        assert source.startswith("https://cloud.google.com/"), line
+        type_, permissions, sources = line.split("\t")
+        assert sources.split() and all(s.startswith("https://cloud.google.com/") for s in sources.split()), line
         rows[type_] = set(permissions.split())
     return rows
 
