@@ -104,13 +104,12 @@ def unpack(archive_path: Path, directory: Path) -> tuple[list[str], list[str]]:
                     data = _read(archive, info, limit)
                 except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError, EOFError) as exc:
                     data, problem = None, f"cannot be read ({exc})"
-                if data is None and problem is None:
-                    problem = f"holds more than {limit:,} bytes"
-                if problem is None:
+                if data is not None:
                     budget -= len(data)
                     _write(directory, name, data)
                     written.append(name)
                     continue
+                problem = problem or f"holds more than {limit:,} bytes"
             left.append(f"head-plans: left out {_shown(name)}: {problem}")
     return written, left
 

@@ -101,7 +101,8 @@ def test_an_honest_capture_is_judged_normally(sides):
     assert ":white_check_mark: nothing blocks" in out.read_text()
 
 
-@pytest.mark.parametrize("name", ["dev\n", "..", "DEV", "dev\u200b", "dev ", "Dev", "d" * 100_000])
+@pytest.mark.parametrize("name", ["dev\n", "..", "DEV", "dev\u200b", "dev ", "Dev", "d" * 100_000, "", "dev\x00",
+                                  "../dev", "\uff44\uff45\uff56", "dev\r", "dev.yaml"])
 def test_a_stack_renamed_in_the_head_manifest_is_refused(sides, name):
     """A destructive change to dev, filed under another spelling of its name, once showed as "dev:
     stack file deleted" (never blocks) plus a new stack: exit 0."""
