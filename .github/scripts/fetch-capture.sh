@@ -6,13 +6,13 @@
 #
 # The artifact is what the pull request's code wrote, so it is hostile input: the archive is
 # downloaded into a private folder of the runner's temp (never the checkout), at most
-# 64 MiB of it, and unpacked by the base's code (dicomstream.preview.artifact): only regular files
+# 128 MiB of it, and unpacked by the base's code (dicomstream.preview.artifact): only regular files
 # named as `preview capture` names them land in DIR, at its top; links, folders, devices, other
 # names and oversized entries are left out and named. Names from the archive reach this log quoted.
 set -euo pipefail
 dir=${1:?usage: fetch-capture.sh DIR}
 python=${PYTHON:-.venv/bin/python}
-max_zip=$((64 * 1024 * 1024))  # dicomstream.preview.artifact.MAX_ARCHIVE_BYTES
+max_zip=$((128 * 1024 * 1024))  # dicomstream.preview.artifact.MAX_ARCHIVE_BYTES
 deadline=$(( $(date +%s) + ${WAIT_SECONDS:-1200} ))
 while :; do
   runs=$(gh run list --repo "${GITHUB_REPOSITORY:?}" --workflow preview.yml --event pull_request \

@@ -3,7 +3,7 @@
 The artifact is what the pull request's own code wrote (its `preview` run), so the review job
 treats the archive as hostile before `preview report` reads a byte of it: only regular files named
 as `preview capture` names them (`manifest.json`, `STACK.plan.json` for a valid stack name) are
-written, at the top of DIR and nowhere else; links, folders, devices, other names, duplicates and
+written, at the top of DIR and nowhere else, each at most what `preview report` reads of a plan; links, folders, devices, other names, duplicates and
 oversized entries are left out and named (sizes counted as decompressed, never as declared). A
 file left out is a plan missing, which `preview report` reports as blocking. Exit 0 unless the
 arguments are unusable (2): an unreadable archive is said and leaves DIR empty.
@@ -22,8 +22,8 @@ from dicomstream.core.config.files import PLAN_MAX_BYTES
 from dicomstream.core.naming import stack_name_problem
 
 MAX_ENTRIES = 500  # a capture writes one manifest and one plan per stack
-MAX_TOTAL_BYTES = 256 * 1024 * 1024  # decompressed, all files together
-MAX_ARCHIVE_BYTES = 64 * 1024 * 1024  # the zip itself (fetch-capture.sh stops downloading beyond it)
+MAX_TOTAL_BYTES = 8 * PLAN_MAX_BYTES  # decompressed, all files together: eight stacks of the largest valid plan
+MAX_ARCHIVE_BYTES = 128 * 1024 * 1024  # the zip itself (fetch-capture.sh stops downloading beyond it)
 MANIFEST = "manifest.json"
 PLAN_SUFFIX = ".plan.json"
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from dicomstream.preview.artifact import MAX_ARCHIVE_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / ".github" / "scripts" / "fetch-capture.sh"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -163,17 +165,17 @@ def test_a_decompression_bomb_stops_at_the_limit(job, tmp_path):
 
 def test_an_archive_announced_too_large_is_not_downloaded(job, tmp_path):
     archive = _zip(tmp_path / "a.zip", [_entry("manifest.json", "{}")])
-    result, out = job.run(archive, size=65 * 1024 * 1024)
-    assert "is 68157440 bytes (at most 67108864)" in result.stdout and not out.exists()
+    result, out = job.run(archive, size=MAX_ARCHIVE_BYTES + 1)
+    assert f"is {MAX_ARCHIVE_BYTES + 1} bytes (at most {MAX_ARCHIVE_BYTES})" in result.stdout and not out.exists()
     assert not any(call[1].endswith("/zip") for call in job.calls() if call[0] == "api")
 
 
 def test_an_archive_larger_than_announced_is_cut_off_and_refused(job, tmp_path):
     big = tmp_path / "big.zip"
     with big.open("wb") as handle:
-        handle.truncate(64 * 1024 * 1024 + 10)
+        handle.truncate(MAX_ARCHIVE_BYTES + 10)
     result, out = job.run(big, size=1000)
-    assert "holds more than 67108864 bytes" in result.stdout and not out.exists()
+    assert f"holds more than {MAX_ARCHIVE_BYTES} bytes" in result.stdout and not out.exists()
 
 
 def test_no_artifact_no_run_and_no_zip_leave_the_folder_empty(job, tmp_path):
@@ -221,3 +223,10 @@ def test_the_unpacker_refuses_a_folder_that_is_not_new(tmp_path):
     assert list((tmp_path / "elsewhere").iterdir()) == []
     with zipfile.ZipFile(io.BytesIO(archive.read_bytes())) as check:
         assert check.namelist() == ["manifest.json"]
+
+
+def test_the_script_and_the_unpacker_agree_on_the_archive_limit():
+    import re
+
+    (expression,) = re.findall(r"^max_zip=\$\(\((.+)\)\)", SCRIPT.read_text(), re.MULTILINE)
+    assert eval(expression, {"__builtins__": {}}) == MAX_ARCHIVE_BYTES  # noqa: S307 - digits and '*' only
