@@ -12,6 +12,7 @@ import pulumi_gcp as gcp
 
 from bench.stacks import ANALYTICS, DATASETS, IMAGING, STREAMS_PER_STORE, stream_uri
 from components.propagation import IAM_PROPAGATION_S, PropagationDelay
+from components.stream_configs import DicomStoreStreams
 from dicomstream.core.labels import resource_labels
 
 API = "https://healthcare.googleapis.com/v1"
@@ -53,11 +54,12 @@ def declare(stores: int) -> None:
         store = gcp.healthcare.DicomStore(
             f"store-{i:04d}", dataset=hc.id, name=f"store-{i:04d}",
             labels={**labels, "site": f"site-{i % 7}"},
-            stream_configs=[gcp.healthcare.DicomStoreStreamConfigArgs(
-                bigquery_destination=gcp.healthcare.DicomStoreStreamConfigBigqueryDestinationArgs(
-                    table_uri=uri)) for uri in uris],
-            opts=after_delay)
+            opts=pulumi.ResourceOptions(depends_on=[delay], ignore_changes=["streamConfigs"]))
         name = f"store-{i:04d}"
+        # pulumi-gcp's store carries tableUri only: the streams (every option) are a resource of their own.
+        DicomStoreStreams(f"{name}-streams", store=f"{hc_name}/dicomStores/{name}", stream_configs=[
+            {"bigqueryDestination": {"tableUri": uri, "schemaFlattened": {}, "includeSourceStore": False}} for uri in uris],
+            opts=pulumi.ResourceOptions(depends_on=[store, delay]))
         store_ids[name], streams[name] = store.id, uris
         infos[name] = {"name": f"{hc_name}/dicomStores/{name}", "dicomwebUrl": f"{API}/{hc_name}/dicomStores/{name}/dicomWeb",
                        "streams": [{"uri": uri, "table": uri[len("bq://"):]} for uri in uris]}

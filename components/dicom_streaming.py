@@ -20,6 +20,7 @@ from dicomstream.core import naming
 from dicomstream.core.labels import resource_labels
 from dicomstream.core.naming import TABLE_URI_SCHEME, TableRef, dataset_label
 from dicomstream.core.roles import agent_roles
+from dicomstream.core.stream_options import FLATTENED, StreamOptions, Writer, table_problems
 
 from .apis import BIGQUERY, CLOUDKMS, HEALTHCARE, LOGGING, MONITORING, ProjectApis, kms_project
 from .bigquery_dataset import TYPE as BIGQUERY_DATASET
@@ -32,6 +33,8 @@ from .project_iam import ProjectIamGrants
 from .propagation import IAM_PROPAGATION_S, PropagationDelay
 from .renames import Component, renamed_from
 from .service_agent import HealthcareServiceAgent
+
+_SNAKE = {"schema": "schema", "changeDataCapture": "change_data_capture"}
 
 # The member key of the Healthcare Service Agent's grants (`...-bigquery-dataEditor-agent`).
 AGENT_KEY = "agent"
@@ -127,6 +130,7 @@ class DicomStreaming(Component):
         datasets = self._datasets(args.get("bigquery_datasets") or [], hc_project, checks)
         stores = [self._store(i, store, datasets, environment, checks)
                   for i, store in enumerate(args.get("dicom_stores") or [])]
+        self._table_rules(stores, checks)
         checks.raise_if_any()
 
         protect = bool(args.get("protect", environment == "prod"))
@@ -317,9 +321,27 @@ class DicomStreaming(Component):
             if target is not None:
                 dataset, table = target
                 dataset.used = True
-                streams.append({"table": derive_all(partial(_table_uri, dataset.spec["dataset_id"], table), dataset.project)})
+                options = {k: stream[k] for k in ("schema", "include_source_store", "change_data_capture") if k in stream}
+                streams.append({"table": derive_all(partial(_table_uri, dataset.spec["dataset_id"], table), dataset.project),
+                                **options})  # type: ignore[typeddict-item]
         return {"store_id": store["store_id"], "labels": resource_labels(environment, store.get("labels")),
                 "streams": streams}
+
+    @staticmethod
+    def _table_rules(stores: list[DicomStoreArgs], checks: Checks) -> None:
+        """One table, one schema and one change-data-capture setting, whichever store writes it (the
+        stack model's and the pack's rule; tables known only at deploy time are left to the pack)."""
+        writers = []
+        for i, store in enumerate(stores):
+            for j, stream in enumerate(store.get("streams") or []):
+                table = stream.get("table")
+                if isinstance(table, str):
+                    options = StreamOptions(stream.get("schema", FLATTENED), bool(stream.get("include_source_store")),
+                                            bool(stream.get("change_data_capture")))
+                    writers.append(Writer(f"dicom_stores[{i}].streams[{j}]", store["store_id"], table, options))
+        for problem in table_problems(writers):
+            if problem.severity == "error":
+                checks.policy_rule(f"{problem.writer.where}.{_SNAKE.get(problem.field or '', 'table')}", problem.message)
 
     @staticmethod
     def _resolve(text: Any, datasets: list[_Dataset], path: str, checks: Checks) -> Optional[tuple[_Dataset, str]]:

@@ -7,19 +7,11 @@ carry full table URIs; everything else is passed as the model holds it.
 from typing import Any
 
 from dicomstream.core.config import StackConfig
-from dicomstream.core.stream_options import StreamOptions
 
 from .dicom_streaming import DicomStreamingArgs
-from .inputs import InvalidArgs
 
 
 def streaming_args(config: StackConfig) -> DicomStreamingArgs:
-    optioned = [f"dicomStores[{i}].streams[{j}]" for i, store in enumerate(config.dicom_stores)
-                for j, stream in enumerate(store.stream_configs) if stream.options != StreamOptions()]
-    if optioned:
-        # The stack model knows the options; the resource that deploys them is not there yet.
-        raise InvalidArgs(config.file, [(path, "stream options (schema, includeSourceStore, changeDataCapture) are "
-                                                "validated but not deployed by this version yet") for path in optioned])
     hc = config.healthcare
     return _without_none({
         "environment": config.environment,
@@ -32,7 +24,9 @@ def streaming_args(config: StackConfig) -> DicomStreamingArgs:
         ],
         "dicom_stores": [
             {"store_id": store.name, "labels": dict(store.labels),
-             "streams": [{"table": ref.uri} for ref in store.streams]}
+             "streams": [{"table": s.uri, "schema": s.options.schema,
+                          "include_source_store": s.options.include_source_store,
+                          "change_data_capture": s.options.change_data_capture} for s in store.stream_configs]}
             for store in config.dicom_stores
         ],
         "notification_channels": list(config.alerts.notification_channels),

@@ -1,5 +1,6 @@
 """The Cloud Healthcare dataset, optionally encrypted with CMEK, and the DICOM stores it holds."""
 
+from functools import partial
 from typing import NotRequired, Optional, TypedDict
 
 import pulumi
@@ -9,8 +10,8 @@ from dicomstream.core import naming
 from dicomstream.core.roles import KMS_ENCRYPTER_DECRYPTER
 
 from .bigquery_dataset import _checked_labels, _depends_on
-from .dicom_store import DicomStoreArgs, StoreInfo, dicom_store, stream_info, table_uris
-from .inputs import Checks, derive_all, known
+from .dicom_store import DicomStoreArgs, StoreInfo, destinations, dicom_store, store_streams, stream_info
+from .inputs import Checks, derive, derive_all, known
 from .propagation import IAM_PROPAGATION_S, PropagationDelay
 from .renames import Component, renamed_from
 
@@ -69,7 +70,7 @@ class HealthcareDataset(Component):
                 checks.problem(f"{path}.store_id", f"DICOM store {naming.shown(store_id)} is already declared by "
                                                    f"stores[{store_ids[store_id]}]; store ids are unique in a dataset")
             store_ids.setdefault(store_id, i)
-            stores.append((store_id, table_uris(store.get("streams") or [], path, checks),
+            stores.append((store_id, destinations(store.get("streams") or [], path, checks),
                            _checked_labels(store.get("labels") or {}, checks)))
         checks.raise_if_any()
 
@@ -98,6 +99,7 @@ class HealthcareDataset(Component):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on),
         )
         self.resource_name = derive_all(naming.healthcare_dataset_name, project, location, dataset_id)
+        dataset_name = self.resource_name
         if not isinstance(self.resource_name, pulumi.Output):
             self.resource_name = known(self.resource_name)
         # `NAME-STORE`: two Healthcare datasets may both hold a store `radiology`. dicomstream 0.1.0
@@ -105,15 +107,24 @@ class HealthcareDataset(Component):
         after = _depends_on(opts)
         self.store_resources = {
             store_id: dicom_store(
-                f"{name}-{store_id}", store_id, uris, labels, dataset=self.dataset.id,
+                f"{name}-{store_id}", store_id, labels, dataset=self.dataset.id,
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=after,
                                             aliases=renamed_from(store_id, gcp.healthcare.DicomStore, self)))
-            for store_id, uris, labels in stores
+            for store_id, _, labels in stores
         }
-        self.table_uris = {store_id: uris for store_id, uris, _ in stores}
+        # Every store's streamConfigs are ours, none included: a stream removed from the stack is
+        # removed from the store (the pulumi-gcp store ignores the field).
+        self.stream_resources = {
+            store_id: store_streams(
+                f"{name}-{store_id}", self.store_resources[store_id],
+                derive(dataset_name, partial(_store_name, store_id=store_id)), dests,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after))
+            for store_id, dests, _ in stores
+        }
+        self.table_uris = {store_id: [uri for uri, _ in dests] for store_id, dests, _ in stores}
         self.stores = known({
-            store_id: self._store_info(store_id, uris, project, location, dataset_id)
-            for store_id, uris, _ in stores
+            store_id: self._store_info(store_id, self.table_uris[store_id], project, location, dataset_id)
+            for store_id, _, _ in stores
         })
         self.register_outputs({"id": self.dataset.id, "resourceName": self.resource_name, "stores": self.stores})
 
@@ -124,3 +135,7 @@ class HealthcareDataset(Component):
             return {"name": store, "dicomwebUrl": naming.dicomweb_url(store), "streams": list(map(stream_info, resolved))}
 
         return derive_all(info, *names, *uris)
+
+
+def _store_name(dataset: str, store_id: str) -> str:
+    return naming.dicom_store_name(dataset, store_id)

@@ -49,6 +49,8 @@ class CapturedResource:
     shown_inputs: dict[str, Any] | None = None
     # The URNs this resource answers to besides its own (`aliases`), as the engine resolves them.
     aliases: list[str] = field(default_factory=list)
+    # Input properties the engine keeps at their deployed values (`ignore_changes`).
+    ignore_changes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +186,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider or None,
             shown_inputs=_plain(raw_inputs, mask=True),
             aliases=aliases,
+            ignore_changes=sorted(request.ignoreChanges),
         ))
         return response
 

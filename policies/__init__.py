@@ -18,6 +18,7 @@ from .rules import (
     protection,
     public_access,
     service_agent,
+    stream_options,
     visibility,
 )
 
@@ -26,6 +27,7 @@ DEFAULT_ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 
 ALL_POLICIES = [
     *dicom_store.POLICIES,
+    *stream_options.POLICIES,
     *bigquery_naming.POLICIES,
     *public_access.POLICIES,
     *encryption.POLICIES,

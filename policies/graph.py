@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .tokens import HEALTHCARE_DATASET
+from .tokens import DICOM_STORE, DICOM_STORE_STREAMS, HEALTHCARE_DATASET
 from .values import UNKNOWN_STRING_VALUE, is_unknown, known_str, plain
 
 UNKNOWN = UNKNOWN_STRING_VALUE
 _HEALTHCARE_DATASET_ID = re.compile(r"^projects/([^/]+)/locations/([^/]+)/datasets/([^/]+)$")
+_DICOM_STORE_NAME = re.compile(r"^(projects/[^/]+/locations/[^/]+/datasets/[^/]+)/dicomStores/[^/]+$")
 
 
 def normalize_project(value: Any) -> Any:
@@ -150,7 +151,17 @@ class StackGraph:
 
     def healthcare_dataset_of(self, store: Node) -> tuple[Any, Any]:
         """(project, location) of the Healthcare dataset a DICOM store lives in; UNKNOWN parts
-        when they cannot be known yet (preview), never a guess that could raise a false alarm."""
+        when they cannot be known yet (preview), never a guess that could raise a false alarm.
+        A `DicomStoreStreams` is where its `store` is (its name, else the store it depends on)."""
+        if store.type == DICOM_STORE_STREAMS:
+            match = _DICOM_STORE_NAME.match(known_str(store.props.get("store")) or "")
+            if match:
+                parsed = parse_healthcare_dataset_id(match.group(1))
+                assert parsed is not None
+                return parsed[0], parsed[1]
+            stores = [self.by_urn[u] for u in store.dependencies if u in self.by_urn and self.by_urn[u].type == DICOM_STORE]
+            if len(stores) == 1:
+                return self.healthcare_dataset_of(stores[0])
         parsed = parse_healthcare_dataset_id(store.props.get("dataset"))
         if parsed:
             return parsed[0], parsed[1]

@@ -2,6 +2,11 @@
 
 DICOM_STORE = "gcp:healthcare/dicomStore:DicomStore"
 HEALTHCARE_DATASET = "gcp:healthcare/dataset:Dataset"
+# dicomstream's own resource that owns a store's `streamConfigs` with every option (components/stream_configs.py):
+# props `store` (the store's resource name) and `streamConfigs`, as Google's API names them.
+DICOM_STORE_STREAMS = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"
+# What may carry a store's streams: the pulumi-gcp store (tableUri only) or our resource.
+STREAMERS = (DICOM_STORE, DICOM_STORE_STREAMS)
 BQ_DATASET = "gcp:bigquery/dataset:Dataset"
 BQ_TABLE = "gcp:bigquery/table:Table"
 BQ_DATASET_ACCESS = "gcp:bigquery/datasetAccess:DatasetAccess"

@@ -119,7 +119,7 @@ def steps_of(capture: Capture) -> list[Step]:
                           custom=r.custom, aliases=list(r.aliases),
                           # The SDK sends an entry for every input; only those naming a URN say anything.
                           property_dependencies={k: v for k, v in r.property_dependencies.items() if v},
-                          retain_on_delete=r.retain_on_delete))
+                          retain_on_delete=r.retain_on_delete, ignore_changes=list(r.ignore_changes)))
     return steps
 
 

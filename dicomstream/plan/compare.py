@@ -3,7 +3,8 @@
 Like the engine's diff: a URN present only in the new plan is a create, only in the old one a
 delete (a new step's `aliases` name the URNs it continues, as the `aliases` resource option does
 for the engine, so a renamed resource is not a delete and a create), and a URN in both is `same`, `update` (with the changed input paths) or `replace` (when a
-changed property is replace-on-change for the provider, see `replace.py`). Replacing or deleting
+changed property is replace-on-change for the provider, see `replace.py`); an input the step
+ignores (`ignore_changes`) keeps its deployed value, as the engine does, so it is never a change. Replacing or deleting
 a DICOM store or a Healthcare dataset destroys imaging data and is flagged as such.
 """
 
@@ -90,7 +91,8 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
             continue
         matched.add(key)
         before = previous[key]
-        diffs = list(changed_paths(before.inputs, step.inputs))
+        # `ignore_changes`: the engine keeps the deployed value of those inputs, so they never differ.
+        diffs = [d for d in changed_paths(before.inputs, step.inputs) if not _ignored(d, step.ignore_changes)]
         if before.protect != step.protect:
             diffs.append("protect")
         reasons = replace_reasons(step.type, diffs)
@@ -110,6 +112,10 @@ def compare(new: Plan, old: Plan, *, old_label: str | None = None) -> Plan:
                 compared_with=old_label if old_label is not None else old.stack, gcp_project=new.gcp_project)
 
 
+def _ignored(path: str, ignore_changes: list[str]) -> bool:
+    return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in ignore_changes)
+
+
 def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str] | None = None,
           was_protected: bool = False, old_inputs: dict[str, Any] | None = None,
           old_protect: bool | None = None) -> Step:
@@ -120,6 +126,7 @@ def _with(step: Step, op: str, diffs: list[str] | None = None, reasons: list[str
         destroys_imaging_data=op in ("replace", "delete") and step.type in IMAGING_DATA_TYPES,
         was_protected=was_protected, aliases=step.aliases, property_dependencies=step.property_dependencies,
         old_inputs=old_inputs, old_protect=old_protect, retain_on_delete=step.retain_on_delete,
+        ignore_changes=step.ignore_changes,
     )
 
 

@@ -44,6 +44,7 @@ class Step:
     old_inputs: dict[str, Any] | None = None  # the compared plan's inputs (update / replace): old -> new values
     old_protect: bool | None = None  # the compared plan's `protect`, when it changed (a resource option, not an input)
     retain_on_delete: bool = False  # a delete only forgets it: the cloud resource stays (`retainOnDelete`)
+    ignore_changes: list[str] = field(default_factory=list)  # inputs kept at their deployed values (`ignoreChanges`)
 
     @property
     def blocks_deploy(self) -> bool:
@@ -74,6 +75,8 @@ class Step:
             out["oldProtect"] = self.old_protect
         if self.retain_on_delete:
             out["retainOnDelete"] = True
+        if self.ignore_changes:
+            out["ignoreChanges"] = self.ignore_changes
         return out
 
     @classmethod
@@ -91,6 +94,7 @@ class Step:
             old_inputs=data.get("oldInputs"),
             old_protect=data["oldProtect"] if isinstance(data.get("oldProtect"), bool) else None,
             retain_on_delete=bool(data.get("retainOnDelete", False)),
+            ignore_changes=[str(p) for p in data.get("ignoreChanges") or [] if isinstance(p, str)],
         )
 
 

@@ -29,6 +29,9 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {
     "gcp:projects/service:Service": frozenset({"project", "service"}),
     # components/propagation.py: a new trigger (grant) replaces the delay, so it waits again.
     "pulumi-python:dynamic:Resource": frozenset({"triggers"}),
+    # components/stream_configs.py: the streams of another store are another resource; an option
+    # or a table changes in place (one PATCH of the whole list).
+    "pulumi-python:dynamic/dicomstream:DicomStoreStreams": frozenset({"store"}),
 }
 
 # Replacing or deleting these deletes the DICOM instances they hold: flagged in every plan.

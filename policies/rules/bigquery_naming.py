@@ -7,11 +7,11 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from ..naming import bigquery_id_problem
 from ..base import describe, for_types
 from ..streams import table_id_problem, table_uris
-from ..tokens import BQ_DATASET, BQ_TABLE, DICOM_STORE
+from ..tokens import BQ_DATASET, BQ_TABLE, STREAMERS
 from ..values import known_str
 
 
-@for_types(DICOM_STORE, BQ_TABLE)
+@for_types(*STREAMERS, BQ_TABLE)
 def _table_name(props, args, report_violation) -> None:
     if args.resource_type == BQ_TABLE:
         table_id = known_str(props.get("tableId"))

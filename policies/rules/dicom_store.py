@@ -9,10 +9,10 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from ..naming import MAX_STREAMS_PER_STORE
 from ..base import describe, for_types
 from ..streams import stream_configs, table_uris, uri_format_problem
-from ..tokens import DICOM_STORE
+from ..tokens import STREAMERS
 
 
-@for_types(DICOM_STORE)
+@for_types(*STREAMERS)
 def _max_five(props, args, report_violation) -> None:
     configs = stream_configs(props)
     if configs is not None and len(configs) > MAX_STREAMS_PER_STORE:
@@ -25,7 +25,7 @@ def _max_five(props, args, report_violation) -> None:
         )
 
 
-@for_types(DICOM_STORE)
+@for_types(*STREAMERS)
 def _unique(props, args, report_violation) -> None:
     counts = Counter(uri.strip() for _, uri in table_uris(props))
     for uri, count in counts.items():
@@ -37,7 +37,7 @@ def _unique(props, args, report_violation) -> None:
             )
 
 
-@for_types(DICOM_STORE)
+@for_types(*STREAMERS)
 def _uri_format(props, args, report_violation) -> None:
     for index, uri in table_uris(props):
         problem = uri_format_problem(uri)

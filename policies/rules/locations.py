@@ -10,7 +10,7 @@ from ..naming import is_colocated
 from ..base import reporting
 from ..graph import StackGraph, same
 from ..streams import parse_table_uri, table_uris
-from ..tokens import BQ_DATASET, DICOM_STORE
+from ..tokens import BQ_DATASET, STREAMERS
 from ..values import known_str
 
 
@@ -23,7 +23,7 @@ def check_stack(resources: Any) -> list[tuple[str, str]]:
         if dataset_id:
             datasets.setdefault(dataset_id, []).append(ds)
     problems = []
-    for store in graph.of_type(DICOM_STORE):
+    for store in graph.of_type(*STREAMERS):
         _, hc_location = graph.healthcare_dataset_of(store)
         hc_location = known_str(hc_location)
         if not hc_location:

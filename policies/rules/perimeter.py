@@ -21,7 +21,7 @@ from pulumi_policy import EnforcementLevel, PolicyConfigSchema, StackValidationP
 from ..grants import collect_grants
 from ..graph import StackGraph
 from ..streams import parse_table_uri, table_uris
-from ..tokens import BQ_DATASET, BQ_DATASET_ACCESS, DICOM_STORE, HEALTHCARE_DATASET
+from ..tokens import BQ_DATASET, BQ_DATASET_ACCESS, HEALTHCARE_DATASET, STREAMERS
 from ..values import known_list, known_str
 
 CONFIG_SCHEMA = PolicyConfigSchema(
@@ -75,7 +75,7 @@ def check(resources: Any, config: Any) -> list[tuple[str, str]]:
     where = f"outside the perimeter ({source}: {', '.join(sorted(allowed))})"
     fix = "stream and grant only inside it, or widen allowedProjects in the pack config (a code-owner review)"
     problems: list[tuple[str, str]] = []
-    for store in graph.of_type(DICOM_STORE):
+    for store in graph.of_type(*STREAMERS):
         for index, uri in table_uris(store.props):
             ref = parse_table_uri(uri)
             if ref is not None and outside(ref.project):

@@ -24,7 +24,7 @@ from ..base import reporting
 from ..grants import Grant, collect_grants
 from ..graph import UNKNOWN, Node, StackGraph, normalize_project, same
 from ..streams import parse_table_uri, stream_configs, table_uris
-from ..tokens import DICOM_STORE, SERVICE_IDENTITY
+from ..tokens import SERVICE_IDENTITY, STREAMERS
 from ..values import is_unknown, known_str
 
 _AGENT_EMAIL = re.compile(r"^service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com$")
@@ -106,7 +106,7 @@ def _role_ok(grant: Grant, required: str) -> bool:
 def check_stack(resources: Any) -> list[tuple[str, str]]:
     """(store URN, message) for every missing grant or missing dependency on one."""
     graph = StackGraph.of(resources)
-    stores = [s for s in graph.of_type(DICOM_STORE) if stream_configs(s.props)]
+    stores = [s for s in graph.of_type(*STREAMERS) if stream_configs(s.props)]
     if not stores:
         return []
     index = _GrantIndex(collect_grants(graph))

@@ -26,12 +26,12 @@ from ..tokens import (
     BQ_DATASET,
     BQ_DATASET_ACCESS,
     BQ_ROW_ACCESS_POLICY,
-    DICOM_STORE,
     HEALTHCARE_DATASET,
     HEALTHCARE_IAM,
     PROJECT_IAM,
     ROW_ACCESS_GRANTEES,
     SERVICE_IDENTITY,
+    STREAMERS,
 )
 from ..values import dig, is_unknown, known_list, known_str
 
@@ -85,7 +85,7 @@ def check_unknowns(resources: Any) -> list[tuple[str, str]]:
         if node.type in _KEYS and is_unknown(dig(node.props, *_KEYS[node.type])):
             found.append((node.urn, f"{_kind(node)}: {'.'.join(_KEYS[node.type])} is not known at preview; "
                                     f"the key is {_AT_UP} (CMEK rules)"))
-        if node.type == DICOM_STORE:
+        if node.type in STREAMERS:
             configs = node.props.get("streamConfigs")
             unknown = is_unknown(configs) or any(
                 is_unknown(dig(c, "bigqueryDestination", "tableUri")) for c in known_list(configs) or [])
@@ -103,7 +103,7 @@ def check_existing(resources: Any) -> list[tuple[str, str]]:
     graph = StackGraph.of(resources)
     created = {(known_str(graph.project_of(n)), known_str(n.props.get("datasetId"))) for n in graph.of_type(BQ_DATASET)}
     seen: dict[tuple[str, str], str] = {}
-    for store in graph.of_type(DICOM_STORE):
+    for store in graph.of_type(*STREAMERS):
         for _, uri in table_uris(store.props):
             ref = parse_table_uri(uri)
             if ref is not None:

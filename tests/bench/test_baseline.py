@@ -33,7 +33,7 @@ def test_baseline_declares_the_same_resources_inputs_and_dependencies(tmp_path):
     assert ours.error is None and baseline.error is None
     assert fingerprint(ours) == fingerprint(baseline)
     assert ours.outputs == baseline.outputs
-    stores = ours.of_type("gcp:healthcare/dicomStore:DicomStore")
+    stores = ours.of_type("pulumi-python:dynamic/dicomstream:DicomStoreStreams")
     assert len(stores) == 4 and all(len(s.inputs["streamConfigs"]) == STREAMS_PER_STORE for s in stores)
 
 

@@ -87,7 +87,7 @@ def test_the_plans_json_contract_holds_on_a_real_plan(tmp_path):
                              "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     plan = json.loads(out.read_text())
-    # The documented step is a DICOM store's: compare it with a real one (dev's plan has advisory violations).
+    # The documented step is a store's streams (DicomStoreStreams): compare it with a real one (dev's plan has advisory violations).
     plan["steps"] = [next(s for s in plan["steps"] if s["type"] == contract["steps"][0]["type"])]
     assert _shape_holds(contract, plan) == []
     assert set(plan["changeSummary"]) <= {"create", "update", "replace", "delete", "same"}

@@ -191,3 +191,7 @@ def test_the_pause_provider_keeps_the_name_deployed_stacks_recorded():
     from components.propagation import DelayProvider
 
     assert (DelayProvider.__module__, DelayProvider.__qualname__) == ("components.propagation", "DelayProvider")
+    from components.stream_configs import StreamConfigsProvider
+
+    assert (StreamConfigsProvider.__module__, StreamConfigsProvider.__qualname__) == (
+        "components.stream_configs", "StreamConfigsProvider")

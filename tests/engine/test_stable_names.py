@@ -145,3 +145,42 @@ def test_compare_with_a_0_1_0_plan_follows_the_aliases(stack):
     # The renamed stores are the same resources, not new ones.
     stores = [s for s in changed.steps if s.type == "gcp:healthcare/dicomStore:DicomStore"]
     assert stores and all(s.op in ("same", "update") for s in stores)
+
+
+STREAMS = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"
+STORE = "gcp:healthcare/dicomStore:DicomStore"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_upgrading_hands_the_streams_over_with_no_moment_without_streaming(stack):
+    """0.1.0 (and 0.2.0) stores set their own streamConfigs. The first `up` of this version updates no
+    store's streamConfigs (the store ignores the field, so the engine keeps the deployed value) and
+    creates each store's DicomStoreStreams with the same tables, after the store and the grants'
+    propagation: the PATCH it sends replaces the list with the same list."""
+    old = load_plan(FIXTURES / "plans" / f"{stack}-v0.1.0.json")
+    changed = compare_plans(plan(document(stack), stack), old)
+    by_urn = {s.urn: s for s in changed.steps}
+    old_stores = {s.inputs["name"]: s for s in old.steps if s.type == STORE}
+    stores = {s.inputs["name"]: s for s in changed.steps if s.type == STORE}
+    streams = {s.inputs["store"].rsplit("/", 1)[1]: s for s in changed.steps if s.type == STREAMS}
+    assert old_stores and set(stores) == set(old_stores) == set(streams)
+    for name, before in old_stores.items():
+        store, ours = stores[name], streams[name]
+        assert store.op in ("same", "update") and not any(d.startswith("streamConfigs") for d in store.diffs)
+        assert store.ignore_changes == ["streamConfigs"]
+        assert ours.op == "create"
+        assert [c["bigqueryDestination"]["tableUri"] for c in ours.inputs["streamConfigs"]] == [
+            c["bigqueryDestination"]["tableUri"] for c in before.inputs["streamConfigs"]]
+        waits = {by_urn[u].type for u in ours.dependencies if u in by_urn}
+        assert store.urn in ours.dependencies and DELAY in waits  # after the store and the grants' pause
+
+
+def test_without_ignore_changes_the_same_upgrade_would_drop_the_streams_first():
+    """The guard above is real: the same comparison with the store's ignore_changes forgotten shows the
+    store's update removing its streamConfigs, which is the moment without streaming."""
+    old = load_plan(FIXTURES / "plans" / "dev-v0.1.0.json")
+    new = plan(document("dev"))
+    for step in new.steps:
+        step.ignore_changes = []
+    stores = [s for s in compare_plans(new, old).steps if s.type == STORE]
+    assert stores and all(s.op == "update" and any(d.startswith("streamConfigs") for d in s.diffs) for s in stores)

@@ -32,7 +32,7 @@ for key, value in streaming.exports().items():
 def test_projects_created_in_the_same_program_reach_every_input_as_values(tmp_path):
     capture = run_program({}, stack="dev", program=_write(tmp_path, OUTPUT_PROJECTS))
     assert capture.error is None, capture.error
-    (store,) = capture.of_type("gcp:healthcare/dicomStore:DicomStore")
+    (store,) = capture.of_type("pulumi-python:dynamic/dicomstream:DicomStoreStreams")
     assert [c["bigqueryDestination"]["tableUri"] for c in store.inputs["streamConfigs"]] == [
         "bq://acme-imaging-9.dicom_metadata.instances", "bq://acme-analytics-9.analytics.instances",
         "bq://acme-analytics-9.audit.radiology"]

@@ -87,9 +87,10 @@ def test_the_state_carries_the_schema_names_of_the_outputs(constructed):
         {"uri": "bq://acme-imaging-dev.dicom_metadata.instances", "table": "acme-imaging-dev.dicom_metadata.instances"}]
     assert streaming["tables"] == {"acme-imaging-dev.dicom_metadata.instances": ["radiology"]}
     assert constructed["outputs"]["BigQueryDataset-root"]["fullId"] == "acme-imaging-dev.dicom_metadata"
-    stores = [r for r in constructed["resources"] if r["type"] == "gcp:healthcare/dicomStore:DicomStore"]
+    stores = [r for r in constructed["resources"] if r["type"] == "pulumi-python:dynamic/dicomstream:DicomStoreStreams"]
     assert len(stores) == 4 and all(
-        s["inputs"]["streamConfigs"] == [{"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.instances"}}]
+        s["inputs"]["streamConfigs"] == [{"bigqueryDestination": {
+            "tableUri": "bq://acme-imaging-dev.dicom_metadata.instances", "schemaFlattened": {}, "includeSourceStore": False}}]
         for s in stores)
 
 

@@ -48,7 +48,7 @@ def test_the_readme_program_with_its_own_components_package_streams_to_an_output
     by_type = {}
     for r in run["resources"]:
         by_type.setdefault(r["type"], []).append(r)
-    (store,) = by_type["gcp:healthcare/dicomStore:DicomStore"]
+    (store,) = by_type["pulumi-python:dynamic/dicomstream:DicomStoreStreams"]
     uri = store["inputs"]["streamConfigs"][0]["bigqueryDestination"]["tableUri"]
     assert uri == "bq://acme-analytics-7.dicom_metadata.instances"
     (dataset,) = by_type["gcp:bigquery/dataset:Dataset"]
@@ -125,3 +125,21 @@ def test_a_pause_recorded_by_the_installed_package_loads_where_it_is_installed(i
     result = subprocess.run([str(installed), "-c", script], cwd=tmp_path, capture_output=True, text=True,
                             env=clean_env(), timeout=60)
     assert result.stdout.strip() == "dicomstream.components.propagation ['seconds', 'triggers']", result.stderr
+
+
+def test_the_streams_provider_loads_and_calls_from_the_lean_install(installed, tmp_path):
+    """DicomStoreStreams' provider runs where the program's venv is: unpickled by module and class name,
+    it builds its ADC/requests/google-api-core client there (a refused local port: the call is made)."""
+    script = ("import base64, dill; from pulumi.dynamic.dynamic import serialize_provider;"
+              "from dicomstream.components.stream_configs import StreamConfigsProvider;"
+              "blob = serialize_provider(StreamConfigsProvider());"
+              "import sys; [sys.modules.pop(m) for m in list(sys.modules) if m.startswith('dicomstream')];"
+              "provider = dill.loads(base64.b64decode(blob));"
+              "import requests\n"
+              "try:\n"
+              "    provider.delete('s', {'store': 'projects/p/locations/l/datasets/d/dicomStores/s'})\n"
+              "except requests.exceptions.ConnectionError:\n"
+              "    print(type(provider).__module__, 'called')\n")
+    result = subprocess.run([str(installed), "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            env=clean_env({"DICOMSTREAM_HEALTHCARE_ENDPOINT": "http://127.0.0.1:9"}), timeout=60)
+    assert result.stdout.strip() == "dicomstream.components.stream_configs called", result.stderr

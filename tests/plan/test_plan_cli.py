@@ -12,6 +12,7 @@ from dicomstream.core.naming import MAX_STREAMS_PER_STORE
 from tests.ordering import step_waits_for
 
 DICOM_STORE = "gcp:healthcare/dicomStore:DicomStore"
+STREAMS = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"
 STEP_KEYS = {"op", "urn", "type", "name", "parent", "dependencies", "inputs", "protect"}
 VIOLATION_KEYS = {"policyPack", "policyName", "enforcementLevel", "urn", "message"}
 
@@ -40,11 +41,15 @@ def test_dev_plan_json_contract(dev_json):
 
 def test_dicom_store_waits_for_the_service_agent_grants(dev_json):
     by_urn = {step["urn"]: step for step in dev_json["steps"]}
-    radiology = next(s for s in dev_json["steps"] if s["type"] == DICOM_STORE and s["name"] == "imaging-radiology")
+    store = next(s for s in dev_json["steps"] if s["type"] == DICOM_STORE and s["name"] == "imaging-radiology")
+    assert "streamConfigs" not in store["inputs"] and store["ignoreChanges"] == ["streamConfigs"]
+    # The store's streams are ours, every option written out as Google's API names it.
+    radiology = next(s for s in dev_json["steps"] if s["type"] == STREAMS and s["name"] == "imaging-radiology-streams")
+    assert radiology["inputs"]["store"] == "projects/acme-imaging-dev/locations/us-central1/datasets/imaging/dicomStores/radiology"
     assert radiology["inputs"]["streamConfigs"] == [
-        {"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.instances"}},
-        {"bigqueryDestination": {"tableUri": "bq://acme-imaging-dev.dicom_metadata.radiology_instances"}},
-    ]
+        {"bigqueryDestination": {"tableUri": f"bq://acme-imaging-dev.dicom_metadata.{table}", "schemaFlattened": {},
+                                 "includeSourceStore": False}} for table in ("instances", "radiology_instances")]
+    assert store["urn"] in radiology["dependencies"]
     before = step_waits_for(radiology, by_urn)
     grants = {(by_urn[urn]["type"], by_urn[urn]["inputs"].get("role")) for urn in before}
     assert ("gcp:bigquery/datasetIamMember:DatasetIamMember", "roles/bigquery.dataEditor") in grants
@@ -85,7 +90,7 @@ def test_six_streams_without_validation_is_a_mandatory_violation_over_grpc(tmp_p
     result = run_cli("plan", "--file", str(path), "--no-validate", "--format", "json")
     assert result.returncode == 1, result.stderr
     plan = json.loads(result.stdout)
-    store = next(s for s in plan["steps"] if s["type"] == DICOM_STORE)
+    store = next(s for s in plan["steps"] if s["type"] == STREAMS)
     assert len(store["inputs"]["streamConfigs"]) == 6
     mandatory = [v for v in plan["policyViolations"] if v["enforcementLevel"] == "mandatory"]
     assert [(v["policyName"], v["urn"], v["policyPack"]) for v in mandatory] == [

@@ -10,6 +10,7 @@ from plan_helpers import STACKS, make_plan, stack_document
 from dicomstream.plan import compare_plans, load_plan, replace_reasons
 
 DICOM_STORE = "gcp:healthcare/dicomStore:DicomStore"
+STREAMS = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"
 HC_DATASET = "gcp:healthcare/dataset:Dataset"
 BQ_DATASET = "gcp:bigquery/dataset:Dataset"
 
@@ -54,9 +55,13 @@ def test_prod_against_dev(stack_plans):
     assert hc.destroys_imaging_data
     radiology = step(result, DICOM_STORE, "imaging-radiology")
     assert radiology.op == "replace" and radiology.replace_reasons == ["dataset"]
-    # An added stream shows its table, not just `streamConfigs[2]`.
-    assert "streamConfigs[2].bigqueryDestination.tableUri" in radiology.diffs and "labels.environment" in radiology.diffs
-    assert radiology.destroys_imaging_data
+    assert "labels.environment" in radiology.diffs and radiology.destroys_imaging_data
+    # The store's streams move with it (another store: replaced); an added stream shows its table
+    # and options, not just `streamConfigs[2]`.
+    streams = step(result, STREAMS, "imaging-radiology-streams")
+    assert streams.op == "replace" and streams.replace_reasons == ["store"] and not streams.destroys_imaging_data
+    assert {"streamConfigs[2].bigqueryDestination.tableUri",
+            "streamConfigs[2].bigqueryDestination.schemaFlattened"} <= set(streams.diffs)
     # dev-only resources are deleted, after everything else, and BigQuery datasets do not hold imaging data.
     deleted = [s for s in result.steps if s.op == "delete"]
     assert deleted and result.steps[-len(deleted):] == deleted
@@ -86,7 +91,9 @@ def test_update_lists_the_changed_input_paths(dev_before):
     result = compare_plans(_edited(edit), dev_before)
     radiology = step(result, DICOM_STORE, "imaging-radiology")
     assert radiology.op == "update"
-    assert radiology.diffs == ["streamConfigs[1].bigqueryDestination.tableUri", "labels.team"]
+    assert radiology.diffs == ["labels.team"]
+    streams = step(result, STREAMS, "imaging-radiology-streams")
+    assert streams.op == "update" and streams.diffs == ["streamConfigs[1].bigqueryDestination.tableUri"]
     # The text tree shows short values as `pulumi preview --diff` does (old => new).
     from dicomstream.plan import render_text
     assert "~ labels.team: radiology => imaging" in render_text(result)

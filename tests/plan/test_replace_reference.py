@@ -22,8 +22,9 @@ from dicomstream.plan.replace import REPLACE_ON_CHANGES, replace_reasons
 
 REFERENCE = json.loads((FIXTURES / "reference" / "terraform-forcenew.json").read_text())["resources"]
 BY_TOKEN = {entry["pulumi_type"]: (tf_name, entry) for tf_name, entry in REFERENCE.items()}
-# Ours, not the provider's (components/propagation.py): a new grant restarts the wait.
-OWN_TYPES = {"pulumi-python:dynamic:Resource"}
+# Ours, not the provider's: a new grant restarts the wait (components/propagation.py); another
+# store replaces a store's streams (components/stream_configs.py, whose diff says so).
+OWN_TYPES = {"pulumi-python:dynamic:Resource", "pulumi-python:dynamic/dicomstream:DicomStoreStreams"}
 
 
 def camel(snake: str) -> str:
@@ -95,3 +96,18 @@ def test_a_change_inside_the_external_reference_replaces_the_bigquery_dataset():
 def test_stream_changes_update_the_dicom_store_in_place():
     assert replace_reasons("gcp:healthcare/dicomStore:DicomStore",
                            ["streamConfigs[0].bigqueryDestination.tableUri", "labels.env"]) == []
+
+
+def test_the_streams_resource_is_replaced_as_its_provider_decides():
+    """The table holds what StreamConfigsProvider.diff answers: another store replaces, options update."""
+    from components.stream_configs import StreamConfigsProvider
+
+    token = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"
+    old = {"store": "projects/p/locations/l/datasets/d/dicomStores/a",
+           "streamConfigs": [{"bigqueryDestination": {"tableUri": "bq://p.d.t"}}]}
+    option = {**old, "streamConfigs": [{"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaJson": {}}}]}
+    moved = {**old, "store": "projects/p/locations/l/datasets/d/dicomStores/b"}
+    diff = StreamConfigsProvider().diff("id", old, option)
+    assert diff.changes and diff.replaces == [] and replace_reasons(token, ["streamConfigs[0].bigqueryDestination.schemaJson"]) == []
+    diff = StreamConfigsProvider().diff("id", old, moved)
+    assert diff.replaces == ["store"] and replace_reasons(token, ["store"]) == ["store"]

@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACK_DIR = REPO / "policies"
 
 STORE = "gcp:healthcare/dicomStore:DicomStore"
+STREAMS = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"  # ours: a store's streamConfigs with every option
 HC_DATASET = "gcp:healthcare/dataset:Dataset"
 BQ_DATASET = "gcp:bigquery/dataset:Dataset"
 BQ_TABLE = "gcp:bigquery/table:Table"
@@ -36,6 +37,9 @@ EXPECTED_LEVELS = {
     "dicom-store-max-five-destinations": "mandatory",
     "dicom-store-unique-destinations": "mandatory",
     "bigquery-table-uri-format": "mandatory",
+    "stream-cdc-needs-json-schema": "mandatory",
+    "stream-table-one-shape": "mandatory",
+    "shared-table-source-store": "advisory",
     "bigquery-table-name": "mandatory",
     "bigquery-dataset-name": "mandatory",
     "bigquery-dataset-not-public": "mandatory",

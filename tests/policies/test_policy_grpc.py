@@ -15,6 +15,7 @@ from policy_fixtures import (
     PACK_DIR,
     REPO,
     STORE,
+    STREAMS,
     as_preview,
     good_stack,
     resource,
@@ -192,7 +193,8 @@ def stacks():
 @pytest.mark.parametrize("stack_name", ["dev", "staging", "prod"])
 def test_the_example_stacks_have_no_mandatory_violation(pack, stacks, stack_name):
     resources = stacks[stack_name]
-    assert any(r["type"] == STORE and r["inputs"]["streamConfigs"] for r in resources)
+    assert any(r["type"] == STREAMS and r["inputs"]["streamConfigs"] for r in resources)
+    assert not any(r["inputs"].get("streamConfigs") for r in resources if r["type"] == STORE)  # ours own them
     violations = pack.analyze(resources)
     assert [v.as_dict() for v in violations if v.enforcement_level == "mandatory"] == []
     if stack_name == "prod":  # CMEK, protect and labels: prod passes even with prod.json
@@ -218,7 +220,7 @@ def test_the_program_at_preview_with_the_agent_not_yet_created_passes(pack, stac
 def test_the_program_without_its_dependencies_is_caught(pack, stacks):
     resources = json.loads(json.dumps(stacks["dev"]))
     for r in resources:  # the stores and the component that holds them, created in no particular order
-        if r["type"] in (STORE, "dicomstream:index:HealthcareDataset"):
+        if r["type"] in (STORE, STREAMS, "dicomstream:index:HealthcareDataset"):
             r["dependencies"] = []
     mandatory = [v for v in pack.analyze_stack(resources) if v.enforcement_level == "mandatory"]
     assert mandatory and all(v.policy_name == "service-agent-grants-before-streams" for v in mandatory)
@@ -233,4 +235,4 @@ def test_the_program_with_validation_bypassed_is_stopped_by_the_pack(pack, monke
     resources = pack_resources(run_program(document, stack="dev"))
     mandatory = [v for v in pack.analyze(resources) if v.enforcement_level == "mandatory"]
     assert [v.policy_name for v in mandatory] == ["dicom-store-max-five-destinations"]
-    assert "DICOM store 'imaging-radiology' has 6 streamConfigs" in mandatory[0].message
+    assert "DICOM store 'imaging-radiology-streams' has 6 streamConfigs" in mandatory[0].message

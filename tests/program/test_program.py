@@ -32,10 +32,14 @@ def planned(request):
 def test_every_store_streams_exactly_its_configured_tables(planned):
     config, capture = planned
     stores = {r.inputs["name"]: r for r in capture.of_type(STORE)}
+    streams = {r.inputs["store"]: r for r in capture.of_type("pulumi-python:dynamic/dicomstream:DicomStoreStreams")}
     assert set(stores) == {s.name for s in config.dicom_stores}
     for store in config.dicom_stores:
         inputs = stores[store.name].inputs
-        assert inputs["streamConfigs"] == [{"bigqueryDestination": {"tableUri": r.uri}} for r in store.streams]
+        assert "streamConfigs" not in inputs and stores[store.name].ignore_changes == ["streamConfigs"]
+        ours = streams[config.healthcare.store_name(store.name)]
+        assert ours.inputs["streamConfigs"] == [s.stream_config() for s in store.stream_configs]
+        assert stores[store.name].urn in ours.dependencies
         assert inputs["dataset"] == config.healthcare.dataset_name
         assert inputs["labels"]["environment"] == config.environment
 
