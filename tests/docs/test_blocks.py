@@ -1,7 +1,7 @@
 """Every fenced block of every page says what is done with it, and the runnable ones run.
 
 `<!-- run -->` blocks are shell: their commands run in order in one bash process, offline, in a
-scratch copy of the project (its program, components, policy pack and the repository's stacks), with
+scratch copy of the project (its program, components and policy pack, with the tests' copy of the example stacks), with
 the page's `<!-- file: PATH -->` blocks written first. A command must exit 0, or the code its
 comment starts with (`# exit 3: ...`). Named examples (`<!-- example: NAME -->`) are each used by a test.
 """
@@ -22,6 +22,7 @@ from tests.docs.pages import PAGES, ROOT, Block, all_blocks, blocks
 
 KINDS = {"example", "example-output", "run", "file", "tested", "not-run"}
 BIN = Path(sys.executable).parent
+FIXTURES = ROOT / "tests" / "fixtures"
 _EXPECTED = re.compile(r"^\s*exit (\d+)\b")  # a command's comment that starts with "exit N"
 
 
@@ -75,7 +76,7 @@ def scratch_project(tmp: Path) -> Path:
     project.mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, project / name)
-    shutil.copytree(ROOT / "stacks", project / "stacks")
+    shutil.copytree(FIXTURES / "stacks", project / "stacks")  # the tests' copy of the example stacks, never the live ones
     for name in ("components", "policies"):
         (project / name).symlink_to(ROOT / name)
     return project

@@ -84,7 +84,7 @@ def test_the_plans_json_contract_holds_on_a_real_plan(tmp_path):
     contract = json.loads(example_tested("test_the_plans_json_contract_holds_on_a_real_plan"))
     out = tmp_path / "dev.json"
     result = subprocess.run([sys.executable, "-m", "dicomstream.cli", "plan", "--stack", "dev", "--format", "json",
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+                             "--out", str(out)], cwd=ROOT / "tests" / "fixtures", capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     plan = json.loads(out.read_text())
     # The documented step is a store's streams (DicomStoreStreams): compare it with a real one (dev's plan has advisory violations).
