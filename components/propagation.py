@@ -19,6 +19,8 @@ from typing import Any, Optional, Sequence
 import pulumi
 import pulumi.dynamic as dynamic
 
+from .pickler import pickler_restored
+
 # How long Google takes, with margin: IAM documents "typically 2 minutes" with most changes
 # effective well under one; the metric 404 window in issue 11102 is reported at 30-60 s.
 IAM_PROPAGATION_S = 60
@@ -52,4 +54,5 @@ class PropagationDelay(dynamic.Resource):
 
     def __init__(self, name: str, *, seconds: float, triggers: Sequence[pulumi.Input[str]],
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(DelayProvider(), name, {"seconds": seconds, "triggers": list(triggers)}, opts)
+        with pickler_restored():
+            super().__init__(DelayProvider(), name, {"seconds": seconds, "triggers": list(triggers)}, opts)

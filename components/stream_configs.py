@@ -34,6 +34,8 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi.dynamic as dynamic
 
+from .pickler import pickler_restored
+
 STORE = "store"
 STREAM_CONFIGS = "streamConfigs"
 TYPE = "pulumi-python:dynamic/dicomstream:DicomStoreStreams"
@@ -156,4 +158,6 @@ class DicomStoreStreams(dynamic.Resource, module="dicomstream", name="DicomStore
 
     def __init__(self, name: str, *, store: pulumi.Input[str], stream_configs: Sequence[pulumi.Input[dict]],
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(StreamConfigsProvider(), name, {STORE: store, STREAM_CONFIGS: list(stream_configs)}, opts)
+        with pickler_restored():
+            super().__init__(StreamConfigsProvider(), name, {STORE: store, STREAM_CONFIGS: list(stream_configs)}, opts)
+

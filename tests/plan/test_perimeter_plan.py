@@ -37,9 +37,10 @@ def test_the_exfiltration_stack_fails_the_prod_pack_naming_the_project(tmp_path)
     assert {v["policyName"] for v in mandatory} == {"destinations-in-allowed-projects"}
     steps = {s["urn"]: s for s in plan["steps"]}
     flagged = sorted((steps[v["urn"]]["type"], steps[v["urn"]]["inputs"].get("role")) for v in mandatory)
+    # The store's streams are declared by the resource that owns them (DicomStoreStreams).
     assert flagged == [("gcp:bigquery/datasetIamMember:DatasetIamMember", "roles/bigquery.dataEditor"),
-                       ("gcp:healthcare/dicomStore:DicomStore", None),
-                       ("gcp:projects/iAMMember:IAMMember", "roles/bigquery.jobUser")]
+                       ("gcp:projects/iAMMember:IAMMember", "roles/bigquery.jobUser"),
+                       ("pulumi-python:dynamic/dicomstream:DicomStoreStreams", None)]
     assert all(f"project '{OUTSIDE}' is outside the perimeter" in v["message"] for v in mandatory)
     unseen = [v for v in plan["policyViolations"] if v["policyName"] == "existing-datasets-unseen"]
     assert len(unseen) == 1 and f"{OUTSIDE}.loot" in unseen[0]["message"]

@@ -252,4 +252,4 @@ def test_config_keys_are_the_keys_the_model_reads():
     from dicomstream.core.config import CONFIG_KEYS
 
     assert CONFIG_KEYS == {f"dicomstream:{k}" for k in ("environment", "healthcare", "bigquery", "dicomStores",
-                                                       "protect", "alerts", "enableApis")} | {"gcp:project"}
+                                                       "protect", "alerts", "enableApis", "stagingBucket")} | {"gcp:project"}

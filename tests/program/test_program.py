@@ -172,3 +172,15 @@ def test_plans_are_identical_from_run_to_run():
         assert result.returncode == 0, result.stderr
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_a_program_leaves_the_pickler_as_it_found_it():
+    """Pulumi's provider serialisation wraps pickle's _batch_setitems once per dynamic resource and
+    never unwraps it; with one DicomStoreStreams per store, about 950 stores died of RecursionError."""
+    import pickle
+
+    before = pickle._Pickler.__dict__["_batch_setitems"]
+    capture = run_program(read_stack_document(stack_file("dev", FIXTURES)), stack="dev")
+    assert capture.error is None, capture.error
+    assert capture.of_type("pulumi-python:dynamic/dicomstream:DicomStoreStreams")
+    assert pickle._Pickler.__dict__["_batch_setitems"] is before
