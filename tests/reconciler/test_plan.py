@@ -47,11 +47,15 @@ RADT = TableRef("acme-imaging-dev", "dicom_metadata", "radiology")
 CARDT = TableRef("acme-analytics-dev", "analytics", "cardiology")
 
 
+def _desired_from(tmp_path_factory, text: str):
+    path = tmp_path_factory.mktemp("stack") / "Pulumi.dev.yaml"
+    path.write_text(text)
+    return desired_from_config(load_stack_file(path))
+
+
 @pytest.fixture(scope="module")
 def desired(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stack") / "Pulumi.dev.yaml"
-    path.write_text(STACK)
-    return desired_from_config(load_stack_file(path))
+    return _desired_from(tmp_path_factory, STACK)
 
 
 def converged(desired) -> Observed:
@@ -407,9 +411,7 @@ OPTIONS_STACK = STACK.replace(
 
 @pytest.fixture(scope="module")
 def with_options(tmp_path_factory):
-    path = tmp_path_factory.mktemp("options") / "Pulumi.dev.yaml"
-    path.write_text(OPTIONS_STACK)
-    return desired_from_config(load_stack_file(path))
+    return _desired_from(tmp_path_factory, OPTIONS_STACK)
 
 
 def _as_configured(store) -> ObservedStore:
