@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 import pulumi
 import pulumi.dynamic as dynamic
 
-from .pickler import pickler_restored
+from .pickler import register_dynamic
 
 # How long Google takes, with margin: IAM documents "typically 2 minutes" with most changes
 # effective well under one; the metric 404 window in issue 11102 is reported at 30-60 s.
@@ -54,5 +54,4 @@ class PropagationDelay(dynamic.Resource):
 
     def __init__(self, name: str, *, seconds: float, triggers: Sequence[pulumi.Input[str]],
                  opts: Optional[pulumi.ResourceOptions] = None):
-        with pickler_restored():
-            super().__init__(DelayProvider(), name, {"seconds": seconds, "triggers": list(triggers)}, opts)
+        register_dynamic(self, DelayProvider, name, {"seconds": seconds, "triggers": list(triggers)}, opts)

@@ -34,7 +34,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi.dynamic as dynamic
 
-from .pickler import pickler_restored
+from .pickler import register_dynamic
 
 STORE = "store"
 STREAM_CONFIGS = "streamConfigs"
@@ -158,6 +158,6 @@ class DicomStoreStreams(dynamic.Resource, module="dicomstream", name="DicomStore
 
     def __init__(self, name: str, *, store: pulumi.Input[str], stream_configs: Sequence[pulumi.Input[dict]],
                  opts: Optional[pulumi.ResourceOptions] = None):
-        with pickler_restored():
-            super().__init__(StreamConfigsProvider(), name, {STORE: store, STREAM_CONFIGS: list(stream_configs)}, opts)
+        # As dynamic.Resource.__init__, with the provider serialised once per process, not per store.
+        register_dynamic(self, StreamConfigsProvider, name, {STORE: store, STREAM_CONFIGS: list(stream_configs)}, opts)
 
