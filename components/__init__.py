@@ -16,15 +16,16 @@ from .monitoring import StreamMonitoring, StreamMonitoringArgs
 from .project_iam import ProjectIamGrants, ProjectIamGrantsArgs
 from .propagation import PropagationDelay
 from .service_agent import HealthcareServiceAgent, HealthcareServiceAgentArgs
+from .staging_bucket import StagingBucket, StagingBucketArgs
 
 #: The components a component provider hosts (`package/__main__.py`), in schema order.
 COMPONENTS = [DicomStreaming, BigQueryDataset, HealthcareDataset, HealthcareServiceAgent, ProjectIamGrants,
-              ProjectApis, StreamMonitoring]
+              ProjectApis, StreamMonitoring, StagingBucket]
 
 __all__ = [
     "BigQueryDataset", "BigQueryDatasetArgs", "COMPONENTS", "DatasetInfo", "DestinationDatasetArgs", "DicomStoreArgs",
     "DicomStreaming", "DicomStreamingArgs", "HealthcareArgs", "HealthcareDataset", "HealthcareDatasetArgs",
     "HealthcareServiceAgent", "HealthcareServiceAgentArgs", "InvalidArgs", "ProjectApiArgs", "ProjectApis",
-    "ProjectApisArgs", "ProjectIamGrants", "ProjectIamGrantsArgs", "PropagationDelay", "StoreInfo", "StreamArgs",
-    "StreamInfo", "StreamMonitoring", "StreamMonitoringArgs",
+    "ProjectApisArgs", "ProjectIamGrants", "ProjectIamGrantsArgs", "PropagationDelay", "StagingBucket", "StagingBucketArgs",
+    "StoreInfo", "StreamArgs", "StreamInfo", "StreamMonitoring", "StreamMonitoringArgs",
 ]

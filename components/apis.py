@@ -20,6 +20,7 @@ BIGQUERY = "bigquery.googleapis.com"
 CLOUDKMS = "cloudkms.googleapis.com"
 LOGGING = "logging.googleapis.com"
 MONITORING = "monitoring.googleapis.com"
+STORAGE = "storage.googleapis.com"
 HEALTHCARE = HEALTHCARE_SERVICE
 
 

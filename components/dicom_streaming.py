@@ -19,10 +19,11 @@ import pulumi
 from dicomstream.core import naming
 from dicomstream.core.labels import resource_labels
 from dicomstream.core.naming import TABLE_URI_SCHEME, TableRef, dataset_label
-from dicomstream.core.roles import agent_roles
+from dicomstream.core.roles import STORAGE_OBJECT_VIEWER, agent_roles
+from dicomstream.core.staging import bucket_location
 from dicomstream.core.stream_options import FLATTENED, StreamOptions, Writer, table_problems
 
-from .apis import BIGQUERY, CLOUDKMS, HEALTHCARE, LOGGING, MONITORING, ProjectApis, kms_project
+from .apis import BIGQUERY, CLOUDKMS, HEALTHCARE, LOGGING, MONITORING, STORAGE, ProjectApis, kms_project
 from .bigquery_dataset import TYPE as BIGQUERY_DATASET
 from .bigquery_dataset import BigQueryDataset
 from .dicom_store import DicomStoreArgs, StoreInfo, StreamArgs
@@ -33,6 +34,7 @@ from .project_iam import ProjectIamGrants
 from .propagation import IAM_PROPAGATION_S, PropagationDelay
 from .renames import Component, renamed_from
 from .service_agent import HealthcareServiceAgent
+from .staging_bucket import StagingBucket
 
 _SNAKE = {"schema": "schema", "changeDataCapture": "change_data_capture"}
 
@@ -77,6 +79,8 @@ class DicomStreamingArgs(TypedDict):
     """Protect the datasets and stores from deletion by Pulumi (default: true in `prod`)."""
     enable_apis: NotRequired[bool]
     """Enable the APIs the stack calls in each project (default true; false where they are enabled centrally)."""
+    staging_bucket: NotRequired[str]
+    """A bucket for the reconciler's export filter files, in the Healthcare project and location (default: none)."""
 
 
 class DatasetInfo(TypedDict):
@@ -114,6 +118,8 @@ class DicomStreaming(Component):
     """Each destination table (`PROJECT.DATASET.TABLE`) and the ids of the stores streaming into it."""
     error_metric_type: pulumi.Output[str]
     alert_policy_id: pulumi.Output[Optional[str]]
+    staging_bucket_url: pulumi.Output[Optional[str]]
+    """`gs://NAME` of the reconciler's staging bucket, or None when the stack declares none."""
 
     def __init__(self, name: str, args: DicomStreamingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("dicomstream:index:DicomStreaming", name, None, opts)
@@ -126,6 +132,12 @@ class DicomStreaming(Component):
             checks.problem("healthcare.dataset_id", "required, as a plain string: it names the Healthcare dataset's resources")
         if hc_project is None:
             checks.problem("healthcare.project", "required")
+        staging_bucket = args.get("staging_bucket")
+        if staging_bucket is not None:
+            if not isinstance(staging_bucket, str):
+                checks.problem("staging_bucket", "a plain string: it names the bucket")
+            else:
+                checks.value(staging_bucket, "staging_bucket", naming.bucket_name_problem)
         self._project_keys: list[tuple[Any, str]] = []
         datasets = self._datasets(args.get("bigquery_datasets") or [], hc_project, checks)
         stores = [self._store(i, store, datasets, environment, checks)
@@ -215,6 +227,18 @@ class DicomStreaming(Component):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.iam_delay] if self.iam_delay else services),
         )
 
+        # One per stack, in the stores' project and location; the agent only reads (the reconciler writes).
+        self.staging_bucket = None
+        if staging_bucket is not None:
+            self.staging_bucket = StagingBucket("staging-bucket", _without_none({
+                "bucket_name": staging_bucket,
+                "project": hc_project,
+                "location": derive_all(bucket_location, hc.get("location")),
+                "labels": resource_labels(environment),
+                "iam": {STORAGE_OBJECT_VIEWER: {AGENT_KEY: agent}},
+                "protect": protect,
+            }), opts=child)
+
         self.monitoring = StreamMonitoring(
             "dicom-stream",
             _without_none({"project": hc_project, "notification_channels": args.get("notification_channels")}),
@@ -230,6 +254,7 @@ class DicomStreaming(Component):
         self.tables = known(self._tables(stores))
         self.error_metric_type = self.monitoring.metric_type
         self.alert_policy_id = self.monitoring.alert_policy_id
+        self.staging_bucket_url = self.staging_bucket.url if self.staging_bucket else known(None)
         self.register_outputs({
             "serviceAgentEmail": self.service_agent_email,
             "serviceAgentMember": self.service_agent_member,
@@ -239,6 +264,7 @@ class DicomStreaming(Component):
             "tables": self.tables,
             "errorMetricType": self.error_metric_type,
             "alertPolicyId": self.alert_policy_id,
+            "stagingBucketUrl": self.staging_bucket_url,
         })
 
     def exports(self) -> dict[str, Any]:
@@ -252,6 +278,7 @@ class DicomStreaming(Component):
             "tables": self.tables,
             "errorMetricType": self.error_metric_type,
             "alertPolicyId": self.alert_policy_id,
+            **({"stagingBucketUrl": self.staging_bucket_url} if self.staging_bucket else {}),
             # 0.1.0
             "dicomStores": {sid: s.id for sid, s in self.healthcare.store_resources.items()},
             "streams": self.healthcare.table_uris,
@@ -381,6 +408,8 @@ class DicomStreaming(Component):
         apis: dict[str, Any] = {hc_key: {"project": hc.get("project"), "services": [HEALTHCARE, LOGGING]}}
         if args.get("notification_channels"):
             apis[hc_key]["services"].append(MONITORING)
+        if args.get("staging_bucket") is not None:
+            apis[hc_key]["services"].append(STORAGE)
         keys = [hc.get("kms_key_name")]
         for d in datasets:
             apis.setdefault(d.project_key, {"project": d.project, "services": []})["services"].append(BIGQUERY)

@@ -32,6 +32,7 @@ def streaming_args(config: StackConfig) -> DicomStreamingArgs:
         "notification_channels": list(config.alerts.notification_channels),
         "protect": config.protect,
         "enable_apis": config.enable_apis,
+        "staging_bucket": config.staging_bucket,
     })
 
 

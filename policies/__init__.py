@@ -18,6 +18,7 @@ from .rules import (
     protection,
     public_access,
     service_agent,
+    storage,
     stream_options,
     visibility,
 )
@@ -30,6 +31,7 @@ ALL_POLICIES = [
     *stream_options.POLICIES,
     *bigquery_naming.POLICIES,
     *public_access.POLICIES,
+    *storage.POLICIES,
     *encryption.POLICIES,
     *protection.POLICIES,
     *labels.POLICIES,

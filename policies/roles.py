@@ -18,6 +18,8 @@ BIGQUERY_DATA_EDITOR = "roles/bigquery.dataEditor"
 BIGQUERY_JOB_USER = "roles/bigquery.jobUser"
 HEALTHCARE_SERVICE_AGENT = "roles/healthcare.serviceAgent"
 KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+#: On the stack's staging bucket: the agent reads the export `filterConfig` files the reconciler writes there.
+STORAGE_OBJECT_VIEWER = "roles/storage.objectViewer"
 
 _BASIC = frozenset({"roles/editor", "roles/owner"})
 #: Roles whose permissions include the required one's, by where they are granted.

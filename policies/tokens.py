@@ -62,3 +62,11 @@ BIGQUERY_IAM = {
     **_iam_family("bigqueryanalyticshub", "Listing"),
 }
 PROJECT_IAM = {PROJECT_IAM_MEMBER: "member", PROJECT_IAM_BINDING: "members", PROJECT_IAM_POLICY: "policyData"}
+
+# Cloud Storage: the reconciler's staging bucket (export filter files listing study UIDs) and its grants.
+STORAGE_BUCKET = "gcp:storage/bucket:Bucket"
+STORAGE_IAM = {
+    "gcp:storage/bucketIAMMember:BucketIAMMember": "member",
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding": "members",
+    "gcp:storage/bucketIAMPolicy:BucketIAMPolicy": "policyData",
+}

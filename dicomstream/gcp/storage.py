@@ -28,7 +28,10 @@ class StorageClient(RestClient):
     def delete(self, bucket: str, name: str) -> None:
         self.call("DELETE", f"storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}")
 
-    def create_bucket(self, project: str, name: str, location: str = "US") -> dict:
-        """For the sandbox and tests (the stack's bucket is Pulumi's)."""
+    def get_bucket(self, name: str) -> dict:
+        return self.call("GET", f"storage/v1/b/{quote(name, safe='')}")
+
+    def create_bucket(self, project: str, name: str, location: str = "US", settings: dict | None = None) -> dict:
+        """For the sandbox and tests (the stack's bucket is Pulumi's); `settings`: more of the body."""
         return self.call("POST", "storage/v1/b", params={"project": project},
-                         json_body={"name": name, "location": location})
+                         json_body={**(settings or {}), "name": name, "location": location})

@@ -98,10 +98,13 @@ def provision(
                 done.actions.append(f"granted {need.role} on {need.scope} to {done.agent_email}")
 
     if cfg.staging_bucket:  # the reconciler's export filter files; the stand-in serves Cloud Storage beside Healthcare
+        from dicomstream.core.staging import bucket_body
         from dicomstream.gcp.storage import StorageClient
 
+        # As the program declares it (components/staging_bucket.py); the stand-in has no bucket IAM to grant.
+        body = bucket_body(cfg.staging_bucket, hc.location, resource_labels(cfg.environment))
         try:
-            StorageClient(healthcare.base_url).create_bucket(hc.project, cfg.staging_bucket)
+            StorageClient(healthcare.base_url).create_bucket(hc.project, body.pop("name"), body.pop("location"), body)
             done.actions.append(f"created Cloud Storage bucket {cfg.staging_bucket}")
         except gexc.Conflict:
             done.actions.append(f"Cloud Storage bucket {cfg.staging_bucket} exists")

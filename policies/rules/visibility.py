@@ -31,11 +31,12 @@ from ..tokens import (
     PROJECT_IAM,
     ROW_ACCESS_GRANTEES,
     SERVICE_IDENTITY,
+    STORAGE_IAM,
     STREAMERS,
 )
 from ..values import dig, is_unknown, known_list, known_str
 
-_IAM = {**HEALTHCARE_IAM, **BIGQUERY_IAM, **PROJECT_IAM, BQ_ROW_ACCESS_POLICY: ROW_ACCESS_GRANTEES}
+_IAM = {**HEALTHCARE_IAM, **BIGQUERY_IAM, **PROJECT_IAM, **STORAGE_IAM, BQ_ROW_ACCESS_POLICY: ROW_ACCESS_GRANTEES}
 _KEYS = {BQ_DATASET: ("defaultEncryptionConfiguration", "kmsKeyName"), HEALTHCARE_DATASET: ("encryptionSpec", "kmsKeyName")}
 _AT_UP = "checked at `up`, when it is known"
 

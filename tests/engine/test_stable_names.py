@@ -53,8 +53,12 @@ def add_alert_channel(doc):
     doc["dicomstream:alerts"] = {"notificationChannels": ["projects/acme-imaging-dev/notificationChannels/oncall"]}
 
 
+def add_staging_bucket(doc):
+    doc["dicomstream:stagingBucket"] = "acme-imaging-dev-reconcile"
+
+
 @pytest.mark.parametrize("edit", [add_dataset_sharing_an_id, add_store, add_stream_to_a_new_dataset,
-                                  add_alert_channel])
+                                  add_alert_channel, add_staging_bucket])
 def test_adding_only_creates_and_updates(dev_plan, edit):
     doc = copy.deepcopy(document("dev"))
     edit(doc)

@@ -84,3 +84,39 @@ def test_every_problem_of_the_args_is_one_line_naming_the_path_and_the_rule(tmp_
 def _write(folder, text: str):
     (folder / "__main__.py").write_text(text)
     return folder / "__main__.py"
+
+
+BAD_BUCKET = '''
+from dicomstream.components import DicomStreaming, StagingBucket
+
+StagingBucket("staging", {"bucket_name": "Acme_Staging!", "project": "acme-imaging-dev", "location": "us central1",
+                          "iam": {"storage.objectViewer": {"Agent": "serviceAccount:x@example.com"}}})
+'''
+
+DICOM_STREAMING_BAD_BUCKET = '''
+from dicomstream.components import DicomStreaming
+
+DicomStreaming("dicomstream", {
+    "environment": "dev",
+    "healthcare": {"project": "acme-imaging-dev", "location": "us-central1", "dataset_id": "imaging"},
+    "staging_bucket": "goog-staging",
+})
+'''
+
+
+def test_a_staging_bucket_with_bad_args_names_every_problem_and_creates_nothing(tmp_path):
+    capture = run_program({}, stack="dev", program=_write(tmp_path, BAD_BUCKET))
+    lines = capture.error.splitlines()
+    assert lines[0].startswith("StagingBucket staging: bucket_name: 'Acme_Staging!' is not a Cloud Storage bucket name")
+    assert any("location: 'us central1' is not a Cloud Storage location" in line for line in lines)
+    assert any("iam.storage.objectViewer: not a role name" in line for line in lines)
+    assert any("iam.storage.objectViewer.Agent: a member key must be a lowercase slug" in line for line in lines)
+    assert len(lines) == 4 and "Traceback" not in capture.error
+    assert [r for r in capture.resources if r.custom] == []
+
+
+def test_dicom_streaming_checks_the_staging_bucket_name(tmp_path):
+    capture = run_program({}, stack="dev", program=_write(tmp_path, DICOM_STREAMING_BAD_BUCKET))
+    assert capture.error.splitlines() == [
+        "DicomStreaming dicomstream: staging_bucket: 'goog-staging': bucket names may not start with 'goog', "
+        "contain 'google' or '..'"]

@@ -32,6 +32,8 @@ INPUTS = {
     "ProjectApis": {"projects": {"acme-imaging-dev": {"project": "acme-imaging-dev",
                                                       "services": ["bigquery.googleapis.com"]}}},
     "StreamMonitoring": {"project": "acme-imaging-dev"},
+    "StagingBucket": {"bucketName": "acme-imaging-dev-reconcile", "project": "acme-imaging-dev", "location": "us-central1",
+                      "iam": {"roles/storage.objectViewer": {"agent": agent}}},
 }
 
 
@@ -63,7 +65,7 @@ def constructed(tmp_path_factory):
 
 
 COMPONENTS = ["DicomStreaming", "BigQueryDataset", "HealthcareDataset", "HealthcareServiceAgent", "ProjectIamGrants",
-              "ProjectApis", "StreamMonitoring"]
+              "ProjectApis", "StreamMonitoring", "StagingBucket"]
 
 
 @pytest.mark.parametrize("component", COMPONENTS)

@@ -19,7 +19,7 @@ from tests.package.test_install import readme_block
 
 COMMITTED = json.loads(SCHEMA.read_text())
 TOKENS = {"DicomStreaming", "BigQueryDataset", "HealthcareDataset", "HealthcareServiceAgent", "ProjectIamGrants",
-          "ProjectApis", "StreamMonitoring"}
+          "ProjectApis", "StreamMonitoring", "StagingBucket"}
 
 
 def test_the_committed_schema_is_what_the_sdk_infers_from_the_components():
@@ -62,7 +62,12 @@ def test_every_component_has_our_type_token_and_typed_inputs_and_outputs():
     assert {"datasetId", "project", "resourceName", "fullId"} <= set(dataset["properties"])
     streaming = resources["dicomstream:index:DicomStreaming"]
     assert {"serviceAgentEmail", "serviceAgentMember", "datasets", "stores", "tables", "errorMetricType",
-            "alertPolicyId", "healthcareDataset"} == set(streaming["properties"])
+            "alertPolicyId", "healthcareDataset", "stagingBucketUrl"} == set(streaming["properties"])
+    assert streaming["inputProperties"]["stagingBucket"] == {"type": "string", "plain": True, "description": (
+        streaming["inputProperties"]["stagingBucket"]["description"])}
+    bucket = resources["dicomstream:index:StagingBucket"]
+    assert set(bucket["requiredInputs"]) == {"bucketName", "project", "location"}
+    assert {"bucketName", "url"} == set(bucket["properties"])
     assert streaming["properties"]["stores"]["additionalProperties"]["$ref"] == "#/types/dicomstream:index:StoreInfo"
     store = COMMITTED["types"]["dicomstream:index:StoreInfo"]["properties"]
     assert set(store) == {"name", "dicomwebUrl", "streams"}

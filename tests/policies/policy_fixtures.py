@@ -51,6 +51,7 @@ EXPECTED_LEVELS = {
     "locations-co-located": "advisory",
     "healthcare-iam-not-public": "mandatory",
     "project-data-roles-not-public": "mandatory",
+    "storage-bucket-not-public": "mandatory",
     "destinations-in-allowed-projects": "advisory",
     "checked-at-up": "advisory",
     "existing-datasets-unseen": "advisory",

@@ -236,3 +236,24 @@ def test_the_program_with_validation_bypassed_is_stopped_by_the_pack(pack, monke
     mandatory = [v for v in pack.analyze(resources) if v.enforcement_level == "mandatory"]
     assert [v.policy_name for v in mandatory] == ["dicom-store-max-five-destinations"]
     assert "DICOM store 'imaging-radiology-streams' has 6 streamConfigs" in mandatory[0].message
+
+
+def test_the_staging_bucket_the_program_declares_passes_and_a_public_one_is_blocked(pack):
+    """prod with `stagingBucket`, under prod.json: no mandatory violation; the same bucket with public
+    access prevention inherited, or a public grant beside the agent's, is blocked."""
+    document = {**read_stack_document(stack_file("prod", REPO / "tests" / "fixtures")),
+                "dicomstream:stagingBucket": "acme-imaging-prod-reconcile"}
+    resources = pack_resources(run_program(document, stack="prod"))
+    assert any(r["type"] == "gcp:storage/bucket:Bucket" for r in resources)
+    pack.configure(load_policy_config(PACK_DIR / "prod.json"))
+    assert [v.as_dict() for v in pack.analyze(resources) if v.enforcement_level == "mandatory"] == []
+    opened = json.loads(json.dumps(resources))
+    for r in opened:
+        if r["type"] == "gcp:storage/bucket:Bucket":
+            r["inputs"]["publicAccessPrevention"] = "inherited"
+        if r["type"] == "gcp:storage/bucketIAMMember:BucketIAMMember":
+            r["inputs"]["member"] = "allUsers"
+    mandatory = [v for v in pack.analyze(opened) if v.enforcement_level == "mandatory"]
+    assert sorted(v.policy_name for v in mandatory) == ["storage-bucket-not-public"] * 2
+    assert {v.message.splitlines()[-1].split(":")[0] for v in mandatory} == {"Bucket 'staging-bucket'",
+                                                            "BucketIAMMember 'staging-bucket-storage-objectViewer-agent'"}

@@ -35,8 +35,16 @@ def _bytes(out, prefix: str) -> int:
 
 
 def test_after_a_change_only_the_changed_study_is_exported(world, instances):
-    world.write_stack({"radiology": [f"{world.dataset}.radiology"]}, bucket=world.dataset.replace("_", "-"))
+    from dicomstream.core.staging import bucket_body
+    from dicomstream.gcp.storage import StorageClient
+
+    bucket = world.dataset.replace("_", "-")
+    world.write_stack({"radiology": [f"{world.dataset}.radiology"]}, bucket=bucket)
     world.provision()
+    # provisioned with the settings the program declares (private, objects deleted after a day)
+    got = StorageClient(world.healthcare.base_url).get_bucket(bucket)
+    wanted = bucket_body(bucket, "us-central1", {"environment": "dev", "managed-by": "dicomstream"})
+    assert {k: got.get(k) for k in wanted} == wanted
     world.store("radiology", instances)  # two studies of six instances
     _settle(world)
     study = instances[0].StudyInstanceUID

@@ -2,7 +2,8 @@
 export's `filterConfig` file, on the sandbox's own port (paths `/storage/v1/...` and
 `/upload/storage/v1/...`, as on storage.googleapis.com).
 
-- `buckets.insert` (`POST /storage/v1/b?project=P`, body `{"name"}`), `buckets.get`;
+- `buckets.insert` (`POST /storage/v1/b?project=P`, body `{"name", "location", ...}`: the location,
+  labels, `iamConfiguration`, `lifecycle` and `softDeletePolicy` are kept and returned), `buckets.get`;
 - `objects.insert` with `uploadType=media` (`POST /upload/storage/v1/b/B/o?name=N`, the body is
   the content), `objects.get` (metadata, or the content with `alt=media`), `objects.delete`.
 
@@ -25,6 +26,8 @@ from dicomstream.sandbox.emulator.errors import ApiError, invalid
 # digits, dashes, underscores and dots, starting and ending with a letter or digit.
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 _B = r"/storage/v1/b/(?P<bucket>[^/]+)"
+# Bucket fields kept as given and returned by buckets.get.
+_KEPT = ("labels", "iamConfiguration", "lifecycle", "softDeletePolicy", "storageClass")
 
 
 @dataclass
@@ -33,6 +36,8 @@ class Bucket:
     project: str
     objects: dict[str, bytes] = field(default_factory=dict)
     generation: int = 0
+    # What buckets.insert was given and buckets.get returns (not enforced: the stand-in has no IAM).
+    settings: dict = field(default_factory=dict)
 
 
 class StorageBackend:
@@ -60,7 +65,9 @@ class StorageBackend:
             if name in self.buckets:
                 raise ApiError(409, "Your previous request to create the named bucket succeeded and you already "
                                     "own it.", "ALREADY_EXISTS")
-            self.buckets[name] = Bucket(name, project)
+            kept = {k: body[k] for k in _KEPT if k in body}
+            kept["location"] = str(body.get("location") or "US").upper()
+            self.buckets[name] = Bucket(name, project, settings=kept)
             return _bucket_json(self.buckets[name])
 
     def get_bucket(self, name: str) -> dict:
@@ -106,7 +113,7 @@ class StorageBackend:
 
 def _bucket_json(b: Bucket) -> dict:
     return {"kind": "storage#bucket", "id": b.name, "name": b.name, "projectNumber": "0",
-            "location": "US", "storageClass": "STANDARD"}
+            "location": "US", "storageClass": "STANDARD", **b.settings}
 
 
 def _object_json(b: Bucket, name: str) -> dict:
