@@ -141,6 +141,18 @@ def dedup_sql(table: TableRef, shape: Shape) -> str:
             f"SELECT 1 FROM `{table.sql_id}` AS k WHERE {shape.same_key('k', 'd')} AND k.{LAST_UPDATED} > d.{LAST_UPDATED})")
 
 
+def prune_sql(table: TableRef, shape: Shape, snapshots: Sequence[Snapshot]) -> str:
+    """ONE DML for what `delete_sql` and `dedup_sql` remove, when a run needs both: BigQuery bills a
+    DELETE for the whole table it changes (on-demand: the referenced columns scanned, plus every
+    column of the target table), so one statement instead of two halves that term. It reads key
+    columns only (`SOPInstanceUID`, `LastUpdated`, `SourceDicomStore`, `StudyInstanceUID` when
+    localised), as the two statements do."""
+    gone = f"({gone_where(snapshots, shape)} AND t.{LAST_UPDATED} < @cutoff)"
+    duplicate = (f"(t.{LAST_UPDATED} < @dedup_cutoff AND EXISTS (SELECT 1 FROM `{table.sql_id}` AS k "
+                 f"WHERE {shape.same_key('k', 't')} AND k.{LAST_UPDATED} > t.{LAST_UPDATED}))")
+    return f"DELETE FROM `{table.sql_id}` AS t WHERE {ours(shape, 't')} AND ({gone} OR {duplicate})"
+
+
 def _not_hidden(state: TableRef, shape: Shape) -> str:
     source = f" AND IFNULL(h.store, '') = IFNULL(t.{SOURCE}, '')" if shape.has_source else ""
     return (f"NOT EXISTS (SELECT 1 FROM `{state.sql_id}` AS h WHERE h.kind = 'hidden' AND h.table_uri = @uri "

@@ -462,8 +462,14 @@ class DataPhase:
         self.actions += planned
         if not self.apply:
             return
+        pair = _prune_pair(planned)
         for action in planned:
-            if action.mutating:
+            if not action.mutating or (pair is not None and action is pair[1]):
+                continue  # the delete runs inside the dedup's statement
+            if pair is not None and action is pair[0]:
+                if self._guard(action, partial(self._prune, pair, ref, shape, taken, params)) is None:
+                    self.outcomes.append(Outcome(pair[1], "failed", "not run: the DELETE it shares with the dedup failed"))
+            else:
                 self._guard(action, partial(self._apply, action, ref, shape, taken, params))
         complete = len(taken) == len(sources) and all(s.complete for s in taken)
         if complete and not planned and ref in self._counts:  # compared in full, nothing to change
@@ -510,6 +516,31 @@ class DataPhase:
         else:
             raise ActionFailed(f"{action.describe()}: not a data action")
 
+    def _prune(self, pair: tuple[A.Deduplicate, A.DeleteRows], ref: TableRef, shape: Shape,
+               snaps: list[compare.Snapshot], params: list) -> bool:
+        """The dedup and the delete of one table as ONE DELETE (one whole-table term of the bill,
+        not two). BigQuery returns one count for both; it is split as the comparison counted
+        them (duplicates first, as the two statements ran), the total given as `rows_removed`.
+        Rows in the streaming buffer: the delete alone, the dedup deferred to the next run."""
+        dedup, delete = pair
+        try:
+            n = self._dml(ref.project, compare.prune_sql(ref, shape, snaps), params,
+                          f"delete_rows+deduplicate {ref.uri}")
+        except gexc.GoogleAPICallError as exc:
+            if "streaming buffer" not in str(exc).lower():
+                raise
+            self.outcomes.append(Outcome(dedup, "deferred", "rows still in the streaming buffer; the next run"))
+            self._guard(delete, partial(self._apply, delete, ref, shape, snaps, params))
+            return True
+        duplicates = min(dedup.rows, n)
+        both = {"rows_removed": n, "statement": "delete_rows+deduplicate"}
+        self.outcomes.append(Outcome(dedup, "done", f"{duplicates} duplicate rows removed (in one DELETE with "
+                                     "the deleted instances' rows)", {"duplicates_removed": duplicates, **both}))
+        self.outcomes.append(Outcome(delete, "done", f"{n - duplicates} rows deleted (in one DELETE with the "
+                                     f"duplicates: {n} rows in all)", {"rows_deleted": n - duplicates, **both}))
+        self._record(ref, [{"kind": DELETED, "table_uri": ref.uri, "up_to": delete.cutoff}])
+        return True
+
     def _add(self, action: A.AddRows, ref: TableRef, shape: Shape, snaps: list[compare.Snapshot], params: list) -> Outcome:
         snap = next(s for s in snaps if s.resource == action.resource)
         source = self._schema(snap.table)
@@ -549,6 +580,13 @@ def bigquery_param(name: str, value: str):
     from google.cloud import bigquery
 
     return bigquery.ScalarQueryParameter(name, "STRING", value)
+
+
+def _prune_pair(planned: list[A.Action]) -> tuple[A.Deduplicate, A.DeleteRows] | None:
+    """The table's dedup and delete when both are planned (they then run as one statement)."""
+    dedup = next((a for a in planned if isinstance(a, A.Deduplicate)), None)
+    delete = next((a for a in planned if isinstance(a, A.DeleteRows)), None)
+    return (dedup, delete) if dedup is not None and delete is not None else None
 
 
 def _used(params: list, sql: str) -> list:

@@ -7,9 +7,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.reconciler.conftest import utcnow
+from tests.reconciler.conftest import PROJECT, utcnow
 
 LATER = timedelta(hours=1)
+
+
+def _table_bytes(world, table: str) -> dict[str, int]:
+    """The table's modelled bytes now: every column (what a DELETE bills whole) and its key columns."""
+    from dicomstream.sandbox import bytes_model
+
+    client = world.sandbox.bigquery_client(PROJECT)
+    ref = world.table(table)
+    schema = [f.to_api_repr() for f in client.get_table(ref.sql_id).schema]
+    rows = list(client.query_and_wait(f"SELECT COUNT(*) AS n FROM `{ref.sql_id}`", job_retry=None))[0]["n"]
+    keys = [f for f in schema if f["name"] in ("SOPInstanceUID", "LastUpdated", "SourceDicomStore", "StudyInstanceUID")]
+    return {"all": rows * sum(map(bytes_model.field_bytes, schema)), "keys": rows * sum(map(bytes_model.field_bytes, keys))}
 
 
 def uids(instances) -> set[str]:
@@ -52,6 +64,7 @@ def test_after_a_change_only_the_changed_study_is_exported(world, instances):
     world.healthcare.call("POST", f"v1/{rad}/dicomWeb/studies/{study}:setBlobStorageSettings",
                           json_body={"blobStorageSettings": {"blobStorageClass": "ARCHIVE"}})  # streamed UPDATE rows
     world.delete("radiology", instances[7])  # a streamed DELETE row in the other study
+    table = _table_bytes(world, "radiology")
 
     code, out, exported = _run(world, now=utcnow() + LATER)
     assert code == 0, out
@@ -60,6 +73,12 @@ def test_after_a_change_only_the_changed_study_is_exported(world, instances):
                if o["action"] in ("deduplicate", "delete_rows")}
     # the 6 old versions and the deleted instance's INSERT row (older than its DELETE row); then the DELETE row
     assert removed == {"deduplicate": 7, "delete_rows": 1}
+    assert {o["rows_removed"] for o in out["outcomes"] if o["action"] in ("deduplicate", "delete_rows")} == {8}
+    # ONE DELETE for both, billed for the table once (every column: BigQuery's t) plus its key columns
+    deletes = [s for s in out["statements"] if s["statement"].split(" ", 1)[0] in
+               ("delete_rows", "deduplicate", "delete_rows+deduplicate")]
+    assert [s["statement"] for s in deletes] == [f"delete_rows+deduplicate {world.table('radiology').uri}"]
+    assert table["all"] < deletes[0]["bytes_processed"] <= table["all"] + 2 * table["keys"], (deletes, table)
     assert world.current("radiology") == {uid: 1 for uid in uids(instances) - uids(instances[7:8])}
     world.assert_converged({"radiology": uids(instances) - uids(instances[7:8])})
 
@@ -119,6 +138,8 @@ def test_every_statement_reports_its_bytes_and_a_filtered_snapshot_costs_the_cha
                                                               for s in steady_out["statements"])
     counts = _bytes(steady_out, "counts ")
     assert counts > 0 and steady_out["bytes_processed"] == sum(s["bytes_processed"] for s in steady_out["statements"])
+    # nothing counted, nothing deleted: the steady run sends no DELETE of rows (each bills the whole table)
+    assert not [s for s in steady_out["statements"] if s["statement"].startswith(("delete_rows", "deduplicate"))]
 
     world.delete("radiology", instances[6])  # a change of one instance in a table of 202
     code, out, exported = _run(world, now=utcnow() + LATER)
