@@ -56,6 +56,9 @@ EXIT_INTERNAL = 70
 
 def main() -> None:
     """Entry point: a user never sees a traceback, only what went wrong and where."""
+    from dicomstream.heap import ends_with_exit
+
+    ends_with_exit()  # this process ends through exit_now_if_requested below
     try:
         app()
     except SystemExit as done:

@@ -20,6 +20,7 @@ from typing import Iterator
 BULK_THRESHOLD = (100_000, 50, 100)
 
 _quick_exit = False
+_ends_with_exit = False  # set by the process's own entry point, never inside a test runner
 
 
 @contextmanager
@@ -31,14 +32,24 @@ def bulk_heap() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.set_threshold(*previous)
-        gc.unfreeze()
+        if not (_quick_exit and _ends_with_exit):
+            # Restored, the thresholds start collecting the unfrozen plan at once: in a 1,000-store
+            # plan about 0.7 s of young collections between the written plan and the exit.
+            gc.set_threshold(*previous)
+            gc.unfreeze()
 
 
 def tune_process() -> None:
     """`bulk_heap` for a whole process that ends soon (the policy pack's server): no restore."""
     gc.freeze()
     gc.set_threshold(*BULK_THRESHOLD)
+
+
+def ends_with_exit() -> None:
+    """The process's entry point says it ends with `exit_now_if_requested`: once a command has
+    requested a quick exit, `bulk_heap` need not restore the collector on its way out."""
+    global _ends_with_exit
+    _ends_with_exit = True
 
 
 def request_quick_exit() -> None:

@@ -9,14 +9,26 @@ content decodes once (and is wrapped in the SDK's unknown-checking proxies once)
 a reused object id, hits the cache) and dropped when the request ends. The pack's rules only read
 properties (`values.plain` copies them), so its policies may share one decoded dict.
 
+`AnalyzeStack` itself is replaced by the SDK's own code (pulumi-policy 1.21.0) with one change:
+the stack's resources (PolicyResource objects with their parents and dependencies linked) are
+built once per request and handed to every stack policy (each gets a list of its own), where the
+SDK rebuilt them for each of the pack's stack policies (at 10,000 stores about 11 s of the pack's
+18 s in AnalyzeStack). It is installed only while the SDK's method is the one it copies (the
+digest of its source); another SDK version keeps its own.
+
 If the SDK no longer has these names, nothing is installed and the pack runs as before.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 import threading
 from typing import Any
+
+# sha256 of inspect.getsource(_PolicyAnalyzerServicer.AnalyzeStack) in pulumi-policy 1.21.0.
+SDK_ANALYZE_STACK_DIGEST = "3917a008482c2387d7da37f65d889970933e8df8efc57270559e20b36be837bf"
 
 _local = threading.local()
 
@@ -78,6 +90,83 @@ def _cached_proxy(make_proxy: Any) -> Any:
     return cached
 
 
+def sdk_digest(method: Any) -> str:
+    return hashlib.sha256(inspect.getsource(method).encode("utf-8")).hexdigest()
+
+
+def _stack_resources(server: Any, servicer: Any, request: Any) -> list:
+    """The SDK's per-policy construction of the stack's PolicyResources, done once."""
+    intermediates = []
+    for r in request.resources:
+        deserialized = server.deserialize_properties(server.json_format.MessageToDict(r.properties))
+        props = server.unknown_checking_proxy(deserialized)
+        opts = servicer._get_resource_options(r)
+        provider = servicer._get_provider_resource(r)
+        resource = server.PolicyResource(r.type, props, r.urn, r.name, opts, provider, None, [], {})
+        property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
+        intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
+    by_urn = {resource.urn: resource for resource, _, _, _ in intermediates}
+    for resource, parent, dependencies, property_dependencies in intermediates:
+        if parent is not None and parent in by_urn:
+            resource.parent = by_urn[parent]
+        for d in dependencies:
+            if d in by_urn:
+                resource.dependencies.append(by_urn[d])
+        for k, urns in property_dependencies.items():
+            resource.property_dependencies[k] = [by_urn[d] for d in urns if d in by_urn]
+    return [resource for resource, _, _, _ in intermediates]
+
+
+def _analyze_stack_once(server: Any) -> Any:
+    """The SDK's AnalyzeStack (pulumi-policy 1.21.0) with the stack's resources built once per request."""
+    level = server.EnforcementLevel
+
+    def AnalyzeStack(self: Any, request: Any, _context: Any) -> Any:  # noqa: N802 - the SDK's name
+        self._configure_runtime_settings()
+        response = server.proto.AnalyzeResponse()
+        built: list | None = None
+        for policy in self._PolicyAnalyzerServicer__policies:
+            enforcement_level = self._get_enforcement_level(policy)
+            if enforcement_level == level.DISABLED or not isinstance(policy, server.StackValidationPolicy):
+                continue
+            if enforcement_level == level.REMEDIATE:
+                enforcement_level = level.MANDATORY  # stack policies cannot remediate: mandatory
+            report_violation = self._create_report_violation(response, policy.name, policy.description,
+                                                             enforcement_level, policy.severity)
+            if built is None:
+                built = _stack_resources(server, self, request)
+            config = self._get_policy_config(policy.name)
+            args = server.StackValidationArgs(list(built), config, self._PolicyAnalyzerServicer__stack_tags)
+            try:
+                result = policy.validate(args, report_violation)
+                if server.isawaitable(result):
+                    loop = server.asyncio.new_event_loop()
+                    task = server.asyncio.Task(result, loop=loop)
+                    loop.run_until_complete(task)
+                    loop.close()
+            except server.UnknownValueError as e:
+                name = self._PolicyAnalyzerServicer__policy_pack_name
+                version = self._PolicyAnalyzerServicer__policy_pack_version
+                response.diagnostics.append(server.proto.AnalyzeDiagnostic(
+                    policyName=policy.name,
+                    policyPackName=name,
+                    policyPackVersion=version,
+                    message=(f"can't run policy '{policy.name}' from policy pack "
+                             f"'{name}@v{version}' during preview: {e.message}"),
+                    urn="",
+                    description=policy.description,
+                    enforcementLevel=self._map_enforcement_level(level.ADVISORY),
+                ))
+            except server._NotApplicableError as e:
+                response.not_applicable.append(server.proto.PolicyNotApplicable(
+                    policy_name=policy.name,
+                    reason=e.reason or "",
+                ))
+        return response
+
+    return AnalyzeStack
+
+
 def _per_request(method: Any) -> Any:
     @functools.wraps(method)
     def serve(self: Any, request: Any, context: Any) -> Any:
@@ -114,7 +203,13 @@ def install() -> bool:
     if callable(make_proxy):
         server.unknown_checking_proxy = _cached_proxy(make_proxy)
     servicer.Analyze = _per_request(servicer.Analyze)
-    servicer.AnalyzeStack = _per_request(servicer.AnalyzeStack)
+    analyze_stack = servicer.AnalyzeStack
+    try:
+        if sdk_digest(analyze_stack) == SDK_ANALYZE_STACK_DIGEST:
+            analyze_stack = _analyze_stack_once(server)
+    except (OSError, TypeError):
+        pass  # no source to compare: the SDK's own method
+    servicer.AnalyzeStack = _per_request(analyze_stack)
     servicer._decode_once = True
     return True
 

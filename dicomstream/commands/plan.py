@@ -116,7 +116,7 @@ def plan(
             result = compare_plans(result, old, old_label=str(compare))
 
         _emit(result, format, out)
-    request_quick_exit()  # the plan is written; the process need not free it
+        request_quick_exit()  # the plan is written; the process need not free it (nor collect it)
     destroying = [s for s in result.steps if s.destroys_imaging_data and not s.was_protected]
     if destroying and not allow_destroy:
         from dicomstream.core.config.diagnostics import plural

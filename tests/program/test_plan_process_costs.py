@@ -1,0 +1,138 @@
+"""The plan process's shortcuts change no plan: the SDK paths swapped while a program is recorded,
+the event loops of the recording monitor, the collector left frozen on a quick exit, and the
+policy requests' Structs built once."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+
+import pytest
+from pulumi.runtime import known_types, resource, rpc
+
+from dicomstream import capture, heap, sdk_paths
+from dicomstream.capture import PROJECT_ROOT, run_program
+from dicomstream.core.config import read_stack_document, stack_file
+
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+
+
+def _unknown():
+    from pulumi.output import Unknown
+
+    return Unknown()
+
+
+def _values():
+    cyclic: dict = {"a": [1, "x"]}
+    cyclic["self"] = cyclic
+    looped: list = []
+    looped.append(looped)
+    shared = {"k": [1, 2]}
+    return [None, 1, "s", [], {}, {"a": {"b": [1, {"c": "d"}]}}, [_unknown()], {"a": [{"b": _unknown()}]},
+            cyclic, looped, {"x": shared, "y": shared}, {"x": [cyclic, {"u": _unknown()}]}, _unknown(),
+            ("a", _unknown())]  # a tuple is no container to the SDK: not looked into
+
+
+@pytest.mark.parametrize("value", _values(), ids=lambda v: type(v).__name__)
+def test_contains_unknowns_answers_as_the_sdk(value):
+    assert known_types.is_unknown(_unknown())
+    assert sdk_paths.contains_unknowns(value) == rpc.contains_unknowns(value)
+
+
+def test_the_swapped_functions_are_the_installed_sdk_s():
+    """Each replacement was written against this SDK's function (an upgrade fails here: read the SDK's
+    new code against sdk_paths, then update the digest)."""
+    assert {(m.__name__, n) for m, n, _ in sdk_paths.applicable()} == set(sdk_paths.SDK_DIGESTS)
+
+
+def test_the_sdk_s_functions_are_back_after_the_block():
+    before = rpc.contains_unknowns, resource._get_stack_trace
+    with sdk_paths.fast_paths():
+        assert rpc.contains_unknowns is sdk_paths.contains_unknowns
+        assert resource._get_stack_trace is sdk_paths.no_stack_trace
+    assert (rpc.contains_unknowns, resource._get_stack_trace) == before
+
+
+def _recorded(monkeypatch, fast: bool):
+    if not fast:
+        monkeypatch.setattr(sdk_paths, "SDK_DIGESTS", {k: "another sdk" for k in sdk_paths.SDK_DIGESTS})
+    result = run_program(read_stack_document(stack_file("prod", FIXTURES)), stack="prod")
+    assert result.error is None, result.error
+    monkeypatch.undo()
+    return [r.as_dict() | {"shown": r.shown_inputs} for r in result.resources], result.outputs, result.warnings
+
+
+def test_a_recorded_run_is_the_same_without_the_swapped_functions(monkeypatch):
+    assert _recorded(monkeypatch, fast=True) == _recorded(monkeypatch, fast=False)
+
+
+def test_the_monitor_s_loops_are_closed_after_each_run_and_made_anew_for_the_next():
+    document = read_stack_document(stack_file("dev", FIXTURES))
+    made: list = []
+    original = asyncio.new_event_loop
+
+    def counting():
+        loop = original()
+        if threading.current_thread() is not threading.main_thread():
+            made.append(loop)
+        return loop
+
+    asyncio.new_event_loop = counting
+    try:
+        for _ in range(2):
+            assert run_program(document, stack="dev").error is None
+            assert made and all(loop.is_closed() for loop in made)
+            assert capture._OWN_LOOPS == []
+    finally:
+        asyncio.new_event_loop = original
+    resources = len(run_program(document, stack="dev").resources)
+    assert len(made) < resources  # one per executor thread and run, not one per registration
+
+
+@pytest.fixture
+def collector():
+    """The collector as the test runner has it, put back afterwards whatever a test leaves."""
+    saved = gc.get_threshold(), heap._quick_exit, heap._ends_with_exit
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*saved[0])
+    heap._quick_exit, heap._ends_with_exit = saved[1], saved[2]
+
+
+def test_bulk_heap_restores_the_collector_inside_a_test_runner(collector):
+    before = gc.get_threshold()
+    with heap.bulk_heap():
+        heap.request_quick_exit()  # no entry point said the process ends with os._exit
+        assert gc.get_threshold() == heap.BULK_THRESHOLD
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_bulk_heap_leaves_the_collector_alone_when_the_process_exits_next(collector):
+    heap.ends_with_exit()
+    with heap.bulk_heap():
+        heap.request_quick_exit()
+    # Restored, the thresholds would start collecting the whole plan before os._exit.
+    assert gc.get_threshold() == heap.BULK_THRESHOLD and gc.get_freeze_count() > 0
+
+
+def test_each_resource_struct_is_built_once_for_both_requests(monkeypatch):
+    from dicomstream import policy_client
+
+    built: list = []
+    struct = policy_client._struct
+    monkeypatch.setattr(policy_client, "_struct", lambda values: built.append(id(values)) or struct(values))
+    resources = [{"type": "gcp:x:Y", "name": f"r{i}", "urn": f"urn:r{i}", "inputs": {"i": i},
+                  "provider": {"type": "pulumi:providers:gcp", "inputs": {"version": "1"}}} for i in range(3)]
+    memo = policy_client.StructMemo()
+    single = [policy_client.analyze_request(r, memo) for r in resources]
+    stack = policy_client.analyze_stack_request(resources, memo)
+    assert len(built) == len(set(built)) == 6  # inputs and provider inputs of each, once
+    for request, item in zip(single, stack.resources):
+        assert request.properties == item.properties == policy_client._struct(request_inputs(request, resources))
+        assert request.provider == item.provider
+
+
+def request_inputs(request, resources):
+    return next(r["inputs"] for r in resources if r["urn"] == request.urn)
