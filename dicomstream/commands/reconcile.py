@@ -27,7 +27,8 @@ def reconcile(
     only: Optional[str] = typer.Option(None, "--only", metavar="KINDS",
                                        help="Only these kinds of change, comma-separated: streams, backfill, deletes, grants."),
     deletes: str = typer.Option("dml", "--deletes", metavar="HOW",
-                                help="How rows of deleted instances go: dml deletes them, view hides them in a TABLE_current view."),
+                                help=("How rows of deleted instances go: dml deletes them (and duplicates), view hides them in a "
+                                      "TABLE_current view and deletes nothing.")),
     create_missing: bool = typer.Option(False, "--create-missing", help="Create missing BigQuery datasets and grants, which are normally Pulumi's to create."),
     as_json: bool = options.JSON,
     iam_wait: float = typer.Option(300.0, "--iam-wait", parser=options.seconds_or_zero, metavar="SECONDS",

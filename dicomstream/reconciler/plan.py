@@ -281,7 +281,7 @@ def plan_table(ref: TableRef, sources: tuple[DesiredStore, ...], snapshots: dict
         for snap, count, old in zip(taken, stats.add, stale):
             if count:
                 out.append(AddRows(snap.store, snap.resource, ref, count, stale=old))
-        if stats.duplicates:
+        if stats.duplicates and deduplicates(shape, options):
             guarded.append(Deduplicate(ref, stats.duplicates, now - options.buffer))
         if stats.identical:
             out.append(Blocked(ref.uri, (
@@ -327,8 +327,17 @@ def _ordered(out: list[Action], guarded: list[Action]) -> list[Action]:
     return adds + guarded + [a for a in out if not isinstance(a, AddRows)]
 
 
+def deduplicates(shape: Shape, options: PlanOptions) -> bool:
+    """Whether duplicate rows are deleted. Not with `--deletes view`: the table keeps the rows Google
+    streamed (its history) and `TABLE_current` shows each instance's current one, so that mode sends
+    no DELETE at all (BigQuery bills each for the whole table). A change-data-capture table has no
+    view: its outdated rows are still removed."""
+    return options.deletes != "view" or shape.cdc
+
+
 def needs_owner(shape: Shape, stats: TableStats | None, options: PlanOptions) -> bool:
     """Whether a run would change rows whose owner a table without `SourceDicomStore` cannot show."""
     if stats is None or shape.has_source:
         return False
-    return bool(stats.duplicates or (not shape.cdc and (stats.delete_rows or stats.hide)))
+    return bool((stats.duplicates and deduplicates(shape, options))
+                or (not shape.cdc and (stats.delete_rows or stats.hide)))

@@ -148,3 +148,32 @@ def test_every_statement_reports_its_bytes_and_a_filtered_snapshot_costs_the_cha
     # the comparison reads the table's key columns (like the count) and the snapshot of one study
     assert 0 < compare < 4 * counts, (compare, counts)
     world.assert_converged({"radiology": uids(instances[:1]) | {r["uid"] for r in world.table_rows("radiology")}})
+
+
+def test_view_mode_sends_no_delete_after_a_change_and_the_view_shows_one_current_row(world, instances):
+    """`--deletes view` after a storage-class change (UPDATE rows: the old rows become duplicates) and
+    a deletion: no DELETE statement at all (each bills the whole table); the table keeps Google's
+    rows, `TABLE_current` shows exactly the live instances, one current row each."""
+    world.write_stack({"radiology": [f"{world.dataset}.radiology"]}, bucket=world.dataset.replace("_", "-"))
+    world.provision()
+    world.store("radiology", instances)
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply", "--deletes", "view")
+    assert code == 0, out
+    rad = world.stores["radiology"]
+    world.healthcare.call("POST", f"v1/{rad}/dicomWeb/studies/{instances[0].StudyInstanceUID}:setBlobStorageSettings",
+                          json_body={"blobStorageSettings": {"blobStorageClass": "ARCHIVE"}})
+    world.delete("radiology", instances[7])
+    rows_before = sum(world.rows("radiology").values())
+
+    code, out = world.run_json("reconcile", "--stack", "dev", "--apply", "--deletes", "view", now=utcnow() + LATER)
+    assert code == 0, out
+    assert not [s for s in out["statements"] if s["statement"].startswith(("delete_rows", "deduplicate"))], out
+    assert [o["action"] for o in out["outcomes"] if o["action"] in ("deduplicate", "delete_rows")] == []
+    assert sum(world.rows("radiology").values()) == rows_before  # nothing deleted
+    live = uids(instances) - uids(instances[7:8])
+    client = world.sandbox.bigquery_client(PROJECT)
+    shown = [r["SOPInstanceUID"] for r in client.query_and_wait(
+        f"SELECT SOPInstanceUID FROM `{world.table('radiology_current').sql_id}`", job_retry=None)]
+    assert sorted(shown) == sorted(live)  # one current row per live instance
+    code, again = world.run_json("reconcile", "--stack", "dev", "--apply", "--deletes", "view", now=utcnow() + LATER)
+    assert code == 0 and [a for a in again["actions"] if a["mutating"]] == [], again

@@ -341,13 +341,24 @@ def test_a_missing_table_is_created_from_the_first_nonempty_snapshot(desired):
         A.AddRows("cardiology", CARD, INSTANCES, 4, create_table=True)]
 
 
-def test_view_mode_hides_instead_of_deleting(desired):
-    stats = TableStats(total_rows=10, live=10, duplicates=0, identical=0, add=(0,), delete_rows=9,
+@pytest.mark.parametrize("duplicates", [0, 4])
+def test_view_mode_hides_instead_of_deleting(desired, duplicates):
+    """No DELETE at all in view mode: not of deleted instances' rows, nor of duplicates (the view shows
+    each instance's current row; BigQuery bills every DELETE for the whole table)."""
+    from dicomstream.reconciler.rows import Shape
+
+    stats = TableStats(total_rows=10, live=10, duplicates=duplicates, identical=0, add=(0,), delete_rows=9,
                        delete_instances=9, hide=9, instances=10)
     options = PlanOptions(deletes="view")
     (view,) = plan_table(RADT, sources(desired, RADT), {RAD: snap(RAD)}, stats, now=NOW, options=options,
                          view_outdated=True)
     assert view == A.MaintainCurrentView(RADT, TableRef(RADT.project, RADT.dataset, "radiology_current"), 9, True)
+    # the default mode removes the same duplicates; a change-data-capture table (no view) does in view mode too
+    default = plan_table(RADT, sources(desired, RADT), {RAD: snap(RAD)}, stats, now=NOW, options=PlanOptions())
+    assert any(isinstance(a, A.Deduplicate) for a in default) == bool(duplicates)
+    cdc = plan_table(RADT, sources(desired, RADT), {RAD: snap(RAD)}, stats, now=NOW, options=options,
+                     shape=Shape(has_type=False, cdc=True, json=True))
+    assert [type(a) for a in cdc] == ([A.Deduplicate] if duplicates else [])
 
 
 def test_the_row_rules_treat_a_delete_row_as_a_tombstone_and_tables_without_type_as_live():
