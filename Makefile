@@ -73,10 +73,11 @@ demo: plan
 plan: $(STAMP)
 	$(BIN)/dicomstream plan --stack dev
 
-# Two workers for the machine's two cores, one test file each at a time (module fixtures built once);
+# Two workers for the machine's two cores, one work unit each at a time (a test file: module fixtures built once;
+# tests/conftest.py splits the longest files and hands the longest units out first);
 # pytest prints progress per test and the slowest tests at the end.
 test: $(STAMP) $(PACK_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=5
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=5
 
 # Benchmarks: ratios against baselines run in the same process; writes bench/results.json.
 bench: $(STAMP)

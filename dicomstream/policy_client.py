@@ -393,19 +393,28 @@ class PolicyPackServer:
 
     # -- lifecycle
 
-    def start(self) -> "PolicyPackServer":
+    def launch(self) -> "PolicyPackServer":
+        """Start the pack's process without waiting for it: its second of imports then overlaps the
+        caller's own work (the program run); `start` (or `with`) connects when the pack is needed."""
         if self._process is not None:
             return self
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise PolicyPackError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
         self._stderr = tempfile.TemporaryFile()
-        self._process = process = subprocess.Popen(
+        self._process = subprocess.Popen(
             [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
             cwd=self.pack_dir.parent,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
         )
+        return self
+
+    def start(self) -> "PolicyPackServer":
+        if self._stub is not None:
+            return self
+        process = self.launch()._process
+        assert process is not None
         try:
             self.port = self._read_port(process)
             self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}", options=_CHANNEL_OPTIONS)

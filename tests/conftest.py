@@ -72,3 +72,87 @@ def retry_clock(step_clock):
     step_clock.install(retry_unary)
     step_clock.install(retry_base)
     return step_clock
+
+
+# -- Scheduling for `make test` (`-n 2 --dist loadgroup`): which tests share a worker, and the order
+# workers take them in. It changes no test's outcome, only the wall time. (xdist's own loadgroup
+# reads `xdist_group` marks by rewriting node ids, which pytest 9 no longer allows; the scheduler
+# hook below is xdist's public way to say what a work unit is.)
+
+# A work unit is a test file (its module fixtures are built once), except these: a directory whose
+# session fixture is expensive (one venv with dicomstream pip-installed), and files whose tests
+# are independent and long, each test its own unit so both workers share them.
+SHARED_DIRECTORIES = ("tests/package/",)
+SPLIT_FILES = ("tests/docs/test_blocks.py", "tests/sandbox/test_sandbox_commands.py")
+SPLIT_TESTS = ("tests/workflow/test_preview_job.py::test_a_thousand_stores",)
+
+# Longest first (seconds of one run, `pytest --durations=0`, December 2026), so that the last unit
+# a worker takes is a short one; units not listed are counted at 0.2 s per test.
+UNIT_SECONDS = {
+    "tests/docs/test_blocks.py::test_run_blocks_run[docs/cli.md]": 68,
+    "tests/workflow/test_preview_job.py": 70,
+    "tests/workflow/test_hostile_captures.py": 67,
+    "tests/package/": 40,
+    "tests/docs/test_blocks.py::test_run_blocks_run[README.md]": 40,
+    "tests/reconciler/test_kill_and_concurrency.py": 35,
+    "tests/config/test_cli_hostile.py": 33,
+    "tests/reconciler/test_acceptance.py": 30,
+    "tests/reconciler/test_deletes_and_dry_run.py": 30,
+    "tests/engine/test_fresh_clone.py": 27,
+    "tests/plan/test_plan_limits.py": 26,
+    "tests/plan/test_plan_cli.py": 26,
+    "tests/reconciler/test_ownership_content_locations.py": 25,
+    "tests/policies/test_policy_grpc.py": 25,
+    "tests/engine/test_lint.py": 22,
+    "tests/sandbox/test_sandbox_commands.py::test_provision_then_drift_then_reconcile_as_a_user_would": 22,
+    "tests/docs/test_blocks.py::test_run_blocks_run[docs/reconciler.md]": 21,
+    "tests/reconciler/test_localised.py": 20,
+    "tests/reconciler/test_faults_and_errors.py": 19,
+    "tests/workflow/test_preview_job.py::test_a_thousand_stores": 16,
+    "tests/sandbox/test_sandbox_commands.py::test_up_status_down_and_data_kept_across_restarts": 16,
+    "tests/cli/test_missing_extras.py": 13,
+    "tests/config/test_fuzz.py": 12,
+    "tests/workflow/test_fetch_capture.py": 11,
+    "tests/workflow/test_review.py": 10,
+}
+
+
+def work_unit(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    for directory in SHARED_DIRECTORIES:
+        if path.startswith(directory):
+            return directory
+    for prefix in SPLIT_TESTS:
+        if nodeid.startswith(prefix):
+            return prefix
+    if path in SPLIT_FILES:
+        return nodeid
+    return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest unit first (a stable sort: a unit's tests keep their order and stay together)."""
+    units = [work_unit(item.nodeid) for item in items]
+    count: dict[str, int] = {}
+    for unit in units:
+        count[unit] = count.get(unit, 0) + 1
+    first: dict[str, int] = {}
+    for index, unit in enumerate(units):
+        first.setdefault(unit, index)
+    keyed = sorted(zip(items, units), key=lambda pair: (-UNIT_SECONDS.get(pair[1], 0.2 * count[pair[1]]), first[pair[1]]))
+    items[:] = [item for item, _ in keyed]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadgroup`: units as `work_unit` says, handed out in collection order."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return WorkUnits(config, log)

@@ -7,7 +7,7 @@ for invalid configuration and `PolicyConfigError` for an invalid policy configur
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -44,6 +44,16 @@ def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: 
         warnings = []
     # The program gets exactly the strings the engine would pass (`null`, dates, `yes` included).
     values = engine_values(document, file, PROJECT).values
+    from dicomstream.policy_client import PolicyPackServer
+
+    # The pack's process starts now and imports while the program runs; it is stopped on every path.
+    with PolicyPackServer(policies.pack_dir).launch() if policies is not None else nullcontext() as pack:
+        return _plan_of(document, stack=stack, file=file, warnings=warnings, values=values, validate=validate,
+                        policies=policies, program=program, pack=pack)
+
+
+def _plan_of(document: Mapping[str, Any], *, stack: str, file: str, warnings: list[str], values: dict[str, str],
+             validate: bool, policies: PolicyOptions | None, program: Path, pack: Any) -> Plan:
     with _validation_skipped(not validate):
         capture = run_program(values, stack=stack, project=PROJECT, program=program)
     if capture.error:
@@ -56,7 +66,7 @@ def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: 
                 warnings=list(dict.fromkeys(warnings + program_warnings)),
                 gcp_project=gcp_project if isinstance(gcp_project, str) else None)
     if policies is not None:
-        plan.policy_violations, plan.policy_packs = analyze(capture, policies, plan.gcp_project)
+        plan.policy_violations, plan.policy_packs = analyze(capture, policies, plan.gcp_project, pack=pack)
     return plan
 
 
@@ -123,12 +133,13 @@ def steps_of(capture: Capture) -> list[Step]:
     return steps
 
 
-def analyze(capture: Capture, options: PolicyOptions,
-            gcp_project: str | None = None) -> tuple[list[Violation], list[dict[str, Any]]]:
-    """Serve the pack (`python -m pulumi.policy 127.0.0.1:0 DIR`), Configure, Analyze each, AnalyzeStack."""
+def analyze(capture: Capture, options: PolicyOptions, gcp_project: str | None = None,
+            pack: Any = None) -> tuple[list[Violation], list[dict[str, Any]]]:
+    """Serve the pack (`python -m pulumi.policy 127.0.0.1:0 DIR`), Configure, Analyze each, AnalyzeStack
+    (on `pack`, a PolicyPackServer of options.pack_dir already launched, when given)."""
     from dicomstream.policy_client import PolicyPackServer
 
-    with PolicyPackServer(options.pack_dir) as pack:
+    with pack if pack is not None else PolicyPackServer(options.pack_dir) as pack:
         info = pack.info()
         found = _analyze_with(pack, capture, options, gcp_project)
     packs = [{"name": info.name, "version": info.version, "policies": len(info.policies)}]

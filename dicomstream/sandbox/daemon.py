@@ -17,10 +17,6 @@ from pathlib import Path
 
 from dicomstream import quiet_python_support_notice
 
-quiet_python_support_notice()
-
-from dicomstream.sandbox.runtime import Sandbox  # noqa: E402 - after the notice filter
-
 INFO_FILE = "sandbox.json"
 
 
@@ -49,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-bigquery", type=int, default=0)
     parser.add_argument("--ephemeral", action="store_true")
     args = parser.parse_args(argv)
+    # Imported here, not at the top: `sandbox status`/`down`/`logs` read `read_info` and stay light.
+    quiet_python_support_notice()
+    from dicomstream.sandbox.runtime import Sandbox
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(json.dumps(info, indent=2))
         os.replace(tmp, info_path(root))
         print(f"sandbox ready: {json.dumps(info)}", flush=True)
-        while not stop.wait(0.5):
+        while not stop.wait(0.1):
             pass
     except Exception as exc:  # noqa: BLE001 - reported in the log that `sandbox up` shows
         print(f"sandbox failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -86,4 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Everything is stopped and saved once main returns: end without tearing down the heap of the
+    # clients and servers (about 1.5 s of interpreter finalisation that `sandbox down` waited for).
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
