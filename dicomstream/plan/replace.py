@@ -27,6 +27,10 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {
     "gcp:logging/metric:Metric": frozenset({"project"}),
     "gcp:monitoring/alertPolicy:AlertPolicy": frozenset({"project"}),
     "gcp:projects/service:Service": frozenset({"project", "service"}),
+    # components/staging_bucket.py (with dicomstream:stagingBucket): a new name or location is a new bucket.
+    "gcp:storage/bucket:Bucket": frozenset({"name", "location", "project", "enableObjectRetention",
+                                            "hierarchicalNamespace", "customPlacementConfig", "retentionPolicy"}),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": frozenset({"bucket", "role", "member", "condition"}),
     # components/propagation.py: a new trigger (grant) replaces the delay, so it waits again.
     "pulumi-python:dynamic:Resource": frozenset({"triggers"}),
     # components/stream_configs.py: the streams of another store are another resource; an option

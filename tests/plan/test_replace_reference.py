@@ -73,8 +73,11 @@ def registered_types():
     from dicomstream.capture import run_program
 
     types: set[str] = set()
-    for stack in STACKS:
-        capture = run_program(stack_document(stack), stack=stack)
+    # the fixture stacks, and prod with the optional staging bucket (its Bucket and BucketIAMMember)
+    documents = [(stack, stack_document(stack)) for stack in STACKS]
+    documents.append(("prod", {**stack_document("prod"), "dicomstream:stagingBucket": "acme-imaging-prod-reconcile"}))
+    for stack, document in documents:
+        capture = run_program(document, stack=stack)
         assert capture.error is None, capture.error
         types |= {r.type for r in capture.resources if r.custom}
     return types
@@ -111,3 +114,11 @@ def test_the_streams_resource_is_replaced_as_its_provider_decides():
     assert diff.changes and diff.replaces == [] and replace_reasons(token, ["streamConfigs[0].bigqueryDestination.schemaJson"]) == []
     diff = StreamConfigsProvider().diff("id", old, moved)
     assert diff.replaces == ["store"] and replace_reasons(token, ["store"]) == ["store"]
+
+
+def test_a_new_staging_bucket_name_or_location_replaces_it_and_its_settings_update_in_place():
+    token = "gcp:storage/bucket:Bucket"
+    assert replace_reasons(token, ["name", "labels.team", "publicAccessPrevention"]) == ["name"]
+    assert replace_reasons(token, ["location"]) == ["location"]
+    assert replace_reasons(token, ["lifecycleRules[0].condition.age", "uniformBucketLevelAccess",
+                                   "softDeletePolicy.retentionDurationSeconds"]) == []
