@@ -74,7 +74,7 @@ def retry_clock(step_clock):
     return step_clock
 
 
-# -- Scheduling for `make test` (`-n 2 --dist loadgroup`): which tests share a worker, and the order
+# -- Scheduling for `make test` (`-n 3 --dist loadgroup`): which tests share a worker, and the order
 # workers take them in. It changes no test's outcome, only the wall time. (xdist's own loadgroup
 # reads `xdist_group` marks by rewriting node ids, which pytest 9 no longer allows; the scheduler
 # hook below is xdist's public way to say what a work unit is.)
