@@ -1,12 +1,14 @@
-"""Two per-resource costs of the Python SDK that a program run under the recording mocks does not need.
+"""Per-resource costs of the Python SDK that a program run under the recording mocks does not need.
 
 A profile of a 1,000-store plan: the SDK's `rpc.contains_unknowns` (called for every new Output)
 defines a recursive closure on each call, a function-cell cycle that only the cyclic collector
 frees (about 20,000 of them, 60,000 objects per collection at the end of the run); and
 `resource._get_stack_trace` walks the whole Python stack with line lookups for every resource,
 about 11 % of the plan process's CPU, for a source position that the recording monitor never
-records. While `dicomstream.capture` runs a program, `fast_paths` swaps in a closure-free
-`contains_unknowns` (the same answer) and an empty stack trace, and puts the SDK's own back after.
+records; and `_types.resource_types` re-derives a class's property types from its annotations for
+every registration (a throwaway class and `get_type_hints` each time). While `dicomstream.capture`
+runs a program, `fast_paths` swaps in a closure-free `contains_unknowns` (the same answer), an
+empty stack trace and `resource_types` computed once per class, and puts the SDK's own back after.
 
 Each replacement is used only while the SDK's function is the one it was written against (its
 source's digest): another SDK version keeps its own code until someone reads it again.
@@ -23,6 +25,7 @@ from typing import Any, Callable, Iterator
 SDK_DIGESTS = {
     ("pulumi.runtime.rpc", "contains_unknowns"): "1f1f335b6f48b96055607dbb5be2e53b1163e35ec88704c89a41271070017cc8",
     ("pulumi.runtime.resource", "_get_stack_trace"): "3943b2273016925109e1c3a7bc603db06a44ea09ff3494c29544e44bccf8dd1f",
+    ("pulumi._types", "resource_types"): "36ca79dc260ad3c156c1a3420ae03fcba6449f143965d54bcae0e5e74e8763ba",
 }
 
 
@@ -30,12 +33,20 @@ def source_digest(function: Callable[..., Any]) -> str:
     return hashlib.sha256(inspect.getsource(function).encode("utf-8")).hexdigest()
 
 
+_unknown_type: Any = None
+
+
 def contains_unknowns(val: Any) -> bool:
     """As the SDK's `rpc.contains_unknowns`: an Unknown in `val` or anywhere in its nested dicts and
-    lists (each container visited once), without a closure per call."""
-    from pulumi.runtime.known_types import is_unknown
+    lists (each container visited once), without a closure per call. (`known_types.is_unknown` is
+    `isinstance(obj, pulumi.output.Unknown)`, looked up here once.)"""
+    global _unknown_type
+    unknown = _unknown_type
+    if unknown is None:
+        from pulumi.output import Unknown
 
-    if is_unknown(val):
+        unknown = _unknown_type = Unknown
+    if isinstance(val, unknown):
         return True
     if not isinstance(val, (dict, list)):
         return False
@@ -43,7 +54,7 @@ def contains_unknowns(val: Any) -> bool:
     todo = [val]
     while todo:
         item = todo.pop()
-        if is_unknown(item):
+        if isinstance(item, unknown):
             return True
         if id(item) in seen:
             continue
@@ -62,9 +73,28 @@ def no_stack_trace() -> Any:
     return source_pb2.StackTrace()
 
 
-REPLACEMENTS: dict[tuple[str, str], Callable[..., Any]] = {
-    ("pulumi.runtime.rpc", "contains_unknowns"): contains_unknowns,
-    ("pulumi.runtime.resource", "_get_stack_trace"): no_stack_trace,
+def once_per_class(resource_types: Callable[[type], dict]) -> Callable[[type], dict]:
+    """`resource_types(cls)` computed once per class (its annotations and properties do not change
+    while a program runs); each caller gets a dict of its own, as from the SDK."""
+    found: dict[type, dict] = {}
+
+    def cached(resource_cls: type) -> dict:
+        types = found.get(resource_cls)
+        if types is None:
+            types = found[resource_cls] = resource_types(resource_cls)
+        return dict(types)
+
+    cached.__wrapped__ = resource_types  # type: ignore[attr-defined]
+    return cached
+
+
+_OURS = (contains_unknowns, no_stack_trace)
+
+# Each swap: (module, function name) -> a function of the SDK's own, returning its replacement.
+REPLACEMENTS: dict[tuple[str, str], Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    ("pulumi.runtime.rpc", "contains_unknowns"): lambda _: contains_unknowns,
+    ("pulumi.runtime.resource", "_get_stack_trace"): lambda _: no_stack_trace,
+    ("pulumi._types", "resource_types"): once_per_class,
 }
 
 
@@ -73,17 +103,17 @@ def applicable() -> list[tuple[Any, str, Callable[..., Any]]]:
     import importlib
 
     found = []
-    for (module_name, name), replacement in REPLACEMENTS.items():
+    for (module_name, name), replace in REPLACEMENTS.items():
         module = importlib.import_module(module_name)
         original = getattr(module, name, None)
-        if original is None or original is replacement:
-            continue
+        if original is None or hasattr(original, "__wrapped__") or original in _OURS:
+            continue  # none, or already swapped (inspect would read a wrapper's source as the SDK's)
         try:
             digest = source_digest(original)
         except (OSError, TypeError):
-            continue
+            continue  # no source to compare
         if digest == SDK_DIGESTS[(module_name, name)]:
-            found.append((module, name, replacement))
+            found.append((module, name, replace(original)))
     return found
 
 

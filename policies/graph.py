@@ -103,6 +103,14 @@ class StackGraph:
             if n.parent:
                 self.children.setdefault(n.parent, []).append(n.urn)
         self._waits: dict[str, frozenset[str]] = {}
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, key: str, make: Any) -> Any:
+        """`make(self)`, computed once per graph: stack policies that read the same view of the stack
+        (e.g. every stream's table and options) share it. Callers only read what it returns."""
+        if key not in self._derived:
+            self._derived[key] = make(self)
+        return self._derived[key]
 
     def of_type(self, *types: str) -> list[Node]:
         return [n for n in self.nodes if n.type in types]

@@ -59,8 +59,12 @@ def _store_of(node: Node) -> str:
 
 
 def _writers(resources: Any) -> tuple[list[Writer], dict[str, str]]:
-    """Every stream of the stack whose table and options are known, and the URN each `where` names."""
-    graph = StackGraph(resources)
+    """Every stream of the stack whose table and options are known, and the URN each `where` names
+    (the stack's shared graph; once for both table policies)."""
+    return StackGraph.of(resources).derived("stream-writers", _find_writers)
+
+
+def _find_writers(graph: StackGraph) -> tuple[list[Writer], dict[str, str]]:
     writers, urns = [], {}
     for node in graph.of_type(*STREAMERS):
         for index, dest in _destinations(node.props):

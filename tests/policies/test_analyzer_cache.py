@@ -48,10 +48,8 @@ def test_the_cache_changes_no_diagnostic(make):
 
 def test_each_resource_is_decoded_once_per_request(cached, monkeypatch):
     calls = []
-    inner = server.json_format._json_format
-    monkeypatch.setattr(server.json_format, "_json_format", type("Counting", (), {
-        "MessageToDict": staticmethod(lambda message, *a, **k: calls.append(1) or inner.MessageToDict(message, *a, **k)),
-    }))
+    decode = server.json_format.decode
+    monkeypatch.setattr(server.json_format, "decode", lambda message: calls.append(1) or decode(message))
     resources = good_stack()
     policies = [p for p in ALL_POLICIES if type(p).__name__ == "ResourceValidationPolicy"]
     assert len(policies) > 1
@@ -99,3 +97,32 @@ def test_this_sdk_gets_the_once_built_stack():
     """The installed pulumi-policy is the version the copy was made from (an upgrade fails here: compare
     the SDK's new AnalyzeStack with analyzer_cache._analyze_stack_once, then update the digest)."""
     assert analyzer_cache.sdk_digest(_PolicyAnalyzerServicer.AnalyzeStack) == analyzer_cache.SDK_ANALYZE_STACK_DIGEST
+
+
+@pytest.mark.parametrize("values", [
+    {}, {"a": None, "b": True, "c": False, "d": 0, "e": -1.5, "f": 1e300, "g": "", "h": "ünï"},
+    {"nested": {"list": [1, "two", None, [], {}, [{"deep": [True]}]], "empty": {}}},
+    {"streamConfigs": [{"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaFlattened": {}}}]},
+], ids=["empty", "scalars", "nested", "streams"])
+def test_a_struct_converts_as_json_format_does(values):
+    from google.protobuf import json_format, struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    struct.fields["unset"].CopyFrom(struct_pb2.Value())  # a Value with no kind: null to json_format
+    ours = analyzer_cache.struct_to_dict(struct)
+    assert ours == json_format.MessageToDict(struct)
+    assert list(ours) == list(json_format.MessageToDict(struct))
+
+
+def test_a_struct_refuses_what_json_format_refuses():
+    from google.protobuf import json_format, struct_pb2
+
+    for bad in (float("inf"), float("nan")):
+        struct = struct_pb2.Struct()
+        struct.update({"x": [bad]})
+        with pytest.raises(ValueError) as sdk:
+            json_format.MessageToDict(struct)
+        with pytest.raises(ValueError) as ours:
+            analyzer_cache.struct_to_dict(struct)
+        assert str(ours.value) == str(sdk.value)

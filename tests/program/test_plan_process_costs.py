@@ -9,6 +9,7 @@ import gc
 import threading
 
 import pytest
+from pulumi import _types
 from pulumi.runtime import known_types, resource, rpc
 
 from dicomstream import capture, heap, sdk_paths
@@ -48,11 +49,24 @@ def test_the_swapped_functions_are_the_installed_sdk_s():
 
 
 def test_the_sdk_s_functions_are_back_after_the_block():
-    before = rpc.contains_unknowns, resource._get_stack_trace
+    before = rpc.contains_unknowns, resource._get_stack_trace, _types.resource_types
     with sdk_paths.fast_paths():
         assert rpc.contains_unknowns is sdk_paths.contains_unknowns
         assert resource._get_stack_trace is sdk_paths.no_stack_trace
-    assert (rpc.contains_unknowns, resource._get_stack_trace) == before
+        assert _types.resource_types.__wrapped__ is before[2]
+        with sdk_paths.fast_paths():  # nested: nothing swapped twice
+            assert _types.resource_types.__wrapped__ is before[2]
+    assert (rpc.contains_unknowns, resource._get_stack_trace, _types.resource_types) == before
+
+
+def test_resource_types_once_per_class_gives_the_sdk_s_types_and_a_dict_of_its_own():
+    import pulumi_gcp as gcp
+
+    cached = sdk_paths.once_per_class(_types.resource_types)
+    first = cached(gcp.healthcare.DicomStore)
+    assert first == _types.resource_types(gcp.healthcare.DicomStore) and first
+    first.clear()
+    assert cached(gcp.healthcare.DicomStore) == _types.resource_types(gcp.healthcare.DicomStore)
 
 
 def _recorded(monkeypatch, fast: bool):
