@@ -105,15 +105,19 @@ def analyze_plans(plans: list[tuple[Plan, PolicyOptions]]) -> list[Plan]:
 def _secrets_unknown(value: Any) -> Any:
     """A plan shows secret values as "[secret]"; to the pack they are unknown (it judges them at
     `up`, where the engine decrypts them), never a string to judge ("[secret]" is no KMS key, nor
-    is the ciphertext `v1:...` the offline program is given)."""
+    is the ciphertext `v1:...` the offline program is given). What holds no "[secret]" is returned
+    as it is, not copied (the pack's view of a 10,000-store plan would otherwise be a second copy
+    of every input)."""
     from dicomstream.policy_client import UNKNOWN
 
     if value == SECRET_MARK:
         return UNKNOWN
     if isinstance(value, dict):
-        return {k: _secrets_unknown(v) for k, v in value.items()}
+        shown = {k: _secrets_unknown(v) for k, v in value.items()}
+        return value if all(shown[k] is v for k, v in value.items()) else shown
     if isinstance(value, list):
-        return [_secrets_unknown(v) for v in value]
+        items = [_secrets_unknown(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
     return value
 
 

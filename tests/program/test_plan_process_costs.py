@@ -134,19 +134,29 @@ def test_bulk_heap_leaves_the_collector_alone_when_the_process_exits_next(collec
 def test_each_resource_struct_is_built_once_for_both_requests(monkeypatch):
     from dicomstream import policy_client
 
+    resources = [{"type": "gcp:x:Y", "name": f"r{i}", "urn": f"urn:r{i}", "inputs": {"i": i},
+                  "provider": {"type": "pulumi:providers:gcp", "inputs": {"version": "1"}}} for i in range(3)]
+    resources.append({"type": "gcp:x:Y", "name": "bare", "urn": "urn:bare", "inputs": {"j": [1]}})
+    resources.append({"type": "gcp:x:Y", "name": "out", "urn": "urn:out", "inputs": {"k": 1}, "outputs": {"k": 2}})
+    expected = [policy_client.analyze_request(r) for r in resources]  # each built on its own
     built: list = []
     struct = policy_client._struct
     monkeypatch.setattr(policy_client, "_struct", lambda values: built.append(id(values)) or struct(values))
-    resources = [{"type": "gcp:x:Y", "name": f"r{i}", "urn": f"urn:r{i}", "inputs": {"i": i},
-                  "provider": {"type": "pulumi:providers:gcp", "inputs": {"version": "1"}}} for i in range(3)]
-    memo = policy_client.StructMemo()
-    single = [policy_client.analyze_request(r, memo) for r in resources]
-    stack = policy_client.analyze_stack_request(resources, memo)
-    assert len(built) == len(set(built)) == 6  # inputs and provider inputs of each, once
-    for request, item in zip(single, stack.resources):
-        assert request.properties == item.properties == policy_client._struct(request_inputs(request, resources))
-        assert request.provider == item.provider
+    stack = policy_client.analyze_stack_request(resources)
+    assert len(built) == 3 * 2 + 1 + 1  # inputs and provider inputs, or outputs: each once
+    built.clear()
+    single = [policy_client.analyze_request(r, item) for r, item in zip(resources, stack.resources)]
+    assert len(built) == 1  # only the resource whose stack view (outputs) differs from its inputs
+    assert single == expected
 
 
-def request_inputs(request, resources):
-    return next(r["inputs"] for r in resources if r["urn"] == request.urn)
+def test_the_pack_s_view_shares_what_holds_no_secret_and_replaces_what_does():
+    from dicomstream.plan.build import _secrets_unknown
+    from dicomstream.policy_client import UNKNOWN
+
+    plain = {"a": [1, {"b": "c"}], "d": {}}
+    assert _secrets_unknown(plain) is plain
+    mixed = {"keep": {"x": [1]}, "hide": [{"key": "[secret]"}, "v"]}
+    seen = _secrets_unknown(mixed)
+    assert seen == {"keep": {"x": [1]}, "hide": [{"key": UNKNOWN}, "v"]}
+    assert seen["keep"] is mixed["keep"] and mixed["hide"][0]["key"] == "[secret]"  # the plan's own is untouched
