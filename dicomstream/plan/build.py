@@ -7,7 +7,7 @@ for invalid configuration and `PolicyConfigError` for an invalid policy configur
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -46,10 +46,15 @@ def plan_stack(document: Mapping[str, Any], *, stack: str, file: str, validate: 
     values = engine_values(document, file, PROJECT).values
     from dicomstream.policy_client import PolicyPackServer
 
-    # The pack's process starts now and imports while the program runs; it is stopped on every path.
-    with PolicyPackServer(policies.pack_dir).launch() if policies is not None else nullcontext() as pack:
+    # The pack's process starts now and imports while the program runs (`with` would wait for its
+    # port first); it is stopped on every path.
+    pack = PolicyPackServer(policies.pack_dir).launch() if policies is not None else None
+    try:
         return _plan_of(document, stack=stack, file=file, warnings=warnings, values=values, validate=validate,
                         policies=policies, program=program, pack=pack)
+    finally:
+        if pack is not None:
+            pack.stop()
 
 
 def _plan_of(document: Mapping[str, Any], *, stack: str, file: str, warnings: list[str], values: dict[str, str],
